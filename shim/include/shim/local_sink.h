@@ -1,0 +1,31 @@
+// LocalSink: a LogSink on the local log file. One pwritev per contiguous
+// piece (two when the append straddles the wrap point) and one fdatasync per
+// Append; nothing else.
+#pragma once
+
+#include "shim/log_sink.h"
+
+namespace rvmr {
+
+class LocalSink : public LogSink {
+ public:
+  // Writes to `fd` (not owned); logical offset L lives at file position
+  // area_start + L % area_size.
+  LocalSink(int fd, std::string path, uint64_t area_start, uint64_t area_size, uint64_t tail);
+  Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  // Every Append is already durable: checks `offset` against the end of the
+  // last append and returns.
+  Status SyncToDisk(uint64_t offset) override;
+  std::string Describe() const override;
+
+ private:
+  Status WritePiece(uint64_t file_pos, const struct iovec* iov, int iovcnt);
+
+  int fd_;
+  std::string path_;
+  uint64_t area_start_;
+  uint64_t area_size_;
+  uint64_t end_;  // end of the last append
+};
+
+}  // namespace rvmr

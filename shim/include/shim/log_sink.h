@@ -1,0 +1,45 @@
+// LogSink: where the RVM core's framed log records go. The seam between the
+// RVM core (rvm_compat) and the durability path: LocalSink writes the log
+// file; a remote sink (mirrors + background disk writer) plugs in behind the
+// same interface through OpenLogSink.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "shim/log_status.h"
+
+namespace rvmr {
+
+class LogSink {
+ public:
+  virtual ~LogSink();
+  // Appends complete framed records [offset, offset+len) given as iovecs;
+  // `offset` equals the end of the previous append. Returns when the bytes
+  // are durable as this sink promises (LocalSink: written with pwritev at the
+  // wrapped file position(s) and fdatasync'ed). The caller guarantees that the
+  // bytes fit: offset + len - head <= area size.
+  virtual Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) = 0;
+  // Returns when every byte before `offset` is on the local disk (truncation,
+  // terminate).
+  virtual Status SyncToDisk(uint64_t offset) = 0;
+  virtual std::string Describe() const = 0;
+};
+
+// What OpenLogSink needs to know about the open log.
+struct LogSinkConfig {
+  int fd = -1;               // the log file, open read/write (not owned)
+  std::string path;          // for messages
+  log::LogStatus status;     // geometry, id and epoch of the log
+  uint64_t tail = 0;         // the first append will be at this offset
+};
+
+// Opens the sink the RVM core writes through. Today always a LocalSink; the
+// remote configuration (mirrors from the environment) will be decided here.
+Status OpenLogSink(const LogSinkConfig& cfg, std::unique_ptr<LogSink>* out);
+
+}  // namespace rvmr

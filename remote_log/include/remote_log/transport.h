@@ -70,12 +70,14 @@ class Connection {
   // The URI this connection was made to.
   virtual const std::string& uri() const = 0;
 
-  // Opens (or, if `create`, creates) log `name` as writer `epoch`. A higher
-  // epoch than the log's fences every older writer. Returns the log's state
-  // in *info. NotFound if the log does not exist and !create; Fenced if the
-  // log's epoch is newer than `epoch`. Only one log per connection; opening
-  // another closes the first.
-  virtual Status Open(std::string_view name, uint64_t epoch, bool create, LogInfo* info) = 0;
+  // Opens log `name` as writer `epoch`. If the log does not exist and
+  // `create`, creates it empty with start = tail = durable = `create_offset`
+  // (the writer's current log offset). A higher epoch than the log's fences
+  // every older writer. Returns the log's state in *info. NotFound if the log
+  // does not exist and !create; Fenced if the log's epoch is newer than
+  // `epoch`. One log per connection; opening another closes the first.
+  virtual Status Open(std::string_view name, uint64_t epoch, bool create, uint64_t create_offset,
+                      LogInfo* info) = 0;
 
   // Starts appending the bytes in iov[0..iovcnt) at log offset `offset`
   // (which must be the end of the previous append on this connection, or the
@@ -124,9 +126,15 @@ class Connection {
 using TransportFactory = std::function<Status(const Endpoint& ep, const ConnectOptions& opts,
                                               std::unique_ptr<Connection>* out)>;
 
+// The RDMA transport's factory. Defined by remote_log/rdma/ (CMake target
+// rvm_remote_log_rdma, which must link only rvm_remote_log_wire, not
+// rvm_remote_log); when that target exists, remote_log/CMakeLists.txt links it
+// into rvm_remote_log and the registry registers this factory as "rdma".
+TransportFactory MakeRdmaTransportFactory();
+
 // Maps URI schemes to transports. "tcp" is always registered; "rdma" is
-// registered when the RDMA transport is built (remote_log/rdma/ provides
-// `void RegisterRdmaTransport()`, which the registry calls on first use).
+// registered when the RDMA transport is built (see above). Other schemes can
+// be added at run time with Register.
 class TransportRegistry {
  public:
   // The process-wide registry.

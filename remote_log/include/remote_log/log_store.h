@@ -1,0 +1,71 @@
+// LogStore: the server's named in-memory logs. Each log holds the bytes
+// [start, tail) of a writer's log stream, the newest writer epoch and the
+// offset up to which the writer's disk copy is durable. The bytes held by all
+// logs together are bounded by the store's capacity. Thread-safe; every
+// method returns 0 or a negative wire error code (remote_log/wire.h).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "remote_log/transport.h"
+
+namespace rvmr::remote_log {
+
+class LogStore {
+ public:
+  // Bytes are kept in chunks of this size; memory use rounds up to it per log.
+  static constexpr uint64_t kChunkSize = 256 * 1024;
+
+  struct Log;  // opaque
+
+  // `capacity`: the most bytes all logs together may hold.
+  explicit LogStore(uint64_t capacity);
+  ~LogStore();
+  LogStore(const LogStore&) = delete;
+  LogStore& operator=(const LogStore&) = delete;
+
+  // Opens `name` for writer `epoch` (see Connection::Open). On success *log
+  // is the handle for the other calls and *info the log's state.
+  // kErrNotFound, kErrFenced (log epoch > epoch), kErrInvalid (bad name).
+  int32_t Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
+               std::shared_ptr<Log>* log, LogInfo* info);
+
+  // Appends n bytes at `offset` as writer `epoch`. *tail: the log tail after
+  // the call (also on refusal). kErrFenced, kErrDuplicate (offset < tail),
+  // kErrGap (offset > tail), kErrNoSpace (capacity reached).
+  int32_t Append(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
+                 uint64_t* tail);
+
+  // Copies up to `len` bytes at `offset` to out; *got = bytes copied (fewer at
+  // the tail). kErrTrimmed (offset < start), kErrInvalid (offset > tail).
+  int32_t Read(Log* log, uint64_t offset, size_t len, uint8_t* out, size_t* got, LogInfo* info);
+
+  // Records that the writer's disk copy is durable up to `durable` and drops
+  // the bytes before it. kErrFenced, kErrInvalid (durable > tail). A durable
+  // offset below the current one is accepted and changes nothing.
+  int32_t Trim(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info);
+
+  // The log's state.
+  void Stat(Log* log, LogInfo* info);
+  // All logs, sorted by name.
+  std::vector<LogEntry> List();
+
+  uint64_t capacity() const { return capacity_; }
+  // Bytes held by all logs (sum of tail - start).
+  uint64_t used() const { return used_.load(std::memory_order_relaxed); }
+  size_t log_count();
+
+ private:
+  const uint64_t capacity_;
+  std::atomic<uint64_t> used_{0};
+  std::mutex mu_;  // guards logs_
+  std::map<std::string, std::shared_ptr<Log>> logs_;
+};
+
+}  // namespace rvmr::remote_log

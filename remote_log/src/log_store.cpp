@@ -1,0 +1,158 @@
+#include "remote_log/log_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+
+#include "remote_log/wire.h"
+
+namespace rvmr::remote_log {
+
+struct LogStore::Log {
+  std::mutex mu;
+  std::string name;
+  LogInfo info;
+  // chunks[i] holds offsets [base + i*kChunkSize, base + (i+1)*kChunkSize).
+  uint64_t base = 0;
+  std::deque<std::unique_ptr<uint8_t[]>> chunks;
+};
+
+LogStore::LogStore(uint64_t capacity) : capacity_(capacity) {}
+LogStore::~LogStore() = default;
+
+int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
+                       std::shared_ptr<Log>* log, LogInfo* info) {
+  if (!wire::ValidName(name)) return wire::kErrInvalid;
+  std::shared_ptr<Log> l;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = logs_.find(name);
+    if (it == logs_.end()) {
+      if (!create) return wire::kErrNotFound;
+      l = std::make_shared<Log>();
+      l->name = name;
+      l->info.epoch = epoch;
+      l->info.start = l->info.tail = l->info.durable = create_offset;
+      l->base = create_offset - create_offset % kChunkSize;
+      logs_.emplace(name, l);
+    } else {
+      l = it->second;
+    }
+  }
+  std::lock_guard<std::mutex> g(l->mu);
+  if (epoch < l->info.epoch) {
+    *info = l->info;
+    return wire::kErrFenced;
+  }
+  l->info.epoch = epoch;
+  *info = l->info;
+  *log = std::move(l);
+  return wire::kOk;
+}
+
+int32_t LogStore::Append(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
+                         uint64_t* tail) {
+  std::lock_guard<std::mutex> g(log->mu);
+  LogInfo& in = log->info;
+  *tail = in.tail;
+  if (epoch != in.epoch) return wire::kErrFenced;
+  if (offset < in.tail) return wire::kErrDuplicate;
+  if (offset > in.tail) return wire::kErrGap;
+  if (n == 0) return wire::kOk;
+  if (offset + n < offset) return wire::kErrInvalid;
+  // Reserve capacity.
+  uint64_t used = used_.load(std::memory_order_relaxed);
+  do {
+    if (used + n > capacity_ || used + n < used) return wire::kErrNoSpace;
+  } while (!used_.compare_exchange_weak(used, used + n, std::memory_order_relaxed));
+  uint64_t pos = offset;
+  size_t done = 0;
+  while (done < n) {
+    uint64_t idx = (pos - log->base) / kChunkSize;
+    while (log->chunks.size() <= idx) {
+      log->chunks.emplace_back(new uint8_t[kChunkSize]);
+    }
+    uint64_t in_chunk = (pos - log->base) % kChunkSize;
+    size_t m = size_t(std::min<uint64_t>(kChunkSize - in_chunk, n - done));
+    std::memcpy(log->chunks[idx].get() + in_chunk, data + done, m);
+    done += m;
+    pos += m;
+  }
+  in.tail = offset + n;
+  *tail = in.tail;
+  return wire::kOk;
+}
+
+int32_t LogStore::Read(Log* log, uint64_t offset, size_t len, uint8_t* out, size_t* got,
+                       LogInfo* info) {
+  std::lock_guard<std::mutex> g(log->mu);
+  const LogInfo& in = log->info;
+  *info = in;
+  *got = 0;
+  if (offset < in.start) return wire::kErrTrimmed;
+  if (offset > in.tail) return wire::kErrInvalid;
+  size_t n = size_t(std::min<uint64_t>(len, in.tail - offset));
+  uint64_t pos = offset;
+  size_t done = 0;
+  while (done < n) {
+    uint64_t idx = (pos - log->base) / kChunkSize;
+    uint64_t in_chunk = (pos - log->base) % kChunkSize;
+    size_t m = size_t(std::min<uint64_t>(kChunkSize - in_chunk, n - done));
+    std::memcpy(out + done, log->chunks[idx].get() + in_chunk, m);
+    done += m;
+    pos += m;
+  }
+  *got = n;
+  return wire::kOk;
+}
+
+int32_t LogStore::Trim(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info) {
+  std::lock_guard<std::mutex> g(log->mu);
+  LogInfo& in = log->info;
+  if (epoch != in.epoch) {
+    *info = in;
+    return wire::kErrFenced;
+  }
+  if (durable > in.tail) {
+    *info = in;
+    return wire::kErrInvalid;
+  }
+  if (durable > in.durable) in.durable = durable;
+  if (durable > in.start) {
+    used_.fetch_sub(durable - in.start, std::memory_order_relaxed);
+    in.start = durable;
+    while (!log->chunks.empty() && log->base + kChunkSize <= in.start) {
+      log->chunks.pop_front();
+      log->base += kChunkSize;
+    }
+    if (log->chunks.empty()) log->base = in.start - in.start % kChunkSize;
+  }
+  *info = in;
+  return wire::kOk;
+}
+
+void LogStore::Stat(Log* log, LogInfo* info) {
+  std::lock_guard<std::mutex> g(log->mu);
+  *info = log->info;
+}
+
+std::vector<LogEntry> LogStore::List() {
+  std::vector<std::shared_ptr<Log>> logs;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    for (auto& [name, l] : logs_) logs.push_back(l);
+  }
+  std::vector<LogEntry> out;
+  for (auto& l : logs) {
+    std::lock_guard<std::mutex> g(l->mu);
+    out.push_back(LogEntry{l->name, l->info});
+  }
+  return out;
+}
+
+size_t LogStore::log_count() {
+  std::lock_guard<std::mutex> g(mu_);
+  return logs_.size();
+}
+
+}  // namespace rvmr::remote_log

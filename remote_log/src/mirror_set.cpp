@@ -1,0 +1,347 @@
+#include "remote_log/mirror_set.h"
+
+#include <poll.h>
+#include <time.h>
+
+#include <algorithm>
+#include <array>
+
+namespace rvmr::remote_log {
+
+namespace {
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+size_t IovLen(const struct iovec* iov, int iovcnt) {
+  size_t n = 0;
+  for (int i = 0; i < iovcnt; ++i) n += iov[i].iov_len;
+  return n;
+}
+
+}  // namespace
+
+MirrorSet::~MirrorSet() = default;
+
+Status MirrorSet::Connect(const MirrorSetOptions& options, std::unique_ptr<MirrorSet>* out) {
+  size_t n = options.uris.size();
+  if (n == 0) return Status::InvalidArgument("MirrorSet needs at least one mirror URI");
+  if (n > kMaxMirrors)
+    return Status::InvalidArgument("MirrorSet supports at most " + std::to_string(kMaxMirrors) +
+                                   " mirrors");
+  size_t q = options.write_quorum == 0 ? n : options.write_quorum;
+  if (q > n)
+    return Status::InvalidArgument("write quorum " + std::to_string(q) + " exceeds the " +
+                                   std::to_string(n) + " mirrors");
+  std::unique_ptr<MirrorSet> set(new MirrorSet());
+  set->options_ = options;
+  set->quorum_ = q;
+  set->mirrors_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    Mirror& m = set->mirrors_[i];
+    m.health.uri = options.uris[i];
+    Status s = TransportRegistry::Global().Connect(options.uris[i], options.connect, &m.conn);
+    if (s.ok()) {
+      m.health.connected = true;
+    } else {
+      set->Fail(m, s);
+    }
+  }
+  if (set->HealthyCount() < q) return set->QuorumError("connect");
+  *out = std::move(set);
+  return Status::Ok();
+}
+
+void MirrorSet::Fail(Mirror& m, const Status& s) {
+  if (m.health.error.ok()) m.health.error = s.ok() ? Status::Failed("mirror failed") : s;
+  m.health.connected = false;
+}
+
+size_t MirrorSet::HealthyCount() const {
+  size_t n = 0;
+  for (const auto& m : mirrors_) n += m.health.connected ? 1 : 0;
+  return n;
+}
+
+Status MirrorSet::QuorumError(const char* what) const {
+  // Report the first failure, with how many mirrors are left.
+  for (const auto& m : mirrors_) {
+    if (!m.health.error.ok()) {
+      const Status& e = m.health.error;
+      std::string msg = std::string(what) + ": only " + std::to_string(HealthyCount()) + " of " +
+                        std::to_string(mirrors_.size()) + " mirrors healthy, quorum " +
+                        std::to_string(quorum_) + "; first failure: " + e.message();
+      switch (e.code()) {
+        case Status::Code::kFenced:
+          return Status::Fenced(msg);
+        case Status::Code::kNoSpace:
+          return Status::NoSpace(msg);
+        case Status::Code::kNotFound:
+          return Status::NotFound(msg);
+        case Status::Code::kTimedOut:
+          return Status::TimedOut(msg);
+        case Status::Code::kInvalidArgument:
+          return Status::InvalidArgument(msg);
+        case Status::Code::kIoError:
+          return Status::IoError(msg, e.sys_errno());
+        default:
+          return Status::Unavailable(msg);
+      }
+    }
+  }
+  return Status::Unavailable(std::string(what) + ": not enough healthy mirrors");
+}
+
+Status MirrorSet::Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
+                       std::vector<LogInfo>* infos) {
+  name_ = name;
+  epoch_ = epoch;
+  open_ = true;
+  if (infos) infos->assign(mirrors_.size(), LogInfo{});
+  for (size_t i = 0; i < mirrors_.size(); ++i) {
+    Mirror& m = mirrors_[i];
+    if (!m.health.connected) continue;
+    LogInfo info;
+    Status s = m.conn->Open(name, epoch, create, create_offset, &info);
+    if (!s.ok()) {
+      Fail(m, s);
+      continue;
+    }
+    m.health.info = info;
+    m.health.sent_end = m.health.acked_end = info.tail;
+    if (infos) (*infos)[i] = info;
+  }
+  if (HealthyCount() < quorum_) return QuorumError("open");
+  return Status::Ok();
+}
+
+Status MirrorSet::AppendAsync(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  size_t len = IovLen(iov, iovcnt);
+  size_t sent = 0;
+  for (auto& m : mirrors_) {
+    if (!m.health.connected) continue;
+    if (m.health.sent_end != offset) continue;  // behind: needs AppendTo first
+    Status s = m.conn->StartAppend(offset, iov, iovcnt);
+    if (!s.ok()) {
+      Fail(m, s);
+      continue;
+    }
+    m.health.sent_end = offset + len;
+    ++sent;
+  }
+  if (sent < quorum_) return QuorumError("append");
+  return Status::Ok();
+}
+
+Status MirrorSet::WaitAcked(uint64_t end) {
+  const bool busy = options_.connect.busy_poll;
+  int64_t deadline = 0;
+  std::array<pollfd, kMaxMirrors> pfds;
+  std::array<size_t, kMaxMirrors> which;
+  for (;;) {
+    size_t acked = 0, pending = 0, last_pending = 0;
+    for (size_t i = 0; i < mirrors_.size(); ++i) {
+      Mirror& m = mirrors_[i];
+      if (!m.health.connected) continue;
+      if (m.health.acked_end >= end) {
+        ++acked;
+        continue;
+      }
+      uint64_t a = 0;
+      Status s = m.conn->Poll(&a);
+      m.health.acked_end = a;
+      if (!s.ok()) {
+        Fail(m, s);
+      } else if (a >= end) {
+        ++acked;
+      } else if (m.health.sent_end < end) {
+        // Never sent up to `end` (it was behind): cannot count for it.
+      } else {
+        which[pending++] = i;
+        last_pending = i;
+      }
+    }
+    if (acked >= quorum_) return Status::Ok();
+    if (acked + pending < quorum_) return QuorumError("append");
+    if (pending == 1 && acked + 1 == quorum_) {
+      // The common one-mirror case: block in the transport directly.
+      Mirror& m = mirrors_[last_pending];
+      uint64_t a = 0;
+      Status s = m.conn->WaitAcked(end, &a);
+      m.health.acked_end = a;
+      if (!s.ok()) Fail(m, s);
+      continue;
+    }
+    if (deadline == 0) deadline = NowNs() + int64_t(options_.connect.io_timeout_ms) * 1000000;
+    int64_t left = deadline - NowNs();
+    if (left <= 0) {
+      for (size_t k = 0; k < pending; ++k)
+        Fail(mirrors_[which[k]],
+             Status::TimedOut(mirrors_[which[k]].health.uri + ": no ack within io_timeout_ms"));
+      continue;
+    }
+    if (busy) continue;
+    size_t nfds = 0;
+    bool spin = false;
+    for (size_t k = 0; k < pending; ++k) {
+      int fd = mirrors_[which[k]].conn->wait_fd();
+      if (fd < 0) {
+        spin = true;
+        continue;
+      }
+      pfds[nfds++] = pollfd{fd, POLLIN, 0};
+    }
+    if (spin) continue;
+    poll(pfds.data(), nfds, int(left / 1000000) + 1);
+  }
+}
+
+uint64_t MirrorSet::AckedEnd() {
+  std::array<uint64_t, kMaxMirrors> acks{};
+  size_t n = 0;
+  for (auto& m : mirrors_) {
+    if (!m.health.connected) continue;
+    uint64_t a = 0;
+    Status s = m.conn->Poll(&a);
+    m.health.acked_end = a;
+    if (!s.ok()) {
+      Fail(m, s);
+      continue;
+    }
+    acks[n++] = a;
+  }
+  if (n < quorum_) return 0;
+  std::sort(acks.begin(), acks.begin() + n, std::greater<uint64_t>());
+  return acks[quorum_ - 1];
+}
+
+Status MirrorSet::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  Status s = AppendAsync(offset, iov, iovcnt);
+  if (!s.ok()) return s;
+  return WaitAcked(offset + IovLen(iov, iovcnt));
+}
+
+Status MirrorSet::Append(uint64_t offset, const void* data, size_t len) {
+  struct iovec iov = {const_cast<void*>(data), len};
+  return Append(offset, &iov, 1);
+}
+
+Status MirrorSet::AppendTo(size_t i, uint64_t offset, const struct iovec* iov, int iovcnt) {
+  if (i >= mirrors_.size()) return Status::InvalidArgument("no such mirror");
+  Mirror& m = mirrors_[i];
+  if (!m.health.connected) return m.health.error;
+  Status s = m.conn->StartAppend(offset, iov, iovcnt);
+  uint64_t a = m.health.acked_end;
+  if (s.ok()) {
+    m.health.sent_end = offset + IovLen(iov, iovcnt);
+    s = m.conn->WaitAcked(m.health.sent_end, &a);
+  }
+  m.health.acked_end = a;
+  if (!s.ok()) Fail(m, s);
+  return s;
+}
+
+Status MirrorSet::Read(uint64_t offset, size_t len, void* buf, size_t* got, int mirror) {
+  *got = 0;
+  Status last = Status::Unavailable("read: no healthy mirror");
+  for (size_t i = 0; i < mirrors_.size(); ++i) {
+    if (mirror >= 0 && i != size_t(mirror)) continue;
+    Mirror& m = mirrors_[i];
+    if (!m.health.connected) {
+      if (mirror >= 0) return m.health.error;
+      continue;
+    }
+    size_t done = 0;
+    Status s;
+    while (done < len) {
+      size_t n = 0;
+      s = m.conn->Read(offset + done, len - done, static_cast<uint8_t*>(buf) + done, &n);
+      if (!s.ok() || n == 0) break;
+      done += n;
+    }
+    if (s.ok()) {
+      *got = done;
+      return s;
+    }
+    last = s;
+    // A refusal (trimmed range) leaves the connection usable; a transport
+    // error does not.
+    if (s.code() != Status::Code::kInvalidArgument) Fail(m, s);
+  }
+  return last;
+}
+
+Status MirrorSet::Trim(uint64_t durable) {
+  size_t ok = 0;
+  for (auto& m : mirrors_) {
+    if (!m.health.connected) continue;
+    uint64_t d = std::min(durable, m.health.acked_end);
+    LogInfo info;
+    Status s = m.conn->Trim(d, &info);
+    if (!s.ok()) {
+      Fail(m, s);
+      continue;
+    }
+    m.health.info = info;
+    ++ok;
+  }
+  if (ok < quorum_) return QuorumError("trim");
+  return Status::Ok();
+}
+
+Status MirrorSet::Stat() {
+  size_t ok = 0;
+  for (auto& m : mirrors_) {
+    if (!m.health.connected) continue;
+    LogInfo info;
+    Status s = m.conn->Stat(&info);
+    if (!s.ok()) {
+      Fail(m, s);
+      continue;
+    }
+    m.health.info = info;
+    ++ok;
+  }
+  if (ok < quorum_) return QuorumError("stat");
+  return Status::Ok();
+}
+
+Status MirrorSet::Reconnect(size_t i) {
+  if (i >= mirrors_.size()) return Status::InvalidArgument("no such mirror");
+  Mirror& m = mirrors_[i];
+  m.conn.reset();
+  m.health.connected = false;
+  m.health.error = Status::Ok();
+  Status s = TransportRegistry::Global().Connect(m.health.uri, options_.connect, &m.conn);
+  if (!s.ok()) {
+    Fail(m, s);
+    return s;
+  }
+  if (open_) {
+    LogInfo info;
+    s = m.conn->Open(name_, epoch_, false, 0, &info);
+    if (!s.ok()) {
+      if (s.code() == Status::Code::kNotFound)
+        s = Status::NotFound(m.health.uri + ": log '" + name_ +
+                             "' is gone from the server (restarted?): " + s.message());
+      Fail(m, s);
+      return s;
+    }
+    m.health.info = info;
+    m.health.sent_end = m.health.acked_end = info.tail;
+  }
+  m.health.connected = true;
+  return Status::Ok();
+}
+
+std::vector<MirrorHealth> MirrorSet::Health() const {
+  std::vector<MirrorHealth> out;
+  out.reserve(mirrors_.size());
+  for (const auto& m : mirrors_) out.push_back(m.health);
+  return out;
+}
+
+}  // namespace rvmr::remote_log

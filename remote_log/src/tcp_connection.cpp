@@ -1,0 +1,458 @@
+#include "remote_log/tcp_connection.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "remote_log/auth.h"
+
+namespace rvmr::remote_log {
+
+namespace {
+
+int64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Connects a non-blocking socket to one address within timeout_ms.
+int ConnectOne(const addrinfo* ai, int timeout_ms, int* err) {
+  int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+    if (errno != EINPROGRESS) {
+      *err = errno;
+      close(fd);
+      return -1;
+    }
+    pollfd p{fd, POLLOUT, 0};
+    int n;
+    do {
+      n = poll(&p, 1, timeout_ms);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) {
+      *err = ETIMEDOUT;
+      close(fd);
+      return -1;
+    }
+    int so = 0;
+    socklen_t len = sizeof so;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &so, &len);
+    if (n < 0 || so != 0) {
+      *err = n < 0 ? errno : so;
+      close(fd);
+      return -1;
+    }
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+}  // namespace
+
+Status ConnectTcp(const Endpoint& ep, const ConnectOptions& opts,
+                  std::unique_ptr<Connection>* out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(ep.port);
+  int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
+  if (rc != 0) return Status::Unavailable("cannot resolve " + ep.uri + ": " + gai_strerror(rc));
+  int fd = -1, err = 0;
+  for (addrinfo* ai = res; ai != nullptr && fd < 0; ai = ai->ai_next) {
+    fd = ConnectOne(ai, opts.connect_timeout_ms, &err);
+  }
+  freeaddrinfo(res);
+  if (fd < 0) return Status::Unavailable("cannot connect to " + ep.uri + ": " + std::strerror(err));
+  std::unique_ptr<TcpConnection> c(new TcpConnection(fd, ep.uri, opts));
+  Status s = c->Handshake();
+  if (!s.ok()) return s;
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+TcpConnection::TcpConnection(int fd, std::string uri, const ConnectOptions& opts)
+    : fd_(fd), uri_(std::move(uri)), opts_(opts) {
+  in_.resize(64 * 1024);
+  reply_.reserve(256);
+  scratch_.reserve(512);
+}
+
+TcpConnection::~TcpConnection() {
+  close(fd_);
+}
+
+int64_t TcpConnection::Deadline() const {
+  return NowNs() + int64_t(opts_.io_timeout_ms) * 1000000;
+}
+
+Status TcpConnection::Break(Status s) {
+  if (broken_.ok()) {
+    broken_ = Status::Unavailable(uri_ + ": " + s.ToString());
+    if (s.code() == Status::Code::kTimedOut) broken_ = Status::TimedOut(uri_ + ": " + s.message());
+    shutdown(fd_, SHUT_RDWR);
+  }
+  return broken_;
+}
+
+Status TcpConnection::Handshake() {
+  scratch_.clear();
+  wire::EncodeHelloRequest(wire::HelloRequest{}, &scratch_);
+  int32_t st;
+  Status s = Call(wire::Type::kHello, scratch_, &st);
+  if (!s.ok()) return s;
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": HELLO");
+  wire::HelloReply hello;
+  s = wire::DecodeHelloReply(reply_.data(), reply_.size(), &hello);
+  if (!s.ok()) return Break(s);
+  if (hello.version != wire::kVersion)
+    return Status::NotSupported(uri_ + ": server speaks protocol version " +
+                                std::to_string(hello.version));
+  if (!hello.auth_required) return Status::Ok();
+  if (opts_.secret.empty())
+    return Status::IoError(uri_ + ": server requires authentication and no secret was given",
+                           EACCES);
+  wire::AuthRequest req;
+  s = auth::RandomNonce(req.client_nonce);
+  if (!s.ok()) return s;
+  auth::ClientMac(opts_.secret, hello.nonce, req.client_nonce, req.mac);
+  scratch_.clear();
+  wire::EncodeAuthRequest(req, &scratch_);
+  s = Call(wire::Type::kAuth, scratch_, &st);
+  if (!s.ok()) {
+    // The server closes the connection after a wrong MAC, possibly before
+    // the reply is read.
+    return Status::IoError(uri_ + ": authentication failed (" + s.ToString() + ")", EACCES);
+  }
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": authentication");
+  wire::AuthReply rep;
+  s = wire::DecodeAuthReply(reply_.data(), reply_.size(), &rep);
+  if (!s.ok()) return Break(s);
+  uint8_t want[wire::kMacSize];
+  auth::ServerMac(opts_.secret, req.client_nonce, hello.nonce, want);
+  if (!auth::MacEqual(want, rep.mac))
+    return Break(Status::IoError(uri_ + ": server failed to prove the shared secret", EACCES));
+  return Status::Ok();
+}
+
+Status TcpConnection::SendAll(struct iovec* iov, int cnt) {
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = size_t(cnt);
+  int64_t deadline = 0;
+  while (msg.msg_iovlen > 0) {
+    ssize_t w = sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return Break(Status::IoError("send", errno));
+      // Socket full: wait for room, reading replies meanwhile.
+      if (deadline == 0) deadline = Deadline();
+      int64_t left = deadline - NowNs();
+      if (left <= 0) return Break(Status::TimedOut("send timed out"));
+      pollfd p{fd_, POLLOUT | POLLIN, 0};
+      int n = poll(&p, 1, int(left / 1000000) + 1);
+      if (n < 0 && errno != EINTR) return Break(Status::IoError("poll", errno));
+      if (n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) {
+        Status s = Pump(false, 0);
+        if (!s.ok()) return s;
+      }
+      continue;
+    }
+    deadline = 0;
+    size_t adv = size_t(w);
+    while (adv > 0 && msg.msg_iovlen > 0) {
+      if (adv >= msg.msg_iov[0].iov_len) {
+        adv -= msg.msg_iov[0].iov_len;
+        ++msg.msg_iov;
+        --msg.msg_iovlen;
+      } else {
+        msg.msg_iov[0].iov_base = static_cast<uint8_t*>(msg.msg_iov[0].iov_base) + adv;
+        msg.msg_iov[0].iov_len -= adv;
+        adv = 0;
+      }
+    }
+    while (msg.msg_iovlen > 0 && msg.msg_iov[0].iov_len == 0) {
+      ++msg.msg_iov;
+      --msg.msg_iovlen;
+    }
+  }
+  return Status::Ok();
+}
+
+Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
+  if (!broken_.ok()) return broken_;
+  for (;;) {
+    if (in_.size() - wpos_ < 4096) {
+      // Compact, then grow if a frame needs more room.
+      std::memmove(in_.data(), in_.data() + rpos_, wpos_ - rpos_);
+      wpos_ -= rpos_;
+      rpos_ = 0;
+      if (in_.size() - wpos_ < 4096) in_.resize(in_.size() * 2);
+    }
+    ssize_t r = recv(fd_, in_.data() + wpos_, in_.size() - wpos_, MSG_DONTWAIT);
+    if (r > 0) {
+      wpos_ += size_t(r);
+      return ProcessInput();
+    }
+    if (r == 0) return Break(Status::Unavailable("server closed the connection"));
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return Break(Status::IoError("recv", errno));
+    if (!wait) return Status::Ok();
+    int64_t left = deadline_ns - NowNs();
+    if (left <= 0) return Break(Status::TimedOut("no reply from server within io_timeout_ms"));
+    if (opts_.busy_poll) continue;
+    pollfd p{fd_, POLLIN, 0};
+    int n = poll(&p, 1, int(left / 1000000) + 1);
+    if (n < 0 && errno != EINTR) return Break(Status::IoError("poll", errno));
+  }
+}
+
+Status TcpConnection::ProcessInput() {
+  for (;;) {
+    size_t avail = wpos_ - rpos_;
+    if (avail < wire::kHeaderSize) break;
+    const uint8_t* p = in_.data() + rpos_;
+    wire::Header h;
+    Status s = wire::DecodeHeader(p, &h);
+    if (!s.ok()) return Break(s);
+    if (!(h.type & wire::kReplyBit)) return Break(Status::Corruption("server sent a request"));
+    size_t total = wire::kHeaderSize + h.payload_len;
+    if (avail < total) {
+      if (in_.size() < total) {
+        std::memmove(in_.data(), p, avail);
+        wpos_ = avail;
+        rpos_ = 0;
+        in_.resize(total + 4096);
+      }
+      break;
+    }
+    const uint8_t* pl = p + wire::kHeaderSize;
+    if (crc32c::Value(pl, h.payload_len) != h.payload_crc)
+      return Break(Status::Corruption("reply payload checksum mismatch"));
+    wire::Type t = wire::Type(h.type & ~wire::kReplyBit);
+    if (t == wire::Type::kAppend) {
+      if (ring_count_ == 0 || ring_[ring_head_].id != h.request_id)
+        return Break(Status::Corruption("unexpected APPEND reply"));
+      uint64_t end = ring_[ring_head_].end;
+      ring_head_ = (ring_head_ + 1) % kMaxInFlight;
+      --ring_count_;
+      wire::AppendReply rep;
+      if (h.payload_len != 0) {
+        s = wire::DecodeAppendReply(pl, h.payload_len, &rep);
+        if (!s.ok()) return Break(s);
+      }
+      if (h.status == 0) {
+        if (rep.tail != end) return Break(Status::Corruption("APPEND ack with a wrong tail"));
+        if (append_error_.ok()) acked_end_ = end;
+      } else if (append_error_.ok()) {
+        append_error_ = wire::ErrorToStatus(
+            h.status, uri_ + ": append at " + std::to_string(rep.offset) +
+                          " refused (server tail " + std::to_string(rep.tail) + ")");
+      }
+    } else {
+      if (call_id_ == 0 || h.request_id != call_id_ || call_done_)
+        return Break(Status::Corruption("unexpected reply"));
+      call_done_ = true;
+      call_status_ = h.status;
+      reply_.assign(pl, pl + h.payload_len);
+    }
+    rpos_ += total;
+  }
+  if (rpos_ == wpos_) rpos_ = wpos_ = 0;
+  return Status::Ok();
+}
+
+Status TcpConnection::Call(wire::Type type, const std::vector<uint8_t>& payload, int32_t* status) {
+  if (!broken_.ok()) return broken_;
+  wire::Header h;
+  h.type = uint8_t(type);
+  h.request_id = next_id_++;
+  h.payload_len = uint32_t(payload.size());
+  h.payload_crc = crc32c::Value(payload.data(), payload.size());
+  uint8_t hdr[wire::kHeaderSize];
+  wire::EncodeHeader(h, hdr);
+  call_id_ = h.request_id;
+  call_done_ = false;
+  iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload.data()), payload.size()}};
+  Status s = SendAll(iov, payload.empty() ? 1 : 2);
+  int64_t deadline = Deadline();
+  while (s.ok() && !call_done_) s = Pump(true, deadline);
+  call_id_ = 0;
+  if (!s.ok()) return s;
+  *status = call_status_;
+  return Status::Ok();
+}
+
+Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
+                           uint64_t create_offset, LogInfo* info) {
+  if (!wire::ValidName(name))
+    return Status::InvalidArgument("bad log name '" + std::string(name) +
+                                   "' (1..255 of [A-Za-z0-9._-])");
+  if (ring_count_ != 0) return Status::InvalidArgument("Open with appends in flight");
+  wire::OpenRequest req;
+  req.epoch = epoch;
+  req.create = create;
+  req.create_offset = create_offset;
+  req.name = std::string(name);
+  scratch_.clear();
+  wire::EncodeOpenRequest(req, &scratch_);
+  int32_t st;
+  log_open_ = false;
+  Status s = Call(wire::Type::kOpen, scratch_, &st);
+  if (!s.ok()) return s;
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": open '" + req.name + "'");
+  s = wire::DecodeLogInfo(reply_.data(), reply_.size(), info);
+  if (!s.ok()) return Break(s);
+  log_open_ = true;
+  sent_end_ = acked_end_ = info->tail;
+  append_error_ = Status::Ok();
+  return Status::Ok();
+}
+
+Status TcpConnection::StartAppend(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  if (!broken_.ok()) return broken_;
+  if (!append_error_.ok()) return append_error_;
+  if (!log_open_) return Status::InvalidArgument(uri_ + ": append without an open log");
+  if (iovcnt < 0 || iovcnt > kMaxIov) return Status::InvalidArgument("too many iovecs");
+  if (offset != sent_end_)
+    return Status::InvalidArgument(uri_ + ": append at " + std::to_string(offset) +
+                                   " but this connection's appends end at " +
+                                   std::to_string(sent_end_));
+  size_t len = 0;
+  for (int i = 0; i < iovcnt; ++i) len += iov[i].iov_len;
+  if (len > wire::kMaxAppendData)
+    return Status::InvalidArgument("append of " + std::to_string(len) + " bytes over the maximum " +
+                                   std::to_string(wire::kMaxAppendData));
+  // Make room in the in-flight ring.
+  if (ring_count_ == kMaxInFlight) {
+    int64_t deadline = Deadline();
+    while (ring_count_ == kMaxInFlight) {
+      Status s = Pump(true, deadline);
+      if (!s.ok()) return s;
+    }
+  }
+  uint8_t* off_field = hdr_ + wire::kHeaderSize;
+  wire::Put64(off_field, offset);
+  uint32_t crc = crc32c::Value(off_field, wire::kAppendFixedSize);
+  for (int i = 0; i < iovcnt; ++i) crc = crc32c::Extend(crc, iov[i].iov_base, iov[i].iov_len);
+  wire::Header h;
+  h.type = uint8_t(wire::Type::kAppend);
+  h.request_id = next_id_++;
+  h.payload_len = uint32_t(wire::kAppendFixedSize + len);
+  h.payload_crc = crc;
+  wire::EncodeHeader(h, hdr_);
+  iov_[0] = {hdr_, sizeof hdr_};
+  for (int i = 0; i < iovcnt; ++i) iov_[i + 1] = iov[i];
+  ring_[(ring_head_ + ring_count_) % kMaxInFlight] = Pending{h.request_id, offset + len};
+  ++ring_count_;
+  sent_end_ = offset + len;
+  return SendAll(iov_, iovcnt + 1);
+}
+
+Status TcpConnection::Poll(uint64_t* acked_end) {
+  Status s = Pump(false, 0);
+  *acked_end = acked_end_;
+  if (!s.ok()) return s;
+  return append_error_;
+}
+
+Status TcpConnection::WaitAcked(uint64_t end, uint64_t* acked_end) {
+  Status s = ProcessInput();
+  int64_t deadline = 0;
+  while (s.ok() && append_error_.ok() && acked_end_ < end) {
+    if (ring_count_ == 0) {
+      s = Status::InvalidArgument(uri_ + ": waiting for " + std::to_string(end) +
+                                  " but appends end at " + std::to_string(sent_end_));
+      break;
+    }
+    if (deadline == 0) deadline = Deadline();
+    s = Pump(true, deadline);
+  }
+  *acked_end = acked_end_;
+  if (!s.ok()) return s;
+  return append_error_;
+}
+
+Status TcpConnection::Read(uint64_t offset, size_t len, void* buf, size_t* got) {
+  *got = 0;
+  if (len > wire::kMaxReadData) len = wire::kMaxReadData;
+  scratch_.clear();
+  wire::EncodeReadRequest(wire::ReadRequest{offset, uint32_t(len)}, &scratch_);
+  int32_t st;
+  Status s = Call(wire::Type::kRead, scratch_, &st);
+  if (!s.ok()) return s;
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": read at " + std::to_string(offset));
+  uint64_t off;
+  const uint8_t* data;
+  size_t n;
+  s = wire::DecodeReadReply(reply_.data(), reply_.size(), &off, &data, &n);
+  if (!s.ok()) return Break(s);
+  if (off != offset || n > len) return Break(Status::Corruption("READ reply does not match"));
+  std::memcpy(buf, data, n);
+  *got = n;
+  if (reply_.capacity() > (1u << 20)) std::vector<uint8_t>().swap(reply_);
+  return Status::Ok();
+}
+
+Status TcpConnection::Trim(uint64_t durable, LogInfo* info) {
+  scratch_.clear();
+  wire::EncodeU64(durable, &scratch_);
+  int32_t st;
+  Status s = Call(wire::Type::kTrim, scratch_, &st);
+  if (!s.ok()) return s;
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": trim to " + std::to_string(durable));
+  s = wire::DecodeLogInfo(reply_.data(), reply_.size(), info);
+  return s.ok() ? s : Break(s);
+}
+
+Status TcpConnection::Stat(LogInfo* info) {
+  scratch_.clear();
+  int32_t st;
+  Status s = Call(wire::Type::kStat, scratch_, &st);
+  if (!s.ok()) return s;
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": stat");
+  s = wire::DecodeLogInfo(reply_.data(), reply_.size(), info);
+  return s.ok() ? s : Break(s);
+}
+
+Status TcpConnection::List(std::vector<LogEntry>* logs) {
+  scratch_.clear();
+  int32_t st;
+  Status s = Call(wire::Type::kList, scratch_, &st);
+  if (!s.ok()) return s;
+  if (st != 0) return wire::ErrorToStatus(st, uri_ + ": list");
+  s = wire::DecodeList(reply_.data(), reply_.size(), logs);
+  return s.ok() ? s : Break(s);
+}
+
+Status TcpConnection::CloseLog() {
+  if (ring_count_ != 0) {
+    uint64_t a;
+    Status s = WaitAcked(sent_end_, &a);
+    if (!s.ok() && !broken_.ok()) return s;
+  }
+  scratch_.clear();
+  int32_t st;
+  Status s = Call(wire::Type::kClose, scratch_, &st);
+  if (!s.ok()) return s;
+  log_open_ = false;
+  return wire::ErrorToStatus(st, uri_ + ": close");
+}
+
+}  // namespace rvmr::remote_log

@@ -1,0 +1,209 @@
+// libseg: segment create/load/release round trips, the on-disk header, and
+// fixed-address conflicts.
+#include <catch2/catch.hpp>
+
+#include "seg_rds_test_util.h"
+
+using namespace segtest;
+
+extern "C" {
+extern long rds_rvmsize;
+extern char* rds_startaddr;
+}
+
+namespace {
+
+constexpr uintptr_t kBase = 0x5a0000000;  // far from anything the test maps
+const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+
+char* At(uintptr_t a) {
+  return reinterpret_cast<char*>(a);
+}
+
+// Creates a 2-region segment: 3 pages at kBase, 2 pages at kBase + 8 pages.
+void CreateTwoRegions(const std::string& data) {
+  rvm_region_def_t defs[2];
+  memset(defs, 0, sizeof(defs));
+  // Given in descending address order: the loader sorts them.
+  RVM_INIT_REGION(defs[0], RVM_MK_OFFSET(0, 0), 2 * kPage, At(kBase + 8 * kPage));
+  RVM_INIT_REGION(defs[1], RVM_MK_OFFSET(0, 0), 3 * kPage, At(kBase));
+  rvm_return_t rc =
+      rvm_create_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0), nullptr, 2, defs);
+  CHILD_EXPECT(rc == RVM_SUCCESS);
+  CHILD_EXPECT(rvm_truncate() == RVM_SUCCESS);
+}
+
+}  // namespace
+
+TEST_CASE("segment header on disk is the original's layout", "[seg]") {
+  ScratchDir dir;
+  const std::string log = dir.file("log"), data = dir.file("data");
+  ZeroFile(data, 12 * kPage);
+  REQUIRE(ExitedOk(RunChild([&] {
+    InitRvm(log);
+    CreateTwoRegions(data);
+    rvm_terminate();
+  })));
+  std::string hdr = ReadBytes(data, 0, kPage);
+  REQUIRE(hdr.size() == kPage);
+  int32_t id;
+  memcpy(&id, hdr.data(), 4);
+  CHECK(id == 1);
+  CHECK(std::string(hdr.data() + 4) == "RVM Segment Loader Release 0.1  15 Nov. 1990");
+  uint64_t n;
+  memcpy(&n, hdr.data() + 136, 8);
+  CHECK(n == 2);
+  rvm_region_def_t r[2];
+  memcpy(r, hdr.data() + 144, sizeof(r));
+  // Sorted by address, laid out one after the other after the header page.
+  CHECK(r[0].vmaddr == At(kBase));
+  CHECK(r[0].length == 3 * kPage);
+  CHECK(r[0].offset.high == 0);
+  CHECK(r[0].offset.low == kPage);
+  CHECK(r[1].vmaddr == At(kBase + 8 * kPage));
+  CHECK(r[1].offset.low == 4 * kPage);
+  // Everything after the table keeps the file's (zero) bytes.
+  CHECK(hdr.find_first_not_of('\0', 144 + sizeof(r)) == std::string::npos);
+}
+
+TEST_CASE("segment load maps regions at their addresses; data survives release", "[seg]") {
+  ScratchDir dir;
+  const std::string log = dir.file("log"), data = dir.file("data");
+  ZeroFile(data, 12 * kPage);
+  REQUIRE(ExitedOk(RunChild([&] {
+    InitRvm(log);
+    CreateTwoRegions(data);
+    unsigned long n = 0;
+    rvm_region_def_t* regs = nullptr;
+    CHILD_EXPECT(rvm_load_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0), nullptr, &n,
+                                  &regs) == RVM_SUCCESS);
+    CHILD_EXPECT(n == 2);
+    CHILD_EXPECT(regs[0].vmaddr == At(kBase));
+    CHILD_EXPECT(rds_startaddr == At(kBase));
+    CHILD_EXPECT(rds_rvmsize == static_cast<long>(5 * kPage));
+    rvm_tid_t* tid = rvm_malloc_tid();
+    CHILD_EXPECT(rvm_begin_transaction(tid, restore) == RVM_SUCCESS);
+    CHILD_EXPECT(rvm_set_range(tid, At(kBase + 100), 5) == RVM_SUCCESS);
+    memcpy(At(kBase + 100), "hello", 5);
+    CHILD_EXPECT(rvm_set_range(tid, At(kBase + 8 * kPage + 7), 5) == RVM_SUCCESS);
+    memcpy(At(kBase + 8 * kPage + 7), "world", 5);
+    CHILD_EXPECT(rvm_end_transaction(tid, flush) == RVM_SUCCESS);
+    rvm_free_tid(tid);
+    CHILD_EXPECT(rvm_truncate() == RVM_SUCCESS);
+    CHILD_EXPECT(rvm_release_segment(n, &regs) == RVM_SUCCESS);
+    // Released: the address range is free again.
+    void* probe =
+        mmap(At(kBase), kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHILD_EXPECT(probe == At(kBase));
+    munmap(probe, kPage);
+    rvm_terminate();
+  })));
+  // Region 0 starts at file offset one page, region 1 at four pages.
+  CHECK(ReadBytes(data, static_cast<off_t>(kPage + 100), 5) == "hello");
+  CHECK(ReadBytes(data, static_cast<off_t>(4 * kPage + 7), 5) == "world");
+  // A second process loads the same data back at the same addresses.
+  REQUIRE(ExitedOk(RunChild([&] {
+    InitRvm(log);
+    unsigned long n = 0;
+    rvm_region_def_t* regs = nullptr;
+    CHILD_EXPECT(rvm_load_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0), nullptr, &n,
+                                  &regs) == RVM_SUCCESS);
+    CHILD_EXPECT(memcmp(At(kBase + 100), "hello", 5) == 0);
+    CHILD_EXPECT(memcmp(At(kBase + 8 * kPage + 7), "world", 5) == 0);
+    CHILD_EXPECT(rvm_release_segment(n, &regs) == RVM_SUCCESS);
+    rvm_terminate();
+  })));
+}
+
+TEST_CASE("segment load never replaces an existing mapping", "[seg]") {
+  ScratchDir dir;
+  const std::string log = dir.file("log"), data = dir.file("data");
+  ZeroFile(data, 12 * kPage);
+  REQUIRE(ExitedOk(RunChild([&] {
+    InitRvm(log);
+    CreateTwoRegions(data);
+    // Something else already lives in the second region's range.
+    char* mine = static_cast<char*>(mmap(At(kBase + 9 * kPage), kPage, PROT_READ | PROT_WRITE,
+                                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0));
+    CHILD_EXPECT(mine == At(kBase + 9 * kPage));
+    strcpy(mine, "precious");
+    unsigned long n = 0;
+    rvm_region_def_t* regs = nullptr;
+    rvm_return_t rc =
+        rvm_load_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0), nullptr, &n, &regs);
+    CHILD_EXPECT(rc == RVM_EVM_OVERLAP);
+    CHILD_EXPECT(strcmp(mine, "precious") == 0);
+    // The first region was rolled back: its range is free again.
+    void* probe =
+        mmap(At(kBase), kPage, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    CHILD_EXPECT(probe == At(kBase));
+    munmap(probe, kPage);
+    // Once the range is free, loading works.
+    munmap(mine, kPage);
+    CHILD_EXPECT(rvm_load_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0), nullptr, &n,
+                                  &regs) == RVM_SUCCESS);
+    CHILD_EXPECT(rvm_release_segment(n, &regs) == RVM_SUCCESS);
+    rvm_terminate();
+  })));
+}
+
+TEST_CASE("segment create rejects overlapping regions", "[seg]") {
+  ScratchDir dir;
+  const std::string log = dir.file("log"), data = dir.file("data");
+  ZeroFile(data, 12 * kPage);
+  REQUIRE(ExitedOk(RunChild([&] {
+    InitRvm(log);
+    rvm_region_def_t defs[2];
+    memset(defs, 0, sizeof(defs));
+    RVM_INIT_REGION(defs[0], RVM_MK_OFFSET(0, 0), 3 * kPage, At(kBase));
+    RVM_INIT_REGION(defs[1], RVM_MK_OFFSET(0, 0), 3 * kPage, At(kBase + 2 * kPage));
+    CHILD_EXPECT(rvm_create_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0), nullptr,
+                                    2, defs) == RVM_ERANGE);
+    rvm_terminate();
+  })));
+}
+
+TEST_CASE("damaged or foreign segment headers are refused", "[seg]") {
+  ScratchDir dir;
+  const std::string log = dir.file("log"), data = dir.file("data");
+  ZeroFile(data, 12 * kPage);
+  REQUIRE(ExitedOk(RunChild([&] {
+    InitRvm(log);
+    CreateTwoRegions(data);
+    rvm_terminate();
+  })));
+  auto load_result = [&]() {
+    return RunChild([&] {
+      InitRvm(log);
+      unsigned long n = 0;
+      rvm_region_def_t* regs = nullptr;
+      rvm_return_t rc = rvm_load_segment(const_cast<char*>(data.c_str()), RVM_MK_OFFSET(0, 0),
+                                         nullptr, &n, &regs);
+      rvm_terminate();
+      _exit(rc == RVM_ESEGMENT_HDR ? 10 : rc == RVM_EVERSION_SKEW ? 11 : rc == 0 ? 0 : 12);
+    });
+  };
+  SECTION("wrong identifier") {
+    int32_t bad = 7;
+    PatchBytes(data, 0, &bad, 4);
+    int st = load_result();
+    CHECK(WEXITSTATUS(st) == 10);
+  }
+  SECTION("other loader version") {
+    PatchBytes(data, 4 + 27, "9", 1);
+    int st = load_result();
+    CHECK(WEXITSTATUS(st) == 11);
+  }
+  SECTION("absurd region count") {
+    uint64_t n = 1000;
+    PatchBytes(data, 136, &n, 8);
+    int st = load_result();
+    CHECK(WEXITSTATUS(st) == 10);
+  }
+  SECTION("zeroed header page (no segment at all)") {
+    std::string zeros(kPage, '\0');
+    PatchBytes(data, 0, zeros.data(), zeros.size());
+    int st = load_result();
+    CHECK(WEXITSTATUS(st) == 10);
+  }
+}

@@ -10,7 +10,8 @@ namespace rvmr {
 class LocalSink : public LogSink {
  public:
   // Writes to `fd` (not owned); logical offset L lives at file position
-  // area_start + L % area_size.
+  // area_start + L % area_size. `tail` is where the first append must be, or
+  // kTailUnknown (then the first append may be anywhere).
   LocalSink(int fd, std::string path, uint64_t area_start, uint64_t area_size, uint64_t tail);
   Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   // Every Append is already durable: checks `offset` against the end of the

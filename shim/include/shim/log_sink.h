@@ -32,11 +32,16 @@ class LogSink {
 
 // What OpenLogSink needs to know about the open log.
 struct LogSinkConfig {
-  int fd = -1;               // the log file, open read/write (not owned)
-  std::string path;          // for messages
-  log::LogStatus status;     // geometry, id and epoch of the log
-  uint64_t tail = 0;         // the first append will be at this offset
+  int fd = -1;            // the log file, open read/write (not owned)
+  std::string path;       // for messages
+  log::LogStatus status;  // geometry, id and epoch of the log
+  // The first append will be at this offset; kTailUnknown when the sink is
+  // opened before recovery has found the end of the log (the first Append
+  // then defines it).
+  uint64_t tail = 0;
 };
+
+inline constexpr uint64_t kTailUnknown = ~uint64_t{0};
 
 // Opens the sink the RVM core writes through. Today always a LocalSink; the
 // remote configuration (mirrors from the environment) will be decided here.

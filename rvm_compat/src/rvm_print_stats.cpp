@@ -1,0 +1,58 @@
+// rvm_print_statistics: a readable dump of an rvm_statistics_t.
+#include <cstdio>
+
+#include "internal.h"
+
+namespace {
+
+void PrintHist(FILE* f, const char* name, const rvm_length_t* v, int n) {
+  std::fprintf(f, "  %-22s", name);
+  for (int i = 0; i < n; i++) std::fprintf(f, " %lu", v[i]);
+  std::fprintf(f, "\n");
+}
+
+}  // namespace
+
+extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
+  if (!s || s->struct_id != rvm_statistics_id) return RVM_ESTATISTICS;
+  if (!f) f = stdout;
+  std::fprintf(f, "RVM statistics (%s)\n", RVM_STATISTICS_VERSION);
+  std::fprintf(f, " Current log:\n");
+  std::fprintf(f, "  uncommitted transactions       %lu\n", s->n_uncommit);
+  std::fprintf(f, "  flush commits                  %lu\n", s->n_flush_commit);
+  std::fprintf(f, "  no_flush commits               %lu\n", s->n_no_flush_commit);
+  std::fprintf(f, "  queued no_flush transactions   %lu (%lu bytes)\n", s->n_no_flush,
+               RVM_OFFSET_TO_LENGTH(s->no_flush_length));
+  std::fprintf(f, "  aborts                         %lu\n", s->n_abort);
+  std::fprintf(f, "  log writes (flushes)           %lu\n", s->n_flush);
+  std::fprintf(f, "  rvm_flush calls                %lu\n", s->n_rvm_flush);
+  std::fprintf(f, "  segment dictionary records     %lu\n", s->n_special);
+  std::fprintf(f, "  writes across the wrap point   %lu\n", s->n_wrap);
+  std::fprintf(f, "  waits for truncation           %lu\n", s->n_truncation_wait);
+  std::fprintf(f, "  log in use                     %lu%% (max %lu%%), %lu bytes\n", s->log_dev_cur,
+               s->log_dev_max, RVM_OFFSET_TO_LENGTH(s->log_written));
+  std::fprintf(f, "  ranges eliminated              %lu (%lu bytes)\n", s->n_range_elim,
+               RVM_OFFSET_TO_LENGTH(s->range_overlap));
+  std::fprintf(f, "  transactions coalesced         %lu (%lu ranges eliminated)\n",
+               s->n_trans_coalesced, s->n_trans_elim);
+  std::fprintf(f, "  flush time                     %ld.%06ld s (last %lu ms)\n",
+               static_cast<long>(s->flush_time.tv_sec), static_cast<long>(s->flush_time.tv_usec),
+               s->last_flush_time);
+  PrintHist(f, "flush times (ms)", s->flush_times, flush_times_len);
+  PrintHist(f, "range lengths", s->range_lengths, range_lengths_len);
+  PrintHist(f, "range eliminations", s->range_elims, range_elims_len);
+  PrintHist(f, "range overlaps", s->range_overlaps, range_overlaps_len);
+  std::fprintf(f, " Totals:\n");
+  std::fprintf(f, "  flush commits %lu, no_flush commits %lu, aborts %lu\n", s->tot_flush_commit,
+               s->tot_no_flush_commit, s->tot_abort);
+  std::fprintf(f, "  log bytes written              %lu\n",
+               RVM_OFFSET_TO_LENGTH(s->tot_log_written));
+  std::fprintf(f, "  truncations: rvm_truncate %lu, background %lu, forced %lu, recoveries %lu\n",
+               s->tot_rvm_truncate, s->tot_async_truncation, s->tot_sync_truncation,
+               s->tot_recovery);
+  std::fprintf(f, "  truncation time                %ld.%06ld s\n",
+               static_cast<long>(s->tot_truncation_time.tv_sec),
+               static_cast<long>(s->tot_truncation_time.tv_usec));
+  PrintHist(f, "truncation times (s)", s->tot_truncation_times, truncation_times_len);
+  return RVM_SUCCESS;
+}

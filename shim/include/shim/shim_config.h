@@ -1,0 +1,64 @@
+// ShimConfig: how the log shim is configured without touching programs.
+//
+// The environment variable RVM_MIRRORS names the mirrors (URIs separated by
+// commas or spaces, e.g. "tcp://10.0.0.2:7400,rdma://10.0.0.3:7400"); the
+// optional file named by RVM_SHIM_CONFIG holds the rest as `key = value`
+// lines (see README "Configuring the remote log"). With neither set the
+// shim is off and the library behaves as classic RVM.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "disk_writer/disk_writer_options.h"
+
+namespace rvmr {
+
+struct ShimConfig {
+  enum class FailurePolicy {
+    kFallback,  // a commit whose mirrors fail waits for the local disk instead
+    kStrict,    // such a commit fails (RVM_EIO)
+  };
+  enum class DiskWriterKind { kAuto, kIoUring, kPwrite };
+
+  std::vector<std::string> mirrors;  // empty: shim off
+  size_t write_quorum = 0;           // acks needed per append; 0 = all mirrors
+  FailurePolicy failure_policy = FailurePolicy::kFallback;
+  // Refuse to start when no mirror can vouch that the disk copy holds every
+  // acknowledged commit (instead of starting with a warning naming the window).
+  bool require_mirror_at_recovery = false;
+  size_t staging_bytes = size_t{64} << 20;  // disk writer staging buffer
+  uint64_t trim_interval_bytes = 1u << 20;  // trim mirrors after this much disk progress
+  int connect_timeout_ms = 2000;
+  int io_timeout_ms = 2000;         // a mirror silent this long has failed
+  int reconnect_interval_ms = 500;  // between attempts to bring a mirror back
+  bool busy_poll = false;
+  bool o_direct = false;
+  DiskWriterKind disk_writer = DiskWriterKind::kAuto;
+  std::string secret;  // loaded from secret_file
+  std::string secret_file;
+  std::string log_name;  // remote log name; empty = the log id in hex
+  // Test-only (not settable from a file): fault injection into the disk writer.
+  DiskFaultHook disk_fault_hook;
+
+  bool enabled() const { return !mirrors.empty(); }
+};
+
+// Parses `key = value` lines ('#' starts a comment) into *cfg, on top of what
+// it holds. InvalidArgument naming `origin`, the line and the key for an
+// unknown key or a bad value. Reads the secret file if one is named.
+Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfig* cfg);
+
+// Splits a mirror list ("a,b c") into URIs.
+std::vector<std::string> SplitMirrorList(std::string_view list);
+
+// Builds the configuration from the environment: RVM_SHIM_CONFIG (a file,
+// parsed first) and RVM_MIRRORS (overrides the file's `mirrors`). A named
+// file that cannot be read is an error, never silently ignored.
+Status LoadShimConfigFromEnv(ShimConfig* cfg);
+
+}  // namespace rvmr

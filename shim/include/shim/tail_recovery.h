@@ -1,0 +1,58 @@
+// TailRecovery: before the RVM core recovers a log in remote mode, bring the
+// disk copy up to date from the mirrors.
+//
+// The disk copy may lack the tail that the mirrors acknowledged but the disk
+// writer had not yet synced (a local crash). TailRecovery scans the disk
+// copy, opens the log on every reachable mirror with a new epoch (fencing any
+// older writer), reads from each mirror what lies beyond the disk's valid
+// end, verifies it record by record (offset, LSN, epoch, CRC32C) as a
+// continuation of the disk copy, takes the longest verified continuation
+// (the freshest consistent copy), writes it to the disk and fdatasyncs.
+// Every copy found corrupt, missing or unreachable is reported; a range that
+// was acknowledged but can be found nowhere is reported exactly.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <vector>
+#include "common/status.h"
+#include "remote_log/transport.h"
+#include "shim/log_status.h"
+#include "shim/shim_config.h"
+
+namespace rvmr {
+
+struct TailRecoveryReport {
+  uint64_t epoch = 0;            // the epoch the log was opened with
+  uint64_t disk_tail = 0;        // end of the valid disk copy before recovery
+  uint64_t recovered_tail = 0;   // end after copying from the mirrors
+  uint64_t fetched_bytes = 0;    // recovered_tail - disk_tail
+  std::string source;            // URI of the mirror the tail came from ("" if none)
+  size_t mirrors_reachable = 0;  // mirrors that answered
+  size_t mirrors_with_log = 0;   // mirrors that hold the log
+  // Lost: bytes [lost_from, lost_to) may have been acknowledged (enough
+  // mirrors claim them to have made a write quorum) but no copy can supply
+  // them verified (trimmed past the disk copy, or failing verification).
+  bool lost = false;
+  uint64_t lost_from = 0, lost_to = 0;
+  // Too few mirrors answered holding the log to bound what was acknowledged
+  // (fewer than N - W + 1): commits acknowledged after recovered_tail, if
+  // any, cannot be checked.
+  bool unverified = false;
+  std::vector<std::string> problems;  // one line per copy found wanting
+};
+
+// Runs tail recovery for the log open on `fd` whose status is `st`, with the
+// mirrors and policy in `sc`; the remote log is named `name`. Fills *rep.
+// Returns an error only for local I/O failures, or when sc's policy forbids
+// going on (require_mirror_at_recovery with no mirror vouching, or a lost
+// range under the strict policy).
+Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
+                              const std::string& name, TailRecoveryReport* rep);
+
+// The remote log's default name: the log id as 32 lowercase hex digits.
+std::string RemoteLogName(const log::LogStatus& st);
+
+}  // namespace rvmr

@@ -1,0 +1,262 @@
+#include "shim/tail_recovery.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "remote_log/wire.h"
+#include "shim/log_record_reader.h"
+#include "shim/log_source.h"
+
+namespace rvmr {
+
+namespace {
+
+using remote_log::Connection;
+using remote_log::LogInfo;
+
+// Bytes [base, base + data.size()) of the log, held in memory: the source a
+// fetched continuation is verified from.
+class MemoryLogSource : public log::LogSource {
+ public:
+  MemoryLogSource(uint64_t base, const std::string& data, uint64_t area_size)
+      : base_(base), data_(data), area_size_(area_size) {}
+  Status Read(uint64_t offset, void* dst, size_t n) override {
+    if (offset < base_ || offset - base_ > data_.size() || n > data_.size() - (offset - base_))
+      return Status::IoError("offset " + std::to_string(offset) + " outside the fetched range");
+    std::memcpy(dst, data_.data() + (offset - base_), n);
+    return Status::Ok();
+  }
+  uint64_t area_size() const override { return area_size_; }
+
+ private:
+  uint64_t base_;
+  const std::string& data_;
+  uint64_t area_size_;
+};
+
+struct Mirror {
+  std::string uri;
+  std::unique_ptr<Connection> conn;
+  bool has_log = false;
+  LogInfo info;
+};
+
+// Reads [from, to) of the open log from `c` into *out.
+Status FetchRange(Connection* c, uint64_t from, uint64_t to, std::string* out) {
+  out->assign(to - from, '\0');
+  uint64_t off = from;
+  while (off < to) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(to - off, 1u << 20));
+    size_t got = 0;
+    Status s = c->Read(off, want, out->data() + (off - from), &got);
+    if (!s.ok()) return s;
+    if (got == 0)
+      return Status::Corruption("server returned no bytes at offset " + std::to_string(off) +
+                                " although its tail is " + std::to_string(to));
+    off += got;
+  }
+  return Status::Ok();
+}
+
+// Writes bytes of the log at logical offset `off` to their wrapped file
+// positions.
+Status WriteWrapped(int fd, const log::LogStatus& st, uint64_t off, const char* p, size_t n) {
+  while (n > 0) {
+    uint64_t pos = off % st.area_size;
+    size_t piece = static_cast<size_t>(std::min<uint64_t>(n, st.area_size - pos));
+    ssize_t w = ::pwrite(fd, p, piece, static_cast<off_t>(st.area_start + pos));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::IoError("writing the recovered log tail at offset " + std::to_string(off),
+                             errno);
+    }
+    if (w == 0) return Status::IoError("short write of the recovered log tail", EIO);
+    off += static_cast<uint64_t>(w);
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string RemoteLogName(const log::LogStatus& st) {
+  static const char* kHex = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : st.log_id) {
+    s.push_back(kHex[b >> 4]);
+    s.push_back(kHex[b & 15]);
+  }
+  return s;
+}
+
+Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
+                              const std::string& name, TailRecoveryReport* rep) {
+  *rep = TailRecoveryReport();
+
+  // 1. The valid prefix of the disk copy.
+  log::FileLogSource disk(fd, st.area_start, st.area_size);
+  log::LogRecordReader rd(&disk, st.head, st.head + st.area_size, st.head_lsn);
+  log::LogRecord rec;
+  while (rd.ReadRecord(&rec).ok()) {
+  }
+  if (rd.error() == log::ReadError::kIo)
+    return Status::IoError("reading the disk log during recovery at offset " +
+                           std::to_string(rd.offset()));
+  const uint64_t disk_tail = rd.offset();
+  const uint64_t next_lsn = rd.last_lsn() != 0 ? rd.last_lsn() + 1 : st.head_lsn;
+  rep->disk_tail = rep->recovered_tail = disk_tail;
+
+  // 2. Every reachable mirror; the new epoch is above any epoch seen.
+  remote_log::ConnectOptions co;
+  co.secret = sc.secret;
+  co.connect_timeout_ms = sc.connect_timeout_ms;
+  co.io_timeout_ms = sc.io_timeout_ms;
+  std::vector<Mirror> mirrors;
+  uint64_t epoch = st.epoch;
+  for (const std::string& uri : sc.mirrors) {
+    Mirror m;
+    m.uri = uri;
+    Status s = remote_log::TransportRegistry::Global().Connect(uri, co, &m.conn);
+    if (!s.ok()) {
+      rep->problems.push_back(uri + ": unreachable: " + s.ToString());
+      continue;
+    }
+    std::vector<remote_log::LogEntry> logs;
+    s = m.conn->List(&logs);
+    if (!s.ok()) {
+      rep->problems.push_back(uri + ": cannot list logs: " + s.ToString());
+      continue;
+    }
+    for (const auto& e : logs)
+      if (e.name == name) {
+        m.has_log = true;
+        epoch = std::max(epoch, e.info.epoch);
+      }
+    rep->mirrors_reachable++;
+    if (!m.has_log) rep->problems.push_back(uri + ": does not hold log '" + name + "'");
+    mirrors.push_back(std::move(m));
+  }
+  rep->epoch = epoch + 1;
+
+  // 3. Open (fences older writers) and fetch what lies beyond the disk copy.
+  std::vector<uint64_t> claims;  // the tail each mirror holding the log claims
+  std::string best;
+  for (Mirror& m : mirrors) {
+    if (!m.has_log) continue;
+    Status s = m.conn->Open(name, rep->epoch, false, 0, &m.info);
+    if (!s.ok()) {
+      rep->problems.push_back(m.uri + ": cannot open log '" + name + "': " + s.ToString());
+      m.has_log = false;
+      continue;
+    }
+    rep->mirrors_with_log++;
+    claims.push_back(m.info.tail);
+    if (m.info.tail <= disk_tail) continue;
+    if (m.info.start > disk_tail) {
+      rep->problems.push_back(m.uri + ": holds [" + std::to_string(m.info.start) + ", " +
+                              std::to_string(m.info.tail) + ") but the disk copy ends at " +
+                              std::to_string(disk_tail));
+      continue;
+    }
+    if (m.info.tail - st.head > st.area_size) {
+      rep->problems.push_back(m.uri + ": tail " + std::to_string(m.info.tail) +
+                              " lies more than the log size beyond head " +
+                              std::to_string(st.head));
+      continue;
+    }
+    std::string data;
+    s = FetchRange(m.conn.get(), disk_tail, m.info.tail, &data);
+    if (!s.ok()) {
+      rep->problems.push_back(m.uri + ": fetching [" + std::to_string(disk_tail) + ", " +
+                              std::to_string(m.info.tail) + "): " + s.ToString());
+      continue;
+    }
+    MemoryLogSource mem(disk_tail, data, st.area_size);
+    log::LogRecordReader vr(&mem, disk_tail, m.info.tail, next_lsn);
+    while (vr.ReadRecord(&rec).ok()) {
+    }
+    if (vr.offset() < m.info.tail)
+      rep->problems.push_back(m.uri + ": copy fails verification at offset " +
+                              std::to_string(vr.offset()) + " (" + log::ReadErrorName(vr.error()) +
+                              "); its tail is " + std::to_string(m.info.tail));
+    uint64_t good = vr.offset() - disk_tail;
+    if (good > best.size()) {
+      data.resize(good);
+      best = std::move(data);
+      rep->source = m.uri;
+    }
+  }
+
+  // 4. Make the continuation durable on disk.
+  if (!best.empty()) {
+    Status s = WriteWrapped(fd, st, disk_tail, best.data(), best.size());
+    if (!s.ok()) return s;
+    if (::fdatasync(fd) != 0) return Status::IoError("fdatasync of the recovered log tail", errno);
+    rep->fetched_bytes = best.size();
+    rep->recovered_tail = disk_tail + best.size();
+  }
+
+  // 5. What could not be found. An acknowledged byte is held by at least W
+  // mirrors (W = the write quorum), so at least k = W - (mirrors not heard
+  // from) of the mirrors that answered hold it: the k-th largest tail they
+  // claim bounds what was acknowledged. With k < 1 nothing bounds it.
+  const size_t n = sc.mirrors.size();
+  const size_t w = sc.write_quorum == 0 ? n : sc.write_quorum;
+  const size_t silent = n - rep->mirrors_with_log;
+  if (w > silent) {
+    const size_t k = w - silent;
+    std::sort(claims.begin(), claims.end(), std::greater<uint64_t>());
+    const uint64_t acked_bound = claims.size() >= k ? claims[k - 1] : disk_tail;
+    if (acked_bound > rep->recovered_tail) {
+      rep->lost = true;
+      rep->lost_from = rep->recovered_tail;
+      rep->lost_to = acked_bound;
+    }
+  } else {
+    rep->unverified = true;
+  }
+
+  for (const std::string& p : rep->problems)
+    std::fprintf(stderr, "rvm shim: recovery: %s\n", p.c_str());
+  if (rep->fetched_bytes > 0)
+    std::fprintf(stderr,
+                 "rvm shim: recovery: copied log bytes [%llu, %llu) from %s onto the disk copy\n",
+                 static_cast<unsigned long long>(rep->disk_tail),
+                 static_cast<unsigned long long>(rep->recovered_tail), rep->source.c_str());
+  if (rep->lost) {
+    std::fprintf(stderr,
+                 "rvm shim: recovery: LOST: log bytes [%llu, %llu) of log '%s' may hold "
+                 "acknowledged commits but no copy can supply them verified; transactions in "
+                 "that range are not recovered\n",
+                 static_cast<unsigned long long>(rep->lost_from),
+                 static_cast<unsigned long long>(rep->lost_to), name.c_str());
+    if (sc.failure_policy == ShimConfig::FailurePolicy::kStrict)
+      return Status::Corruption("log bytes [" + std::to_string(rep->lost_from) + ", " +
+                                std::to_string(rep->lost_to) + ") are lost (strict policy)");
+  }
+  if (rep->unverified && rep->mirrors_reachable == sc.mirrors.size() &&
+      rep->mirrors_with_log == 0) {
+    std::fprintf(stderr,
+                 "rvm shim: note: no mirror holds log '%s' yet (first use in remote mode, or the "
+                 "mirrors restarted while it was closed); it starts at offset %llu\n",
+                 name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
+  } else if (rep->unverified) {
+    std::fprintf(stderr,
+                 "rvm shim: recovery: UNVERIFIED: too few mirrors answered with log '%s' to "
+                 "vouch for it; the log now ends at offset %llu and commits acknowledged after "
+                 "it, if any, cannot be recovered\n",
+                 name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
+    if (sc.require_mirror_at_recovery)
+      return Status::Unavailable("too few mirrors hold log '" + name +
+                                 "' to vouch for its tail, and require_mirror_at_recovery is set");
+  }
+  return Status::Ok();
+}
+
+}  // namespace rvmr

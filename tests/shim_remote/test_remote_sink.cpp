@@ -1,0 +1,406 @@
+// RemoteSink against real log servers on loopback: the synchronous remote
+// append plus background disk write, trim, mirror loss and return, strict
+// policy, fencing, disk failure, and recovery of the tail from the mirrors.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "remote_log/log_store.h"
+#include "remote_log/server.h"
+#include "shim/log_record_reader.h"
+#include "shim/log_record_writer.h"
+#include "shim/log_sink.h"
+#include "shim/log_source.h"
+#include "shim/log_status.h"
+#include "shim/remote_sink.h"
+
+using namespace rvmr;
+
+namespace {
+
+constexpr uint64_t kArea = 1 << 20;
+
+struct TempLog {
+  std::string dir, path;
+  int fd = -1;
+  log::LogStatus st;
+  TempLog() {
+    char d[] = "/tmp/shimremoteXXXXXX";
+    REQUIRE(mkdtemp(d) != nullptr);
+    dir = d;
+    path = dir + "/log";
+    REQUIRE(log::CreateLogFile(path.c_str(), kArea, 0600, &st).ok());
+    fd = ::open(path.c_str(), O_RDWR);
+    REQUIRE(fd >= 0);
+  }
+  ~TempLog() {
+    ::close(fd);
+    ::unlink(path.c_str());
+    ::rmdir(dir.c_str());
+  }
+  LogSinkConfig Config() const {
+    LogSinkConfig c;
+    c.fd = fd;
+    c.path = path;
+    c.status = st;
+    return c;
+  }
+  // Records readable from the disk copy, from head.
+  std::vector<log::LogRecord> DiskRecords() const {
+    log::FileLogSource src(fd, st.area_start, st.area_size);
+    log::LogRecordReader r(&src, st.head, st.head + st.area_size, st.head_lsn);
+    std::vector<log::LogRecord> out;
+    log::LogRecord rec;
+    while (r.ReadRecord(&rec).ok()) out.push_back(rec);
+    return out;
+  }
+  // Zeroes the record area from logical offset `from` on: a local crash that
+  // lost everything after the last completed sync.
+  void LoseDiskTailFrom(uint64_t from) const {
+    std::string zeros(kArea - from, '\0');
+    REQUIRE(::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(st.area_start + from)) ==
+            static_cast<ssize_t>(zeros.size()));
+    REQUIRE(::fdatasync(fd) == 0);
+  }
+};
+
+struct Mirror {
+  std::unique_ptr<remote_log::Server> server;
+  uint16_t port = 0;
+  explicit Mirror(uint16_t p = 0) { Start(p); }
+  void Start(uint16_t p) {
+    remote_log::ServerOptions o;
+    o.listen = "127.0.0.1:" + std::to_string(p);
+    o.capacity = 64u << 20;
+    server = std::make_unique<remote_log::Server>(o);
+    REQUIRE(server->Start().ok());
+    port = server->port();
+  }
+  void Stop() { server.reset(); }
+  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port); }
+  // The state of the (single) log on this mirror.
+  remote_log::LogInfo Info() {
+    auto logs = server->store().List();
+    REQUIRE(logs.size() == 1);
+    return logs[0].info;
+  }
+};
+
+ShimConfig Cfg(std::vector<std::string> uris) {
+  ShimConfig c;
+  c.mirrors = std::move(uris);
+  c.io_timeout_ms = 1000;
+  c.connect_timeout_ms = 1000;
+  c.reconnect_interval_ms = 20;
+  c.trim_interval_bytes = uint64_t{1} << 40;  // no trims unless a test asks
+  return c;
+}
+
+// Frames `n` transaction records of `size` payload bytes continuing the log.
+struct Framer {
+  log::LogRecordWriter w;
+  Framer(uint64_t epoch, uint64_t offset, uint64_t lsn) : w(epoch, offset, lsn) {}
+  std::string Next(size_t size, char fill) {
+    std::string buf;
+    w.Add(&buf, log::RecordType::kTransaction, 0, std::string(size, fill));
+    return buf;
+  }
+};
+
+Status AppendRecord(RemoteSink* sink, Framer* f, size_t size, char fill) {
+  std::string rec = f->Next(size, fill);
+  uint64_t off = f->w.next_offset() - rec.size();
+  struct iovec v = {rec.data(), rec.size()};
+  return sink->Append(off, &v, 1);
+}
+
+// Builds the state a crashed writer leaves: `n` records of `size` bytes (fill
+// = record index) held by every mirror in `mirrors`, of which only the first
+// `on_disk` reached the disk copy. Returns the end offsets of each record.
+std::vector<uint64_t> SeedCrashState(const TempLog& log, std::vector<Mirror*> mirrors, int n,
+                                     int on_disk, size_t size = 300) {
+  log::LogRecordWriter w(1, 0, 1);
+  std::string all;
+  std::vector<uint64_t> ends;
+  for (int i = 0; i < n; ++i) {
+    w.Add(&all, log::RecordType::kTransaction, 0, std::string(size, static_cast<char>(i)));
+    ends.push_back(w.next_offset());
+  }
+  const std::string name = RemoteLogName(log.st);
+  for (Mirror* m : mirrors) {
+    std::shared_ptr<remote_log::LogStore::Log> h;
+    remote_log::LogInfo info;
+    REQUIRE(m->server->store().Open(name, 1, true, 0, &h, &info) == 0);
+    uint64_t tail = 0;
+    REQUIRE(m->server->store().Append(h.get(), 1, 0, reinterpret_cast<const uint8_t*>(all.data()),
+                                      all.size(), &tail) == 0);
+  }
+  const uint64_t disk_end = on_disk == 0 ? 0 : ends[on_disk - 1];
+  REQUIRE(::pwrite(log.fd, all.data(), disk_end, static_cast<off_t>(log.st.area_start)) ==
+          static_cast<ssize_t>(disk_end));
+  return ends;
+}
+
+}  // namespace
+
+TEST_CASE("remote sink: a commit is on the mirror when Append returns, on disk soon after") {
+  TempLog log;
+  Mirror m1, m2;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m1.uri(), m2.uri()}), &sink).ok());
+  CHECK(sink->recovery().recovered_tail == 0);
+  Framer f(sink->recovery().epoch, 0, 1);
+  for (int i = 0; i < 50; ++i) {
+    REQUIRE(AppendRecord(sink.get(), &f, 100 + i, static_cast<char>('a' + i % 26)).ok());
+    // Synchronous remote append: both mirrors hold the record already.
+    CHECK(m1.Info().tail == f.w.next_offset());
+    CHECK(m2.Info().tail == f.w.next_offset());
+  }
+  REQUIRE(sink->SyncToDisk(f.w.next_offset()).ok());
+  auto recs = log.DiskRecords();
+  REQUIRE(recs.size() == 50);
+  CHECK(recs[49].payload == std::string(149, static_cast<char>('a' + 49 % 26)));
+  ShimStats st = sink->stats();
+  CHECK(st.appends == 50);
+  CHECK(st.remote_acks == 50);
+  CHECK(st.fallback_commits == 0);
+  CHECK_FALSE(st.degraded);
+}
+
+TEST_CASE("remote sink: mirrors are trimmed as the disk copy becomes durable") {
+  TempLog log;
+  Mirror m;
+  ShimConfig c = Cfg({m.uri()});
+  c.trim_interval_bytes = 4096;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), c, &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(AppendRecord(sink.get(), &f, 1000, 'x').ok());
+    if (i % 20 == 0) REQUIRE(sink->SyncToDisk(f.w.next_offset()).ok());
+  }
+  CHECK(sink->stats().trims > 0);
+  CHECK(m.Info().start > 0);
+  CHECK(m.Info().durable > 0);
+  CHECK(m.Info().durable <= sink->stats().disk_durable);
+}
+
+TEST_CASE("remote sink: recovery copies the tail the disk lost from the mirror") {
+  TempLog log;
+  Mirror m;
+  // The local machine crashed: 30 commits acknowledged by the mirror, only
+  // the first 10 reached the disk.
+  auto ends = SeedCrashState(log, {&m}, 30, 10);
+  REQUIRE(log.DiskRecords().size() == 10);
+
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &sink).ok());
+  const auto& rep = sink->recovery();
+  CHECK(rep.disk_tail == ends[9]);
+  CHECK(rep.recovered_tail == ends[29]);
+  CHECK(rep.fetched_bytes == ends[29] - ends[9]);
+  CHECK(rep.source == m.uri());
+  CHECK(rep.epoch == 2);
+  CHECK_FALSE(rep.lost);
+  CHECK_FALSE(rep.unverified);
+  auto recs = log.DiskRecords();
+  REQUIRE(recs.size() == 30);
+  CHECK(recs[29].payload == std::string(300, static_cast<char>(29)));
+  // The new writer continues at the recovered tail with the new epoch.
+  Framer f(rep.epoch, ends[29], 31);
+  CHECK(AppendRecord(sink.get(), &f, 10, 'z').ok());
+  CHECK(m.Info().tail == f.w.next_offset());
+  CHECK(m.Info().epoch == rep.epoch);
+}
+
+TEST_CASE("remote sink: a corrupt mirror copy is reported and the good one used") {
+  TempLog log;
+  Mirror good, bad;
+  auto ends = SeedCrashState(log, {&good}, 20, 5, 200);
+  // The bad mirror's copy is damaged after record 5 (and claims more bytes).
+  {
+    std::shared_ptr<remote_log::LogStore::Log> h;
+    remote_log::LogInfo info;
+    REQUIRE(bad.server->store().Open(RemoteLogName(log.st), 1, true, ends[4], &h, &info) == 0);
+    std::string junk(ends[19] - ends[4] + 64, '\x5a');
+    uint64_t tail = 0;
+    REQUIRE(bad.server->store().Append(h.get(), 1, ends[4],
+                                       reinterpret_cast<const uint8_t*>(junk.data()), junk.size(),
+                                       &tail) == 0);
+  }
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({bad.uri(), good.uri()}), &sink).ok());
+  const auto& rep = sink->recovery();
+  CHECK(rep.recovered_tail == ends[19]);
+  CHECK(rep.source == good.uri());
+  CHECK_FALSE(rep.lost);  // with ack=all, nothing beyond the good copy was acknowledged
+  bool reported = false;
+  for (const auto& p : rep.problems)
+    if (p.find(bad.uri()) != std::string::npos && p.find("fails verification") != std::string::npos)
+      reported = true;
+  CHECK(reported);
+  CHECK(log.DiskRecords().size() == 20);
+}
+
+TEST_CASE("remote sink: a range no copy can supply is reported exactly as lost") {
+  TempLog log;
+  Mirror m;
+  uint64_t lost_from = 0, end = 0;
+  {
+    ShimConfig c = Cfg({m.uri()});
+    c.trim_interval_bytes = 1;  // trim at every opportunity
+    std::unique_ptr<RemoteSink> sink;
+    REQUIRE(RemoteSink::Open(log.Config(), c, &sink).ok());
+    Framer f(sink->recovery().epoch, 0, 1);
+    for (int i = 0; i < 10; ++i) REQUIRE(AppendRecord(sink.get(), &f, 500, 'q').ok());
+    end = f.w.next_offset();
+    REQUIRE(sink->SyncToDisk(end).ok());
+    REQUIRE(AppendRecord(sink.get(), &f, 500, 'r').ok());  // trims the mirror up to `end`
+    end = f.w.next_offset();
+    lost_from = 1000;  // anywhere before the mirror's start
+  }
+  REQUIRE(m.Info().start > lost_from);
+  // The disk lost what the mirror had already dropped: the design cannot
+  // survive this, and must say so exactly.
+  log.LoseDiskTailFrom(0);
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &sink).ok());
+  const auto& rep = sink->recovery();
+  CHECK(rep.lost);
+  CHECK(rep.lost_from == 0);
+  CHECK(rep.lost_to == end);
+
+  ShimConfig strict = Cfg({m.uri()});
+  strict.failure_policy = ShimConfig::FailurePolicy::kStrict;
+  sink.reset();
+  std::unique_ptr<RemoteSink> sink2;
+  Status s = RemoteSink::Open(log.Config(), strict, &sink2);
+  CHECK_FALSE(s.ok());
+}
+
+TEST_CASE("remote sink: with every mirror gone the unverifiable window is reported") {
+  TempLog log;
+  Mirror m;
+  std::string uri = m.uri();
+  m.Stop();
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({uri}), &sink).ok());
+  CHECK(sink->recovery().unverified);
+  CHECK(sink->stats().degraded);
+  // Commits still succeed, by waiting for the disk.
+  Framer f(sink->recovery().epoch, 0, 1);
+  REQUIRE(AppendRecord(sink.get(), &f, 64, 'd').ok());
+  CHECK(sink->stats().fallback_commits == 1);
+  CHECK(sink->stats().disk_durable >= f.w.next_offset());
+  sink.reset();
+
+  ShimConfig req = Cfg({uri});
+  req.require_mirror_at_recovery = true;
+  CHECK_FALSE(RemoteSink::Open(log.Config(), req, &sink).ok());
+}
+
+TEST_CASE("remote sink: a lost mirror makes commits wait for the disk until it is back") {
+  TempLog log;
+  Mirror m;
+  const uint16_t port = m.port;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  for (int i = 0; i < 5; ++i) REQUIRE(AppendRecord(sink.get(), &f, 100, 'a').ok());
+  m.Stop();
+  // The mirror is gone: the commit still succeeds, durable on the local disk.
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'b').ok());
+  ShimStats st = sink->stats();
+  CHECK(st.degraded);
+  CHECK(st.fallback_commits == 1);
+  CHECK(st.disk_durable >= f.w.next_offset());
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'c').ok());
+  CHECK(sink->stats().fallback_commits == 2);
+  // The mirror comes back (restarted: its log is gone) and is caught up.
+  m.Start(port);
+  bool restored = false;
+  for (int i = 0; i < 200 && !restored; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(AppendRecord(sink.get(), &f, 100, 'd').ok());
+    restored = !sink->stats().degraded;
+  }
+  REQUIRE(restored);
+  CHECK(sink->stats().mirror_restores == 1);
+  const uint64_t acks = sink->stats().remote_acks;
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'e').ok());
+  CHECK(sink->stats().remote_acks == acks + 1);
+  CHECK(m.Info().tail == f.w.next_offset());
+  REQUIRE(sink->SyncToDisk(f.w.next_offset()).ok());
+  CHECK(log.DiskRecords().size() == static_cast<size_t>(f.w.next_lsn() - 1));
+}
+
+TEST_CASE("remote sink: the strict policy fails a commit the mirrors cannot acknowledge") {
+  TempLog log;
+  Mirror m;
+  ShimConfig c = Cfg({m.uri()});
+  c.failure_policy = ShimConfig::FailurePolicy::kStrict;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), c, &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'a').ok());
+  m.Stop();
+  CHECK_FALSE(AppendRecord(sink.get(), &f, 100, 'b').ok());
+  CHECK(sink->stats().fallback_commits == 0);
+}
+
+TEST_CASE("remote sink: a newer writer fences the old one") {
+  TempLog log;
+  Mirror m;
+  std::unique_ptr<RemoteSink> old_sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &old_sink).ok());
+  Framer f(old_sink->recovery().epoch, 0, 1);
+  REQUIRE(AppendRecord(old_sink.get(), &f, 100, 'a').ok());
+  REQUIRE(old_sink->SyncToDisk(f.w.next_offset()).ok());
+
+  // A second writer recovers the same log (as after a failover): new epoch.
+  TempLog other;  // its own disk copy; the remote log is named by the first log's id
+  ShimConfig c2 = Cfg({m.uri()});
+  c2.log_name = RemoteLogName(log.st);
+  std::unique_ptr<RemoteSink> new_sink;
+  REQUIRE(RemoteSink::Open(other.Config(), c2, &new_sink).ok());
+  CHECK(new_sink->recovery().epoch > old_sink->recovery().epoch);
+  CHECK(new_sink->recovery().fetched_bytes == f.w.next_offset());
+
+  Status s = AppendRecord(old_sink.get(), &f, 100, 'b');
+  CHECK(s.code() == Status::Code::kFenced);
+  // Fenced is final: no fallback to the disk.
+  CHECK(AppendRecord(old_sink.get(), &f, 100, 'c').code() == Status::Code::kFenced);
+  CHECK(old_sink->stats().fallback_commits == 0);
+}
+
+TEST_CASE("remote sink: a disk writer failure fails the commit") {
+  TempLog log;
+  Mirror m;
+  ShimConfig c = Cfg({m.uri()});
+  c.disk_writer = ShimConfig::DiskWriterKind::kPwrite;
+  std::atomic<bool> fail{false};
+  c.disk_fault_hook = [&](const DiskFaultRequest&) {
+    DiskFaultAction a;
+    if (fail.load()) a.error = EIO;
+    return a;
+  };
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), c, &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'a').ok());
+  REQUIRE(sink->SyncToDisk(f.w.next_offset()).ok());
+  fail = true;
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'b').ok());   // acknowledged by the mirror
+  CHECK_FALSE(sink->SyncToDisk(f.w.next_offset()).ok());  // the disk copy failed
+  // From now on nothing more is acknowledged.
+  bool failed = false;
+  for (int i = 0; i < 100 && !failed; ++i) failed = !AppendRecord(sink.get(), &f, 100, 'c').ok();
+  CHECK(failed);
+}

@@ -252,6 +252,8 @@ void Server::AcceptLoop() {
     raw->thread = std::thread([this, raw] {
       open_sessions_++;
       Serve(raw);
+      // Let the peer see the end now; the fd is closed when reaped.
+      shutdown(raw->fd, SHUT_RDWR);
       open_sessions_--;
       raw->done = true;
     });

@@ -1,0 +1,141 @@
+// RdmaConnection: the client side of the RDMA transport (rdma://host:port).
+//
+// Appends are one-sided: the bytes are RDMA-WRITTEN into the log's ring in
+// the server's registered memory, then the control block (tail + running
+// CRC32C) is written, then the control block is RDMA-READ back. The READ is
+// executed by the server's RDMA device after the two WRITEs on the same
+// reliable-connected queue pair, so when its completion arrives both WRITEs
+// have been placed in the server's memory (visible to its CPU). The server's
+// CPU does nothing per append. See docs/rdma.md for the exact guarantee.
+//
+// Control operations (hello/auth, open, trim, stat, list, close) are wire
+// protocol messages (remote_log/wire.h) carried in SEND/RECV on the same
+// queue pair; Read uses RDMA READs of the ring.
+//
+// Not thread-safe: one thread at a time (as every Connection).
+#pragma once
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "remote_log/rdma/layout.h"
+#include "remote_log/transport.h"
+#include "remote_log/wire.h"
+
+namespace rvmr::remote_log::rdma {
+
+class RdmaConnection final : public Connection {
+ public:
+  // Bytes of append data that may be in flight (copied, not yet acknowledged).
+  static constexpr size_t kStagingSize = 4u << 20;
+  // Largest single RDMA WRITE chunk; bigger appends are split.
+  static constexpr size_t kMaxChunk = kStagingSize / 2;
+  // Appends (chunks) in flight at most; StartAppend waits beyond that.
+  static constexpr size_t kMaxInflight = 64;
+
+  // Connects to the RdmaServer at ep.host:ep.port (an address of an RDMA
+  // device), exchanges HELLO (and AUTH when the server asks for it and
+  // opts.secret is set). Unavailable/TimedOut if the server cannot be
+  // reached, IoError if authentication fails or is required but no secret
+  // was given.
+  static Status Connect(const Endpoint& ep, const ConnectOptions& opts,
+                        std::unique_ptr<Connection>* out);
+
+  ~RdmaConnection() override;
+  RdmaConnection(const RdmaConnection&) = delete;
+  RdmaConnection& operator=(const RdmaConnection&) = delete;
+
+  const std::string& uri() const override { return uri_; }
+  Status Open(std::string_view name, uint64_t epoch, bool create, uint64_t create_offset,
+              LogInfo* info) override;
+  // Copies the bytes into registered staging memory and posts WRITE, WRITE,
+  // READ. Waits (for earlier acks) only when the staging memory or the
+  // in-flight window is full. Offsets other than the current end, and
+  // appends that would overflow the server's ring (NoSpace), are refused
+  // through Poll/WaitAcked like server refusals over TCP.
+  Status StartAppend(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  Status Poll(uint64_t* acked_end) override;
+  Status WaitAcked(uint64_t end, uint64_t* acked_end) override;
+  // The completion channel's fd (readable after Poll found nothing and armed
+  // notification).
+  int wait_fd() const override;
+  Status Read(uint64_t offset, size_t len, void* buf, size_t* got) override;
+  Status Trim(uint64_t durable, LogInfo* info) override;
+  Status Stat(LogInfo* info) override;
+  Status List(std::vector<LogEntry>* logs) override;
+  Status CloseLog() override;
+
+ private:
+  struct Pending {
+    uint64_t end;          // log offset acknowledged by this chunk's READ
+    uint64_t staging_end;  // staging bytes released when it completes
+  };
+
+  RdmaConnection(const Endpoint& ep, const ConnectOptions& opts);
+  Status Setup(const Endpoint& ep);
+  Status Handshake();
+  // One request/reply exchange on the control channel; drains appends first.
+  // A non-zero reply status is returned in *reply_status (not as an error).
+  Status Call(wire::Type type, const std::vector<uint8_t>& payload, int32_t* reply_status,
+              std::vector<uint8_t>* reply);
+  Status PostChunk(uint64_t offset, const uint8_t* staged, size_t n, uint64_t staging_end);
+  Status Refuse(int32_t code, std::string_view what);
+  // Processes available completions; sets broken_ on a transport error.
+  void DrainCq();
+  template <class Pred>
+  Status WaitUntil(Pred done);
+  Status Broken(Status s);
+
+  const std::string uri_;
+  const ConnectOptions opts_;
+
+  rdma_event_channel* cm_channel_ = nullptr;
+  rdma_cm_id* id_ = nullptr;
+  ibv_pd* pd_ = nullptr;
+  ibv_comp_channel* comp_channel_ = nullptr;
+  ibv_cq* cq_ = nullptr;
+  bool qp_created_ = false;
+
+  // Registered local memory: staging ring | control slots | send | recv.
+  uint8_t* mem_ = nullptr;
+  size_t mem_size_ = 0;
+  ibv_mr* mr_ = nullptr;
+  uint8_t* staging_ = nullptr;
+  uint8_t* slots_ = nullptr;  // kMaxInflight x 32 bytes: control write src, read dst
+  uint8_t* send_buf_ = nullptr;
+  uint8_t* recv_buf_ = nullptr;
+
+  // The open log.
+  bool open_ = false;
+  RegionInfo region_;
+  uint64_t start_ = 0;        // first byte the server still holds (from OPEN/TRIM)
+  uint64_t next_offset_ = 0;  // end of the last append started
+  uint64_t acked_end_ = 0;    // end of the acknowledged prefix
+  uint32_t crc_ = 0;          // running CRC32C of the stream up to next_offset_
+
+  // In-flight appends, oldest first (a ring of kMaxInflight).
+  Pending pending_[kMaxInflight];
+  size_t pending_head_ = 0;
+  size_t pending_count_ = 0;
+  uint64_t slot_seq_ = 0;
+  uint64_t staging_head_ = 0;  // next free staging byte (monotonic)
+  uint64_t staging_tail_ = 0;  // oldest staging byte in use (monotonic)
+
+  bool send_busy_ = false;
+  bool reply_ready_ = false;
+  size_t reply_len_ = 0;
+  bool read_done_ = false;
+  uint64_t request_id_ = 0;
+
+  Status broken_;   // transport error: the connection is unusable
+  Status refused_;  // first refused append (sticky)
+};
+
+}  // namespace rvmr::remote_log::rdma

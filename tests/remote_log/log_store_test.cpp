@@ -1,0 +1,112 @@
+// LogStore: append/read/trim/fence semantics and the capacity bound.
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <vector>
+
+#include "remote_log/log_store.h"
+#include "remote_log/wire.h"
+
+using namespace rvmr::remote_log;
+
+namespace {
+
+std::vector<uint8_t> Bytes(size_t n, uint64_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = uint8_t((seed + i) * 2654435761u >> 13);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("append and read back across chunk boundaries then trim") {
+  LogStore store(64 << 20);
+  std::shared_ptr<LogStore::Log> log;
+  LogInfo info;
+  REQUIRE(store.Open("l", 1, false, 0, &log, &info) == wire::kErrNotFound);
+  REQUIRE(store.Open("l", 1, true, 100, &log, &info) == 0);
+  CHECK(info.start == 100);
+  CHECK(info.tail == 100);
+  CHECK(info.durable == 100);
+  auto data = Bytes(3 * LogStore::kChunkSize + 17, 5);
+  uint64_t tail;
+  size_t pos = 0;
+  size_t step = 1000;
+  while (pos < data.size()) {
+    size_t n = std::min(step, data.size() - pos);
+    REQUIRE(store.Append(log.get(), 1, 100 + pos, data.data() + pos, n, &tail) == 0);
+    pos += n;
+    step = step * 3 % 70001 + 1;
+  }
+  CHECK(tail == 100 + data.size());
+  CHECK(store.used() == data.size());
+  std::vector<uint8_t> out(data.size() + 10);
+  size_t got;
+  REQUIRE(store.Read(log.get(), 100, out.size(), out.data(), &got, &info) == 0);
+  CHECK(got == data.size());
+  CHECK(std::memcmp(out.data(), data.data(), got) == 0);
+  REQUIRE(store.Read(log.get(), 100 + 300000, 10, out.data(), &got, &info) == 0);
+  CHECK(std::memcmp(out.data(), data.data() + 300000, 10) == 0);
+  // Duplicates and gaps.
+  CHECK(store.Append(log.get(), 1, 100, data.data(), 1, &tail) == wire::kErrDuplicate);
+  CHECK(store.Append(log.get(), 1, tail + 1, data.data(), 1, &tail) == wire::kErrGap);
+  // Trim.
+  REQUIRE(store.Trim(log.get(), 1, 100 + 600000, &info) == 0);
+  CHECK(info.start == 100 + 600000);
+  CHECK(info.durable == 100 + 600000);
+  CHECK(store.used() == data.size() - 600000);
+  CHECK(store.Read(log.get(), 100, 10, out.data(), &got, &info) == wire::kErrTrimmed);
+  REQUIRE(store.Read(log.get(), 100 + 600000, 100, out.data(), &got, &info) == 0);
+  CHECK(std::memcmp(out.data(), data.data() + 600000, 100) == 0);
+  CHECK(store.Trim(log.get(), 1, tail + 1, &info) == wire::kErrInvalid);
+  // Trim below the current point changes nothing.
+  REQUIRE(store.Trim(log.get(), 1, 200, &info) == 0);
+  CHECK(info.start == 100 + 600000);
+  // Trim everything, then keep appending.
+  REQUIRE(store.Trim(log.get(), 1, tail, &info) == 0);
+  CHECK(store.used() == 0);
+  REQUIRE(store.Append(log.get(), 1, tail, data.data(), 5000, &tail) == 0);
+  REQUIRE(store.Read(log.get(), tail - 5000, 5000, out.data(), &got, &info) == 0);
+  CHECK(std::memcmp(out.data(), data.data(), 5000) == 0);
+  CHECK(store.Read(log.get(), tail + 1, 1, out.data(), &got, &info) == wire::kErrInvalid);
+}
+
+TEST_CASE("a higher epoch fences the older writer") {
+  LogStore store(1 << 20);
+  std::shared_ptr<LogStore::Log> a, b;
+  LogInfo info;
+  REQUIRE(store.Open("l", 5, true, 0, &a, &info) == 0);
+  uint8_t x[8] = {};
+  uint64_t tail;
+  REQUIRE(store.Append(a.get(), 5, 0, x, 8, &tail) == 0);
+  CHECK(store.Open("l", 4, false, 0, &b, &info) == wire::kErrFenced);
+  REQUIRE(store.Open("l", 6, false, 0, &b, &info) == 0);
+  CHECK(info.tail == 8);
+  CHECK(info.epoch == 6);
+  CHECK(store.Append(a.get(), 5, 8, x, 8, &tail) == wire::kErrFenced);
+  CHECK(store.Trim(a.get(), 5, 8, &info) == wire::kErrFenced);
+  CHECK(store.Append(b.get(), 6, 8, x, 8, &tail) == 0);
+  CHECK(tail == 16);
+  auto list = store.List();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].name == "l");
+  CHECK(list[0].info.tail == 16);
+}
+
+TEST_CASE("capacity is shared by all logs and freed by trim") {
+  LogStore store(10000);
+  std::shared_ptr<LogStore::Log> a, b;
+  LogInfo info;
+  REQUIRE(store.Open("a", 1, true, 0, &a, &info) == 0);
+  REQUIRE(store.Open("b", 1, true, 0, &b, &info) == 0);
+  std::vector<uint8_t> d(6000);
+  uint64_t tail;
+  REQUIRE(store.Append(a.get(), 1, 0, d.data(), 6000, &tail) == 0);
+  CHECK(store.Append(b.get(), 1, 0, d.data(), 6000, &tail) == wire::kErrNoSpace);
+  CHECK(tail == 0);
+  REQUIRE(store.Append(b.get(), 1, 0, d.data(), 4000, &tail) == 0);
+  CHECK(store.Append(a.get(), 1, 6000, d.data(), 1, &tail) == wire::kErrNoSpace);
+  REQUIRE(store.Trim(a.get(), 1, 3000, &info) == 0);
+  CHECK(store.Append(a.get(), 1, 6000, d.data(), 3000, &tail) == 0);
+  CHECK(store.used() == 10000);
+  CHECK(store.Open("bad/name", 1, true, 0, &a, &info) == wire::kErrInvalid);
+}

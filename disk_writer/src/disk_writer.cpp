@@ -1,0 +1,570 @@
+#include "disk_writer/disk_writer.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io_backend.h"
+#include "pwrite_backend.h"
+#include "staging_ring.h"
+#include "uring_backend.h"
+
+namespace rvmr {
+
+namespace {
+
+constexpr size_t kBlock = kDirectIoAlignment;
+// Longest chain: up to 3 pieces from the staging ring (split by the ring's and
+// the area's wrap points), the zero padded tail block, and the sync.
+constexpr size_t kMaxOps = 8;
+// Appends closer together than this share one lag-tracking entry.
+constexpr uint64_t kLagGranularityNs = 10'000;
+
+uint64_t AlignDown(uint64_t x) {
+  return x & ~static_cast<uint64_t>(kBlock - 1);
+}
+uint64_t AlignUp(uint64_t x) {
+  return AlignDown(x + kBlock - 1);
+}
+
+uint64_t NowNs() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string IoUringDisabledSetting() {
+  FILE* f = std::fopen("/proc/sys/kernel/io_uring_disabled", "r");
+  if (f == nullptr) return "";
+  int v = -1;
+  int got = std::fscanf(f, "%d", &v);
+  std::fclose(f);
+  if (got != 1) return "";
+  return "; /proc/sys/kernel/io_uring_disabled=" + std::to_string(v);
+}
+
+// Says once per process that io_uring is refused and the fallback is in use.
+void WarnFallbackOnce(const Status& why) {
+  static std::atomic<bool> warned{false};
+  if (warned.exchange(true)) return;
+  std::fprintf(stderr,
+               "rvm disk_writer: io_uring unavailable (%s%s); using a pwritev + fdatasync "
+               "thread instead\n",
+               why.ToString().c_str(), IoUringDisabledSetting().c_str());
+}
+
+bool Retryable(int neg_errno) {
+  return neg_errno == -EAGAIN || neg_errno == -EINTR || neg_errno == -ECANCELED;
+}
+
+}  // namespace
+
+class DiskWriter::Impl {
+ public:
+  explicit Impl(const DiskWriterOptions& options) : opt_(options) {}
+  ~Impl() { Close(); }
+
+  Status Init();
+  Status AppendV(const struct iovec* iov, int iovcnt, uint64_t* end);
+  uint64_t durable_offset() const { return durable_.load(std::memory_order_acquire); }
+  uint64_t staged_offset() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return tail_;
+  }
+  Status WaitDurable(uint64_t offset);
+  void Subscribe(std::function<void(uint64_t)> fn);
+  Status Close();
+  DiskWriterStats stats() const;
+
+ private:
+  using Subscribers = std::vector<std::function<void(uint64_t)>>;
+
+  // Per-op bookkeeping of one chain, beside the IoOp the backend sees.
+  struct OpInfo {
+    uint64_t logical = 0;  // first logical byte the write covers
+    size_t expect = 0;     // bytes the write must report to be complete
+    int injected = 0;      // result forced by the fault hook, or 0
+  };
+
+  Status OpenFile();
+  Status SetUpBackend();
+  void WriterLoop();
+  Status WriteBatch(uint64_t start, uint64_t end);
+  size_t BuildWrites(uint64_t written, uint64_t end, IoOp* ops, OpInfo* info);
+  void ApplyFaultHook(IoOp* ops, OpInfo* info, size_t n, uint64_t end);
+  // Lowest logical offset the staging ring must still hold (needs mu_).
+  uint64_t FloorLocked() const {
+    uint64_t d = durable_.load(std::memory_order_relaxed);
+    return opt_.use_o_direct ? AlignDown(d) : d;
+  }
+  Status FailureLocked() const {
+    if (failed_) return failure_;
+    return Status::Failed("disk writer is closed");
+  }
+
+  DiskWriterOptions opt_;
+  int fd_ = -1;
+  bool own_fd_ = false;
+  size_t batch_limit_ = 0;
+  std::unique_ptr<StagingRing> staging_;
+  std::unique_ptr<StagingRing> tail_block_;  // O_DIRECT: the zero padded last block
+  std::unique_ptr<IoBackend> backend_;
+  bool io_uring_ = false;
+  bool registered_buffers_ = false;
+  std::thread thread_;
+
+  // Serializes appenders, so each append's bytes are contiguous.
+  std::mutex append_mu_;
+  // Serializes Close.
+  std::mutex close_mu_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_;      // the writer waits here for bytes
+  std::condition_variable progress_cv_;  // appenders and waiters wait here
+  uint64_t tail_ = 0;                    // end of the staged bytes
+  std::atomic<uint64_t> durable_{0};     // written under mu_
+  bool writer_idle_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool failed_ = false;
+  Status failure_;
+  // (end offset, time) of recent appends not yet durable, oldest first.
+  std::deque<std::pair<uint64_t, uint64_t>> pending_times_;
+  DiskWriterStats stats_;  // the fields guarded by mu_
+
+  // Counted by the writer thread without mu_.
+  std::atomic<uint64_t> writes_{0};
+  std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> retries_{0};
+  std::atomic<uint64_t> short_writes_{0};
+
+  std::mutex subs_mu_;
+  std::shared_ptr<const Subscribers> subs_ = std::make_shared<Subscribers>();
+};
+
+Status DiskWriter::Impl::Init() {
+  if (opt_.path.empty() == (opt_.fd < 0)) {
+    return Status::InvalidArgument("disk writer: give exactly one of path and fd");
+  }
+  if (opt_.area_size == 0) return Status::InvalidArgument("disk writer: area_size is 0");
+  if (opt_.use_o_direct && (opt_.area_start % kBlock != 0 || opt_.area_size % kBlock != 0)) {
+    return Status::InvalidArgument(
+        "disk writer: O_DIRECT needs area_start and area_size to be multiples of 4096");
+  }
+  if (opt_.max_retries < 0) return Status::InvalidArgument("disk writer: max_retries < 0");
+  size_t cap = std::max<size_t>(AlignUp(opt_.staging_bytes), kBlock);
+  size_t max_batch = std::clamp<size_t>(opt_.max_batch_bytes, kBlock, size_t{1} << 30);
+  batch_limit_ = static_cast<size_t>(std::min<uint64_t>({max_batch, cap, opt_.area_size}));
+
+  staging_ = std::make_unique<StagingRing>(cap, kBlock);
+  if (!staging_->ok()) return Status::NoSpace("disk writer: cannot allocate the staging ring");
+  if (opt_.use_o_direct) {
+    tail_block_ = std::make_unique<StagingRing>(kBlock, kBlock);
+    if (!tail_block_->ok()) return Status::NoSpace("disk writer: cannot allocate a block");
+  }
+  tail_ = opt_.initial_offset;
+  durable_.store(opt_.initial_offset);
+
+  Status s = OpenFile();
+  if (!s.ok()) return s;
+  s = SetUpBackend();
+  if (!s.ok()) return s;
+  stats_.io_uring = io_uring_;
+  stats_.registered_buffers = registered_buffers_;
+  thread_ = std::thread([this] { WriterLoop(); });
+  return Status::Ok();
+}
+
+Status DiskWriter::Impl::OpenFile() {
+  if (opt_.fd >= 0) {
+    fd_ = opt_.fd;
+    if (opt_.use_o_direct) {
+      int fl = ::fcntl(fd_, F_GETFL);
+      if (fl < 0) return Status::IoError("disk writer: fcntl(F_GETFL)", errno);
+      if ((fl & O_DIRECT) == 0) {
+        return Status::InvalidArgument("disk writer: use_o_direct but fd lacks O_DIRECT");
+      }
+    }
+  } else {
+    int flags = O_RDWR | O_CREAT | O_CLOEXEC | (opt_.use_o_direct ? O_DIRECT : 0);
+    fd_ = ::open(opt_.path.c_str(), flags, 0644);
+    if (fd_ < 0) return Status::IoError("disk writer: open " + opt_.path, errno);
+    own_fd_ = true;
+  }
+  // Under O_DIRECT the block holding the tail is rewritten whole: load the
+  // bytes before the tail that are already in the file.
+  if (opt_.use_o_direct && opt_.initial_offset % kBlock != 0) {
+    uint64_t block = AlignDown(opt_.initial_offset);
+    uint64_t pos = opt_.area_start + block % opt_.area_size;
+    ssize_t r = ::pread(fd_, staging_->At(block), kBlock, static_cast<off_t>(pos));
+    if (r < 0) return Status::IoError("disk writer: read the tail block", errno);
+    if (static_cast<size_t>(r) < kBlock) std::memset(staging_->At(block) + r, 0, kBlock - r);
+  }
+  return Status::Ok();
+}
+
+Status DiskWriter::Impl::SetUpBackend() {
+  if (!opt_.force_fallback) {
+    std::vector<struct iovec> bufs;
+    bufs.push_back({staging_->base(), staging_->capacity()});
+    if (tail_block_) bufs.push_back({tail_block_->base(), tail_block_->capacity()});
+    std::unique_ptr<UringBackend> uring;
+    Status s = UringBackend::Create(fd_, bufs, &uring);
+    if (s.ok()) {
+      registered_buffers_ = uring->registered_buffers();
+      io_uring_ = true;
+      backend_ = std::move(uring);
+      return Status::Ok();
+    }
+    WarnFallbackOnce(s);
+  }
+  backend_ = std::make_unique<PwriteBackend>(fd_);
+  return Status::Ok();
+}
+
+Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* end) {
+  if (iovcnt < 0 || (iovcnt > 0 && iov == nullptr)) {
+    return Status::InvalidArgument("disk writer: bad iovec");
+  }
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; i++) total += iov[i].iov_len;
+
+  std::lock_guard<std::mutex> append_lock(append_mu_);
+  std::unique_lock<std::mutex> l(mu_);
+  if (failed_ || closing_) return FailureLocked();
+  int vi = 0;     // current iovec
+  size_t vo = 0;  // offset in it
+  size_t done = 0;
+  while (done < total) {
+    size_t room = staging_->capacity() - (tail_ - FloorLocked());
+    if (room == 0) {
+      uint64_t t0 = NowNs();
+      progress_cv_.wait(
+          l, [&] { return failed_ || staging_->capacity() - (tail_ - FloorLocked()) > 0; });
+      stats_.backpressure_waits++;
+      stats_.backpressure_wait_ns += NowNs() - t0;
+      if (failed_) return failure_;
+      continue;
+    }
+    size_t chunk = std::min(room, total - done);
+    uint64_t pos = tail_;
+    // The writer never touches [tail_, floor + capacity): copy unlocked.
+    l.unlock();
+    for (size_t left = chunk; left > 0;) {
+      while (iov[vi].iov_len == vo) {
+        vi++;
+        vo = 0;
+      }
+      size_t n = std::min(left, iov[vi].iov_len - vo);
+      staging_->CopyIn(pos, static_cast<const char*>(iov[vi].iov_base) + vo, n);
+      pos += n;
+      vo += n;
+      left -= n;
+    }
+    l.lock();
+    tail_ += chunk;
+    done += chunk;
+    stats_.bytes_staged += chunk;
+    if (writer_idle_) work_cv_.notify_one();
+  }
+  if (total > 0) {
+    uint64_t now = NowNs();
+    if (!pending_times_.empty() && now - pending_times_.back().second < kLagGranularityNs) {
+      pending_times_.back().first = tail_;
+    } else {
+      pending_times_.emplace_back(tail_, now);
+    }
+    stats_.max_lag_bytes = std::max(stats_.max_lag_bytes, tail_ - durable_.load());
+  }
+  if (end != nullptr) *end = tail_;
+  return Status::Ok();
+}
+
+Status DiskWriter::Impl::WaitDurable(uint64_t offset) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (durable_.load() >= offset) return Status::Ok();
+  if (failed_) return failure_;
+  if (offset > tail_) {
+    return Status::InvalidArgument("disk writer: WaitDurable beyond the appended bytes");
+  }
+  progress_cv_.wait(l, [&] { return durable_.load() >= offset || failed_; });
+  if (durable_.load() >= offset) return Status::Ok();
+  return failure_;
+}
+
+void DiskWriter::Impl::Subscribe(std::function<void(uint64_t)> fn) {
+  std::lock_guard<std::mutex> l(subs_mu_);
+  auto next = std::make_shared<Subscribers>(*subs_);
+  next->push_back(std::move(fn));
+  subs_ = std::move(next);
+}
+
+Status DiskWriter::Impl::Close() {
+  std::lock_guard<std::mutex> close_lock(close_mu_);
+  {
+    // Taking append_mu_ waits out appends in progress, so none is lost.
+    std::lock_guard<std::mutex> a(append_mu_);
+    std::lock_guard<std::mutex> l(mu_);
+    if (closed_) return failed_ ? failure_ : Status::Ok();
+    closing_ = true;
+    work_cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  backend_.reset();
+  if (own_fd_ && fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  closed_ = true;
+  progress_cv_.notify_all();
+  return failed_ ? failure_ : Status::Ok();
+}
+
+DiskWriterStats DiskWriter::Impl::stats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  DiskWriterStats s = stats_;
+  s.bytes_durable = durable_.load() - opt_.initial_offset;
+  s.writes = writes_.load();
+  s.syncs = syncs_.load();
+  s.retries = retries_.load();
+  s.short_writes = short_writes_.load();
+  s.failed = failed_;
+  return s;
+}
+
+void DiskWriter::Impl::WriterLoop() {
+  pthread_setname_np(pthread_self(), "rvm-diskwriter");
+  for (;;) {
+    uint64_t start, end;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      while (tail_ == durable_.load() && !closing_) {
+        writer_idle_ = true;
+        work_cv_.wait(l);
+        writer_idle_ = false;
+      }
+      if (tail_ == durable_.load()) return;  // closing, and everything is durable
+      start = durable_.load();
+      uint64_t from = opt_.use_o_direct ? AlignDown(start) : start;
+      end = std::min<uint64_t>(tail_, from + batch_limit_);
+    }
+    Status s = WriteBatch(start, end);
+    std::shared_ptr<const Subscribers> subs;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!s.ok()) {
+        failed_ = true;
+        failure_ = s;
+        stats_.failed = true;
+        progress_cv_.notify_all();
+        return;
+      }
+      durable_.store(end, std::memory_order_release);
+      stats_.batches++;
+      uint64_t now = NowNs();
+      while (!pending_times_.empty() && pending_times_.front().first <= end) {
+        stats_.max_lag_ns = std::max(stats_.max_lag_ns, now - pending_times_.front().second);
+        pending_times_.pop_front();
+      }
+      progress_cv_.notify_all();
+    }
+    {
+      std::lock_guard<std::mutex> l(subs_mu_);
+      subs = subs_;
+    }
+    for (const auto& fn : *subs) fn(end);
+  }
+}
+
+size_t DiskWriter::Impl::BuildWrites(uint64_t written, uint64_t end, IoOp* ops, OpInfo* info) {
+  size_t n = 0;
+  uint64_t from = written;
+  uint64_t body_end = end;
+  if (opt_.use_o_direct) {
+    from = AlignDown(written);
+    body_end = AlignDown(end);
+  }
+  // Whole pieces from the staging ring, split where the ring or the area wraps.
+  for (uint64_t l = from; l < body_end;) {
+    uint64_t in_area = l % opt_.area_size;
+    uint64_t len =
+        std::min<uint64_t>({body_end - l, opt_.area_size - in_area, staging_->ContiguousFrom(l)});
+    IoOp& op = ops[n];
+    op = IoOp{};
+    op.kind = IoOp::Kind::kWrite;
+    op.buf = staging_->At(l);
+    op.len = static_cast<size_t>(len);
+    op.file_pos = opt_.area_start + in_area;
+    op.buf_index = 0;
+    info[n] = OpInfo{l, op.len, 0};
+    n++;
+    l += len;
+  }
+  // O_DIRECT: the partial last block, zero padded.
+  if (opt_.use_o_direct && body_end < end) {
+    uint64_t l = std::max(from, body_end);
+    char* blk = tail_block_->base();
+    staging_->CopyOut(l, blk, end - l);
+    std::memset(blk + (end - l), 0, kBlock - (end - l));
+    IoOp& op = ops[n];
+    op = IoOp{};
+    op.kind = IoOp::Kind::kWrite;
+    op.buf = blk;
+    op.len = kBlock;
+    op.file_pos = opt_.area_start + l % opt_.area_size;
+    op.buf_index = 1;
+    info[n] = OpInfo{l, kBlock, 0};
+    n++;
+  }
+  return n;
+}
+
+void DiskWriter::Impl::ApplyFaultHook(IoOp* ops, OpInfo* info, size_t n, uint64_t end) {
+  if (!opt_.fault_hook) return;
+  for (size_t i = 0; i < n; i++) {
+    DiskFaultRequest req;
+    if (ops[i].kind == IoOp::Kind::kWrite) {
+      req.op = DiskFaultRequest::Op::kWrite;
+      req.logical_offset = info[i].logical;
+      req.length = ops[i].len;
+    } else {
+      req.op = DiskFaultRequest::Op::kSync;
+      req.logical_offset = end;
+      req.length = 0;
+    }
+    DiskFaultAction a = opt_.fault_hook(req);
+    if (a.error > 0) {
+      info[i].injected = -a.error;
+      if (ops[i].kind == IoOp::Kind::kWrite) ops[i].len = 0;
+    } else if (ops[i].kind == IoOp::Kind::kWrite && a.short_length < ops[i].len) {
+      ops[i].len = opt_.use_o_direct ? AlignDown(a.short_length) : a.short_length;
+    }
+  }
+}
+
+Status DiskWriter::Impl::WriteBatch(uint64_t start, uint64_t end) {
+  uint64_t written = start;  // every byte before this is written (not yet synced)
+  int stalls = 0;
+  for (;;) {
+    IoOp ops[kMaxOps];
+    OpInfo info[kMaxOps];
+    size_t n = written < end ? BuildWrites(written, end, ops, info) : 0;
+    ops[n] = IoOp{};
+    ops[n].kind = IoOp::Kind::kSync;
+    info[n] = OpInfo{end, 0, 0};
+    n++;
+    ApplyFaultHook(ops, info, n, end);
+    writes_.fetch_add(n - 1, std::memory_order_relaxed);
+    syncs_.fetch_add(1, std::memory_order_relaxed);
+
+    Status s = backend_->Run(ops, n);
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < n; i++) {
+      if (info[i].injected != 0) ops[i].result = info[i].injected;
+    }
+
+    // Walk the chain in order; nothing after the first incomplete write counts.
+    const uint64_t before = written;
+    int last_errno = 0;
+    bool complete = true;
+    for (size_t i = 0; i + 1 < n; i++) {
+      int res = ops[i].result;
+      if (res >= 0) {
+        uint64_t got = std::min<uint64_t>(end, info[i].logical + static_cast<uint64_t>(res));
+        written = std::max(written, got);
+        if (static_cast<size_t>(res) == info[i].expect) continue;
+        short_writes_.fetch_add(1, std::memory_order_relaxed);
+      } else if (Retryable(res)) {
+        last_errno = -res;
+      } else {
+        return Status::Failed("disk writer: write of log offset " +
+                                  std::to_string(info[i].logical) + " at file offset " +
+                                  std::to_string(ops[i].file_pos) + " failed",
+                              -res);
+      }
+      complete = false;
+      break;
+    }
+    if (complete) {
+      int res = ops[n - 1].result;
+      if (res == 0) return Status::Ok();
+      if (!Retryable(res)) {
+        return Status::Failed(
+            "disk writer: fdatasync up to log offset " + std::to_string(end) + " failed", -res);
+      }
+      last_errno = -res;
+    }
+    retries_.fetch_add(1, std::memory_order_relaxed);
+    if (written > before) {
+      stalls = 0;
+    } else if (++stalls > opt_.max_retries) {
+      return Status::Failed("disk writer: no progress after " + std::to_string(stalls) +
+                                " attempts at log offset " + std::to_string(written),
+                            last_errno != 0 ? last_errno : EIO);
+    }
+  }
+}
+
+DiskWriter::DiskWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DiskWriter::~DiskWriter() = default;
+
+Status DiskWriter::Open(const DiskWriterOptions& options, std::unique_ptr<DiskWriter>* writer) {
+  auto impl = std::make_unique<Impl>(options);
+  Status s = impl->Init();
+  if (!s.ok()) return s;
+  writer->reset(new DiskWriter(std::move(impl)));
+  return Status::Ok();
+}
+
+Status DiskWriter::Append(const void* data, size_t n, uint64_t* end) {
+  struct iovec v;
+  v.iov_base = const_cast<void*>(data);
+  v.iov_len = n;
+  return impl_->AppendV(&v, 1, end);
+}
+
+Status DiskWriter::AppendV(const struct iovec* iov, int iovcnt, uint64_t* end) {
+  return impl_->AppendV(iov, iovcnt, end);
+}
+
+uint64_t DiskWriter::durable_offset() const {
+  return impl_->durable_offset();
+}
+
+uint64_t DiskWriter::staged_offset() const {
+  return impl_->staged_offset();
+}
+
+Status DiskWriter::WaitDurable(uint64_t offset) {
+  return impl_->WaitDurable(offset);
+}
+
+void DiskWriter::Subscribe(std::function<void(uint64_t)> fn) {
+  impl_->Subscribe(std::move(fn));
+}
+
+Status DiskWriter::Close() {
+  return impl_->Close();
+}
+
+DiskWriterStats DiskWriter::stats() const {
+  return impl_->stats();
+}
+
+}  // namespace rvmr

@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "cm_util.h"
-#include "common/crc32c.h"
 #include "remote_log/auth.h"
 
 namespace rvmr::remote_log::rdma {
@@ -20,8 +20,8 @@ using Clock = std::chrono::steady_clock;
 // wr_id values: what a completion belongs to.
 enum WrKind : uint64_t {
   kWrAppendData = 1,  // unsignaled WRITE of log bytes (completes only on error)
-  kWrControl = 2,     // unsignaled WRITE of the control block
-  kWrAck = 3,         // signaled READ of the control block: acknowledges one chunk
+  kWrControl = 2,     // unsignaled WRITE of the control word (no-atomics mode)
+  kWrAck = 3,         // signaled CAS (or READ) of the control word: acknowledges one chunk
   kWrSend = 4,        // control request
   kWrRecv = 5,        // control reply
   kWrReadData = 6,    // RDMA READ for Read()
@@ -87,6 +87,9 @@ Status RdmaConnection::Setup(const Endpoint& ep) {
   ibv_device_attr dev{};
   if (ibv_query_device(id_->verbs, &dev) != 0)
     return Status::IoError("rdma: ibv_query_device", errno);
+  const char* no_atomics = std::getenv("RVM_RDMA_NO_ATOMICS");
+  device_atomics_ = dev.atomic_cap != IBV_ATOMIC_NONE &&
+                    !(no_atomics != nullptr && std::strcmp(no_atomics, "1") == 0);
   pd_ = ibv_alloc_pd(id_->verbs);
   if (pd_ == nullptr) return Status::IoError("rdma: ibv_alloc_pd", errno);
   comp_channel_ = ibv_create_comp_channel(id_->verbs);
@@ -211,6 +214,14 @@ void RdmaConnection::DrainCq() {
       switch (wc[i].wr_id) {
         case kWrAck: {
           const Pending& p = pending_[pending_head_];
+          uint64_t seen;
+          std::memcpy(&seen, p.result, sizeof(seen));
+          if (seen != p.expect) {
+            Broken(Status::Corruption("rdma: the log's control word holds " + std::to_string(seen) +
+                                      ", expected " + std::to_string(p.expect) +
+                                      " (another writer?)"));
+            continue;
+          }
           acked_end_ = p.end;
           staging_tail_ = p.staging_end;
           pending_head_ = (pending_head_ + 1) % kMaxInflight;
@@ -335,7 +346,7 @@ Status RdmaConnection::Open(std::string_view name, uint64_t epoch, bool create,
   region_ = region;
   start_ = li.start;
   next_offset_ = acked_end_ = li.tail;
-  crc_ = region.tail_crc;
+  use_atomics_ = device_atomics_ && (region.flags & kRegionAtomics) != 0;
   refused_ = Status::Ok();
   open_ = true;
   *info = li;
@@ -393,14 +404,14 @@ Status RdmaConnection::StartAppend(uint64_t offset, const struct iovec* iov, int
 
 Status RdmaConnection::PostChunk(uint64_t offset, const uint8_t* staged, size_t n,
                                  uint64_t staging_end) {
-  crc_ = crc32c::Extend(crc_, staged, n);
   const uint64_t ring_base = region_.addr + kRingOffset;
   const uint64_t pos = offset % region_.ring_size;
   const size_t first = size_t(std::min<uint64_t>(n, region_.ring_size - pos));
+  const uint64_t new_tail = offset + n;
 
+  // Slot: [0, 8) the new tail (no-atomics mode), [8, 16) the returned word.
   uint8_t* slot = slots_ + (slot_seq_++ % kMaxInflight) * kSlotSize;
-  ControlBlock cb{offset + n, crc_};
-  EncodeControl(cb, slot);
+  std::memcpy(slot, &new_tail, sizeof(new_tail));
 
   ibv_sge sge[4];
   ibv_send_wr wr[4];
@@ -421,10 +432,23 @@ Status RdmaConnection::PostChunk(uint64_t offset, const uint8_t* staged, size_t 
   };
   if (first > 0) add(kWrAppendData, IBV_WR_RDMA_WRITE, staged, first, ring_base + pos, 0);
   if (n > first) add(kWrAppendData, IBV_WR_RDMA_WRITE, staged + first, n - first, ring_base, 0);
-  add(kWrControl, IBV_WR_RDMA_WRITE, slot, kControlSize, region_.addr, IBV_SEND_INLINE);
-  add(kWrAck, IBV_WR_RDMA_READ, slot + 16, kControlSize, region_.addr, IBV_SEND_SIGNALED);
+  uint64_t expect;
+  if (use_atomics_) {
+    // Compare-and-swap old tail -> new tail; returns the old value.
+    add(kWrAck, IBV_WR_ATOMIC_CMP_AND_SWP, slot + 8, kControlSize, 0, IBV_SEND_SIGNALED);
+    wr[k - 1].wr.atomic.remote_addr = region_.addr;
+    wr[k - 1].wr.atomic.compare_add = offset;
+    wr[k - 1].wr.atomic.swap = new_tail;
+    wr[k - 1].wr.atomic.rkey = region_.rkey;
+    expect = offset;
+  } else {
+    add(kWrControl, IBV_WR_RDMA_WRITE, slot, kControlSize, region_.addr, IBV_SEND_INLINE);
+    add(kWrAck, IBV_WR_RDMA_READ, slot + 8, kControlSize, region_.addr, IBV_SEND_SIGNALED);
+    expect = new_tail;
+  }
 
-  pending_[(pending_head_ + pending_count_) % kMaxInflight] = Pending{offset + n, staging_end};
+  pending_[(pending_head_ + pending_count_) % kMaxInflight] =
+      Pending{new_tail, expect, staging_end, slot + 8};
   ++pending_count_;
   ibv_send_wr* bad = nullptr;
   if (ibv_post_send(id_->qp, &wr[0], &bad) != 0) {

@@ -14,7 +14,6 @@
 #include <cstring>
 
 #include "cm_util.h"
-#include "common/crc32c.h"
 #include "remote_log/auth.h"
 #include "remote_log/rdma/layout.h"
 #include "remote_log/wire.h"
@@ -48,8 +47,7 @@ struct RdmaServer::Log {
   uint64_t epoch = 0;
   uint64_t start = 0;
   uint64_t durable = 0;
-  uint64_t checked_tail = 0;  // the validated tail
-  uint32_t checked_crc = 0;   // running CRC32C at checked_tail
+  uint64_t checked_tail = 0;  // the last plausible tail read from the control word
   Conn* writer = nullptr;     // the connection holding the live registration
   ibv_mr* mr = nullptr;       // registration in writer's protection domain
 };
@@ -116,6 +114,11 @@ Status RdmaServer::Start() {
   }
   if (rdma_listen(listen_id_, 64) != 0) return Status::IoError("rdma server: rdma_listen", errno);
   port_ = ntohs(rdma_get_src_port(listen_id_));
+  ibv_device_attr dev{};
+  if (ibv_query_device(listen_id_->verbs, &dev) != 0) {
+    return Status::IoError("rdma server: ibv_query_device", errno);
+  }
+  atomics_ = dev.atomic_cap != IBV_ATOMIC_NONE;
 
   comp_channel_ = ibv_create_comp_channel(listen_id_->verbs);
   if (comp_channel_ == nullptr)
@@ -349,33 +352,18 @@ void RdmaServer::Reply(Conn* c, uint8_t type, uint64_t request_id, int32_t statu
 }
 
 void RdmaServer::Refresh(Log* log) {
+  // The writer advances the word with an 8-byte atomic (or an 8-byte WRITE);
+  // two equal reads in a row rule out a torn value in the WRITE case.
+  uint64_t* word = reinterpret_cast<uint64_t*>(log->region);
   for (int attempt = 0; attempt < 4; ++attempt) {
-    uint8_t raw[kControlSize];
-    std::atomic_thread_fence(std::memory_order_acquire);
-    std::memcpy(raw, log->region, kControlSize);
-    ControlBlock cb;
-    if (!DecodeControl(raw, &cb)) continue;  // torn: the writer is rewriting it
-    if (cb.tail == log->checked_tail) {
-      if (cb.crc == log->checked_crc) return;
-      continue;
-    }
-    if (cb.tail < log->checked_tail || cb.tail - log->start > log->ring_size) continue;
-    uint32_t crc = log->checked_crc;
-    uint64_t off = log->checked_tail;
-    const uint8_t* ring = log->region + kRingOffset;
-    while (off < cb.tail) {
-      uint64_t pos = off % log->ring_size;
-      uint64_t n = std::min(cb.tail - off, log->ring_size - pos);
-      crc = crc32c::Extend(crc, ring + pos, n);
-      off += n;
-    }
-    if (crc == cb.crc) {
-      log->checked_tail = cb.tail;
-      log->checked_crc = crc;
-      return;
-    }
+    uint64_t a = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    uint64_t b = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (a != b) continue;
+    if (a < log->checked_tail || a - log->start > log->ring_size) break;
+    log->checked_tail = a;
+    return;
   }
-  crc_mismatches_++;
+  control_anomalies_++;
 }
 
 LogInfo RdmaServer::InfoOf(const Log* log) const {
@@ -410,7 +398,7 @@ int32_t RdmaServer::OpenLog(Conn* c, const std::vector<uint8_t>& req, std::vecto
       return wire::kErrNoSpace;
     }
     owned->start = owned->durable = owned->checked_tail = m.create_offset;
-    EncodeControl(ControlBlock{m.create_offset, 0}, owned->region);
+    __atomic_store_n(reinterpret_cast<uint64_t*>(owned->region), m.create_offset, __ATOMIC_RELEASE);
     log = owned.get();
     ring_bytes_ += ring;
     logs_[m.name] = std::move(owned);
@@ -425,8 +413,9 @@ int32_t RdmaServer::OpenLog(Conn* c, const std::vector<uint8_t>& req, std::vecto
     ReleaseWriter(log);
   }
   Refresh(log);
-  log->mr = ibv_reg_mr(c->pd, log->region, log->region_size,
-                       IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ);
+  int access = IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ;
+  if (atomics_) access |= IBV_ACCESS_REMOTE_ATOMIC;
+  log->mr = ibv_reg_mr(c->pd, log->region, log->region_size, access);
   if (log->mr == nullptr) return wire::kErrNoSpace;
   log->writer = c;
   log->epoch = m.epoch;
@@ -435,7 +424,7 @@ int32_t RdmaServer::OpenLog(Conn* c, const std::vector<uint8_t>& req, std::vecto
   region.addr = reinterpret_cast<uintptr_t>(log->region);
   region.ring_size = log->ring_size;
   region.rkey = log->mr->rkey;
-  region.tail_crc = log->checked_crc;
+  region.flags = atomics_ ? kRegionAtomics : 0;
   EncodeOpenReply(InfoOf(log), region, reply);
   return wire::kOk;
 }
@@ -568,8 +557,8 @@ std::string RdmaServer::StatusLine() {
   return "rdma: connections " + std::to_string(conns_.size()) + " (accepted " +
          std::to_string(accepted_.load()) + "), logs " + std::to_string(logs_.size()) +
          ", ring bytes " + std::to_string(ring_bytes_) + "/" + std::to_string(options_.capacity) +
-         ", fences " + std::to_string(fences_.load()) + ", crc mismatches " +
-         std::to_string(crc_mismatches_.load());
+         ", fences " + std::to_string(fences_.load()) + ", control anomalies " +
+         std::to_string(control_anomalies_.load());
 }
 
 }  // namespace rvmr::remote_log::rdma

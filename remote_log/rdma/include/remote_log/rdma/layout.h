@@ -2,10 +2,10 @@
 // payload of the OPEN reply. docs/rdma.md is the byte-by-byte reference.
 //
 // Each log on an RDMA server is one page-aligned region:
-//   [0, 64)              control block, written by the client only
+//   [0, 8)               control word: the log tail (one past the last
+//                        appended byte), a u64 in the server's byte order
+//                        (little-endian on x86-64), written only by the client
 //   [4096, 4096 + ring)  ring: log byte at offset o lives at 4096 + o % ring
-// The control block holds the tail (one past the last appended byte) and the
-// running CRC32C of the log stream up to that tail; see ControlBlock.
 #pragma once
 
 #include <cstddef>
@@ -17,32 +17,26 @@
 
 namespace rvmr::remote_log::rdma {
 
-constexpr size_t kControlSize = 16;      // bytes of the control block that are used
+constexpr size_t kControlSize = 8;       // the control word
 constexpr size_t kRingOffset = 4096;     // where the ring starts in the region
 constexpr uint64_t kMinRingSize = 4096;  // smallest ring a server accepts
 // Largest control message (header + payload) either side sends or receives.
 constexpr size_t kMaxControlMessage = 64 * 1024;
 
-// The control block: tail (u64 LE at 0) and crc (u32 LE at 8) plus its
-// complement (u32 LE at 12), written by the client in one 16-byte RDMA WRITE
-// after the data. crc is the CRC32C of the log bytes [create_offset, tail)
-// (the whole stream since the log was created, chained with crc32c::Extend);
-// the complement lets a reader detect a torn read of the block.
-struct ControlBlock {
-  uint64_t tail = 0;
-  uint32_t crc = 0;
-};
-void EncodeControl(const ControlBlock& c, uint8_t* out);  // writes kControlSize bytes
-// False if the crc complement does not match (a torn or never-written block).
-bool DecodeControl(const uint8_t* p, ControlBlock* c);
+// RegionInfo::flags: the region is registered for remote atomics, so the
+// client may advance the control word with an 8-byte compare-and-swap (one
+// operation that both writes it and, like a READ, returns only after the
+// preceding WRITEs were placed). Without it the client WRITEs the control
+// word and READs it back.
+constexpr uint32_t kRegionAtomics = 1;
 
 // What the OPEN reply carries beyond wire::LogInfo: where the log's region is
-// and the key that grants this connection RDMA WRITE/READ access to it.
+// and the key that grants this connection remote access to it.
 struct RegionInfo {
   uint64_t addr = 0;       // remote virtual address of the region
   uint64_t ring_size = 0;  // bytes in the ring
   uint32_t rkey = 0;       // valid until a newer writer opens the log or this one closes it
-  uint32_t tail_crc = 0;   // ControlBlock::crc at LogInfo::tail
+  uint32_t flags = 0;      // kRegionAtomics
 };
 constexpr size_t kRegionInfoSize = 24;
 constexpr size_t kOpenReplySize = 32 + kRegionInfoSize;  // wire::kLogInfoSize + region

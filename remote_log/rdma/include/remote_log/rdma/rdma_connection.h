@@ -1,12 +1,14 @@
 // RdmaConnection: the client side of the RDMA transport (rdma://host:port).
 //
 // Appends are one-sided: the bytes are RDMA-WRITTEN into the log's ring in
-// the server's registered memory, then the control block (tail + running
-// CRC32C) is written, then the control block is RDMA-READ back. The READ is
-// executed by the server's RDMA device after the two WRITEs on the same
-// reliable-connected queue pair, so when its completion arrives both WRITEs
-// have been placed in the server's memory (visible to its CPU). The server's
-// CPU does nothing per append. See docs/rdma.md for the exact guarantee.
+// the server's registered memory, then the control word (the log tail) is
+// advanced with an 8-byte RDMA compare-and-swap (or, where the devices lack
+// atomics or RVM_RDMA_NO_ATOMICS=1 is set, RDMA-WRITTEN and READ back). The
+// atomic (or READ) is executed by the server's device after the WRITE on the
+// same reliable-connected queue pair, so when its completion arrives the data
+// and the new tail have been placed in the server's memory (visible to its
+// CPU). The server's CPU does nothing per append. docs/rdma.md states the
+// exact guarantee.
 //
 // Control operations (hello/auth, open, trim, stat, list, close) are wire
 // protocol messages (remote_log/wire.h) carried in SEND/RECV on the same
@@ -74,8 +76,10 @@ class RdmaConnection final : public Connection {
 
  private:
   struct Pending {
-    uint64_t end;          // log offset acknowledged by this chunk's READ
+    uint64_t end;          // log offset acknowledged by this chunk's atomic/READ
+    uint64_t expect;       // value the control word must have returned
     uint64_t staging_end;  // staging bytes released when it completes
+    uint8_t* result;       // where the returned control word lands
   };
 
   RdmaConnection(const Endpoint& ep, const ConnectOptions& opts);
@@ -108,17 +112,18 @@ class RdmaConnection final : public Connection {
   size_t mem_size_ = 0;
   ibv_mr* mr_ = nullptr;
   uint8_t* staging_ = nullptr;
-  uint8_t* slots_ = nullptr;  // kMaxInflight x 32 bytes: control write src, read dst
+  uint8_t* slots_ = nullptr;  // kMaxInflight x 32 bytes: control word src, result
   uint8_t* send_buf_ = nullptr;
   uint8_t* recv_buf_ = nullptr;
 
   // The open log.
   bool open_ = false;
   RegionInfo region_;
-  uint64_t start_ = 0;        // first byte the server still holds (from OPEN/TRIM)
-  uint64_t next_offset_ = 0;  // end of the last append started
-  uint64_t acked_end_ = 0;    // end of the acknowledged prefix
-  uint32_t crc_ = 0;          // running CRC32C of the stream up to next_offset_
+  uint64_t start_ = 0;           // first byte the server still holds (from OPEN/TRIM)
+  uint64_t next_offset_ = 0;     // end of the last append started
+  uint64_t acked_end_ = 0;       // end of the acknowledged prefix
+  bool device_atomics_ = false;  // the local device can issue RDMA atomics
+  bool use_atomics_ = false;     // ... and the open log's region accepts them
 
   // In-flight appends, oldest first (a ring of kMaxInflight).
   Pending pending_[kMaxInflight];

@@ -74,7 +74,7 @@ class RdmaServer {
   void Stop();
 
   // The server's view of log `name`: its epoch, start, durable offset, and
-  // the tail as validated from the control block (tail and running CRC).
+  // the tail read from the log's control word.
   // NotFound if there is no such log.
   Status StatLog(const std::string& name, LogInfo* info);
 
@@ -83,8 +83,8 @@ class RdmaServer {
 
   uint64_t connections_accepted() const { return accepted_.load(); }
   uint64_t fences() const { return fences_.load(); }
-  // Control blocks whose CRC did not match the ring (should stay 0).
-  uint64_t crc_mismatches() const { return crc_mismatches_.load(); }
+  // Control words that were torn or out of range when read (should stay 0).
+  uint64_t control_anomalies() const { return control_anomalies_.load(); }
 
  private:
   struct Log;
@@ -115,6 +115,7 @@ class RdmaServer {
   std::thread loop_;
   std::atomic<bool> stopping_{false};
   bool started_ = false;
+  bool atomics_ = false;  // the device executes remote atomics
 
   std::mutex mu_;  // guards logs_, conns_ and everything in them
   std::map<std::string, std::unique_ptr<Log>> logs_;
@@ -124,7 +125,7 @@ class RdmaServer {
 
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> fences_{0};
-  std::atomic<uint64_t> crc_mismatches_{0};
+  std::atomic<uint64_t> control_anomalies_{0};
 };
 
 }  // namespace rvmr::remote_log::rdma

@@ -1,0 +1,306 @@
+// rdma_bench: append round-trip latency of the RDMA transport next to a bare
+// RDMA round trip of the same size on the same device, and pipelined append
+// throughput through MirrorSet with 1 and 2 rdma:// mirrors.
+//
+// Needs an RDMA device; without one, run it in the Soft-RoCE VM:
+//   tests/rdma/run-rdma-tests build/bench/rdma/rdma_bench [--iters N]
+// (the address comes from RVM_RDMA_TEST_ADDR, or --addr). Under Soft-RoCE in
+// an emulated VM the absolute figures say nothing about hardware; only the
+// ratios measured side by side in one run mean something.
+#include <arpa/inet.h>
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "remote_log/mirror_set.h"
+#include "remote_log/rdma/rdma_connection.h"
+#include "remote_log/rdma/rdma_server.h"
+
+using rvmr::Status;
+using namespace rvmr::remote_log;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const char* kSecret = "bench-secret";
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "rdma_bench: %s\n", what.c_str());
+  std::exit(1);
+}
+
+void Check(const Status& s, const char* what) {
+  if (!s.ok()) Die(std::string(what) + ": " + s.ToString());
+}
+
+double Pct(std::vector<double>& v, double p) {
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, size_t(p / 100.0 * double(v.size())));
+  return v[i];
+}
+
+// Bare RDMA: one RC connection over rdma_cm; the passive side registers a
+// 64 KiB buffer for remote write and hands its address and rkey to the
+// active side in the accept's private data. A round trip is one signaled
+// RDMA WRITE of N bytes (its completion means the remote device acked it).
+class BareRdma {
+ public:
+  struct Remote {
+    uint64_t addr;
+    uint32_t rkey;
+  };
+
+  void Listen(const std::string& addr) {
+    ch_ = rdma_create_event_channel();
+    if (ch_ == nullptr || rdma_create_id(ch_, &listen_, nullptr, RDMA_PS_TCP) != 0) Die("bare: cm");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) Die("bare: address " + addr);
+    if (rdma_bind_addr(listen_, reinterpret_cast<sockaddr*>(&sa)) != 0 || rdma_listen(listen_, 1))
+      Die("bare: listen");
+    port_ = ntohs(rdma_get_src_port(listen_));
+    server_ = std::thread([this] { Serve(); });
+  }
+
+  void Connect(const std::string& addr) {
+    cch_ = rdma_create_event_channel();
+    if (cch_ == nullptr || rdma_create_id(cch_, &cid_, nullptr, RDMA_PS_TCP) != 0) Die("bare: cm");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port_);
+    inet_pton(AF_INET, addr.c_str(), &sa.sin_addr);
+    if (rdma_resolve_addr(cid_, nullptr, reinterpret_cast<sockaddr*>(&sa), 2000)) Die("bare: addr");
+    Expect(cch_, RDMA_CM_EVENT_ADDR_RESOLVED, nullptr);
+    if (rdma_resolve_route(cid_, 2000)) Die("bare: route");
+    Expect(cch_, RDMA_CM_EVENT_ROUTE_RESOLVED, nullptr);
+    cpd_ = ibv_alloc_pd(cid_->verbs);
+    ccq_ = ibv_create_cq(cid_->verbs, 64, nullptr, nullptr, 0);
+    ibv_qp_init_attr qa{};
+    qa.send_cq = qa.recv_cq = ccq_;
+    qa.qp_type = IBV_QPT_RC;
+    qa.cap.max_send_wr = 16;
+    qa.cap.max_recv_wr = 1;
+    qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+    if (cpd_ == nullptr || ccq_ == nullptr || rdma_create_qp(cid_, cpd_, &qa)) Die("bare: qp");
+    cbuf_.resize(64 * 1024, 'x');
+    cmr_ = ibv_reg_mr(cpd_, cbuf_.data(), cbuf_.size(), IBV_ACCESS_LOCAL_WRITE);
+    rdma_conn_param cp{};
+    cp.initiator_depth = cp.responder_resources = 1;
+    cp.retry_count = cp.rnr_retry_count = 7;
+    if (cmr_ == nullptr || rdma_connect(cid_, &cp)) Die("bare: connect");
+    Expect(cch_, RDMA_CM_EVENT_ESTABLISHED, &remote_);
+  }
+
+  // One signaled RDMA WRITE of n bytes; returns once it completed.
+  void RoundTrip(size_t n) {
+    ibv_sge sge{reinterpret_cast<uintptr_t>(cbuf_.data()), uint32_t(n), cmr_->lkey};
+    ibv_send_wr wr{};
+    wr.opcode = IBV_WR_RDMA_WRITE;
+    wr.sg_list = &sge;
+    wr.num_sge = 1;
+    wr.send_flags = IBV_SEND_SIGNALED;
+    wr.wr.rdma.remote_addr = remote_.addr;
+    wr.wr.rdma.rkey = remote_.rkey;
+    ibv_send_wr* bad = nullptr;
+    if (ibv_post_send(cid_->qp, &wr, &bad)) Die("bare: post");
+    ibv_wc wc;
+    int got;
+    while ((got = ibv_poll_cq(ccq_, 1, &wc)) == 0) {
+    }
+    if (got < 0 || wc.status != IBV_WC_SUCCESS) Die("bare: completion");
+  }
+
+  void Close() {
+    rdma_disconnect(cid_);
+    server_.join();
+    rdma_destroy_qp(cid_);
+    ibv_dereg_mr(cmr_);
+    ibv_destroy_cq(ccq_);
+    ibv_dealloc_pd(cpd_);
+    rdma_destroy_id(cid_);
+    rdma_destroy_event_channel(cch_);
+  }
+
+  uint16_t port() const { return port_; }
+
+ private:
+  static void Expect(rdma_event_channel* ch, rdma_cm_event_type t, Remote* remote) {
+    rdma_cm_event* ev = nullptr;
+    if (rdma_get_cm_event(ch, &ev)) Die("bare: get event");
+    if (ev->event != t) Die(std::string("bare: got ") + rdma_event_str(ev->event));
+    if (remote != nullptr) {
+      if (ev->param.conn.private_data_len < sizeof(Remote)) Die("bare: no private data");
+      std::memcpy(remote, ev->param.conn.private_data, sizeof(Remote));
+    }
+    rdma_ack_cm_event(ev);
+  }
+
+  void Serve() {
+    rdma_cm_event* ev = nullptr;
+    if (rdma_get_cm_event(ch_, &ev) || ev->event != RDMA_CM_EVENT_CONNECT_REQUEST) Die("bare: req");
+    rdma_cm_id* id = ev->id;
+    rdma_ack_cm_event(ev);
+    ibv_pd* pd = ibv_alloc_pd(id->verbs);
+    ibv_cq* cq = ibv_create_cq(id->verbs, 16, nullptr, nullptr, 0);
+    ibv_qp_init_attr qa{};
+    qa.send_cq = qa.recv_cq = cq;
+    qa.qp_type = IBV_QPT_RC;
+    qa.cap.max_send_wr = qa.cap.max_recv_wr = 1;
+    qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+    if (pd == nullptr || cq == nullptr || rdma_create_qp(id, pd, &qa)) Die("bare: server qp");
+    std::vector<char> buf(64 * 1024);
+    ibv_mr* mr =
+        ibv_reg_mr(pd, buf.data(), buf.size(), IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+    if (mr == nullptr) Die("bare: server mr");
+    Remote r{reinterpret_cast<uintptr_t>(buf.data()), mr->rkey};
+    rdma_conn_param cp{};
+    cp.private_data = &r;
+    cp.private_data_len = sizeof(r);
+    cp.responder_resources = cp.initiator_depth = 1;
+    if (rdma_accept(id, &cp)) Die("bare: accept");
+    Expect(ch_, RDMA_CM_EVENT_ESTABLISHED, nullptr);
+    Expect(ch_, RDMA_CM_EVENT_DISCONNECTED, nullptr);
+    rdma_destroy_qp(id);
+    ibv_dereg_mr(mr);
+    ibv_destroy_cq(cq);
+    ibv_dealloc_pd(pd);
+    rdma_destroy_id(id);
+    rdma_destroy_id(listen_);
+    rdma_destroy_event_channel(ch_);
+  }
+
+  rdma_event_channel* ch_ = nullptr;
+  rdma_cm_id* listen_ = nullptr;
+  uint16_t port_ = 0;
+  std::thread server_;
+  rdma_event_channel* cch_ = nullptr;
+  rdma_cm_id* cid_ = nullptr;
+  ibv_pd* cpd_ = nullptr;
+  ibv_cq* ccq_ = nullptr;
+  ibv_mr* cmr_ = nullptr;
+  std::vector<char> cbuf_;
+  Remote remote_{};
+};
+
+std::unique_ptr<rdma::RdmaServer> StartServer(const std::string& addr) {
+  rdma::RdmaServerOptions o;
+  o.listen = addr + ":0";
+  o.ring_size = 64 << 20;
+  o.capacity = 256 << 20;
+  o.secret = kSecret;
+  auto s = std::make_unique<rdma::RdmaServer>(o);
+  Check(s->Start(), "start RdmaServer");
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string addr = std::getenv("RVM_RDMA_TEST_ADDR") ? std::getenv("RVM_RDMA_TEST_ADDR") : "";
+  int iters = 2000;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--addr" && i + 1 < argc) {
+      addr = argv[++i];
+    } else if (a == "--iters" && i + 1 < argc) {
+      iters = std::max(10, std::atoi(argv[++i]));
+    } else {
+      std::fprintf(stderr, "usage: rdma_bench [--addr IPV4] [--iters N]\n");
+      return 2;
+    }
+  }
+  if (addr.empty()) Die("no address: set RVM_RDMA_TEST_ADDR or pass --addr");
+
+  auto server = StartServer(addr);
+  Endpoint ep{"rdma", addr, server->port(), ""};
+  ConnectOptions co;
+  co.secret = kSecret;
+  co.busy_poll = true;
+  std::unique_ptr<Connection> conn;
+  Check(rdma::RdmaConnection::Connect(ep, co, &conn), "connect");
+  LogInfo info;
+  Check(conn->Open("bench", 1, true, 0, &info), "open");
+
+  BareRdma bare;
+  bare.Listen(addr);
+  bare.Connect(addr);
+
+  std::printf("RDMA append round trip vs bare RDMA WRITE round trip (same device, same run)\n");
+  std::printf("%8s  %10s %10s %10s  %10s %10s %10s  %9s\n", "bytes", "append p50", "p99", "p99.9",
+              "bare p50", "p99", "p99.9", "p50 ratio");
+  std::vector<char> payload(64 * 1024, 'r');
+  uint64_t off = 0;
+  for (size_t size :
+       {size_t(64), size_t(256), size_t(1024), size_t(4096), size_t(16384), size_t(65536)}) {
+    std::vector<double> app, raw;
+    app.reserve(size_t(iters));
+    raw.reserve(size_t(iters));
+    for (int i = -iters / 10; i < iters; ++i) {  // the first tenth warms up
+      // Alternate the two so drift in the emulator hits both equally.
+      auto t0 = Clock::now();
+      iovec iov{payload.data(), size};
+      Check(conn->StartAppend(off, &iov, 1), "append");
+      uint64_t acked = 0;
+      Check(conn->WaitAcked(off + size, &acked), "wait");
+      auto t1 = Clock::now();
+      bare.RoundTrip(size);
+      auto t2 = Clock::now();
+      off += size;
+      if (i >= 0) {
+        app.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        raw.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+      }
+      if (off > (48u << 20)) {  // keep the ring from filling up
+        Check(conn->Trim(off, &info), "trim");
+      }
+    }
+    double a50 = Pct(app, 50), b50 = Pct(raw, 50);
+    std::printf("%8zu  %8.1fus %8.1fus %8.1fus  %8.1fus %8.1fus %8.1fus  %8.2fx\n", size, a50,
+                Pct(app, 99), Pct(app, 99.9), b50, Pct(raw, 99), Pct(raw, 99.9), a50 / b50);
+  }
+  bare.Close();
+  conn.reset();
+
+  std::printf("\nPipelined append throughput through MirrorSet (4 KiB records)\n");
+  auto second = StartServer(addr);
+  for (int mirrors = 1; mirrors <= 2; ++mirrors) {
+    MirrorSetOptions mo;
+    mo.uris.push_back("rdma://" + addr + ":" + std::to_string(server->port()));
+    if (mirrors == 2) mo.uris.push_back("rdma://" + addr + ":" + std::to_string(second->port()));
+    mo.connect = co;
+    std::unique_ptr<MirrorSet> set;
+    Check(MirrorSet::Connect(mo, &set), "mirror set");
+    std::vector<LogInfo> infos;
+    std::string name = "tput" + std::to_string(mirrors);
+    Check(set->Open(name, 1, true, 0, &infos), "open");
+    const size_t rec = 4096;
+    const int n = iters * 4;
+    uint64_t o = 0;
+    auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      iovec iov{payload.data(), rec};
+      Check(set->AppendAsync(o, &iov, 1), "append async");
+      o += rec;
+      if (o % (32u << 20) == 0) {
+        Check(set->WaitAcked(o), "wait");
+        Check(set->Trim(o), "trim");
+      }
+    }
+    Check(set->WaitAcked(o), "wait");
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::printf("  %d mirror%s: %8.0f appends/s  %8.1f MiB/s\n", mirrors, mirrors == 1 ? " " : "s",
+                n / secs, double(o) / secs / (1 << 20));
+  }
+  std::printf("\n(Soft-RoCE figures: ratios only; absolute numbers say nothing about hardware.)\n");
+  return 0;
+}

@@ -260,13 +260,13 @@ rvm_return_t LogManager::Commit(PendingTxn txn) {
   return FlushUpTo(seq);
 }
 
-rvm_return_t LogManager::Flush() {
+rvm_return_t LogManager::Flush(bool explicit_call) {
   uint64_t seq;
   {
     std::lock_guard<std::mutex> l(q_mu_);
     seq = queued_seq_;
   }
-  {
+  if (explicit_call) {
     std::lock_guard<std::mutex> l(stats_mu_);
     counters_.n_rvm_flush++;
   }

@@ -71,8 +71,9 @@ class LogManager {
   // Queues a committed transaction; if txn.flush, returns once it and every
   // transaction queued before it are durable. RVM_ETOO_BIG if it can never fit.
   rvm_return_t Commit(PendingTxn txn);
-  // Makes every queued transaction durable (rvm_flush).
-  rvm_return_t Flush();
+  // Makes every queued transaction durable; `explicit_call`: from rvm_flush
+  // (counted in the statistics).
+  rvm_return_t Flush(bool explicit_call = false);
   // Flush, then apply the whole log to the segments and empty it.
   rvm_return_t Truncate();
   // Flush, stop the truncation thread, write the status block.

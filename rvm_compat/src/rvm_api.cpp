@@ -574,7 +574,7 @@ rvm_return_t rvm_flush(void) {
   if (BadInit()) return RVM_EINIT;
   LogManager* lm = Log();
   if (!lm) return RVM_ELOG;
-  return lm->Flush();
+  return lm->Flush(/*explicit_call=*/true);
 }
 
 rvm_return_t rvm_truncate(void) {

@@ -1,0 +1,207 @@
+// Helpers for the rvm-log tests: a temporary directory, a log file builder
+// on the shim's CreateLogFile + LogRecordWriter, an in-memory model of the
+// data segments, and running the CLI as a subprocess.
+#pragma once
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "shim/log_payload.h"
+#include "shim/log_record_writer.h"
+#include "shim/log_status.h"
+
+namespace rvmr::testing {
+
+// A fresh mkdtemp directory under /tmp, removed with its contents at scope exit.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/rvm-log-test-XXXXXX";
+    const char* p = ::mkdtemp(tmpl);
+    path_ = p ? p : "/tmp";
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+inline void WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << data;
+}
+
+// One range of a test transaction.
+struct TestRange {
+  uint32_t code;
+  uint64_t offset;
+  std::string data;
+};
+
+// Builds a log file record by record, as the RVM core would write it, and
+// keeps the byte stream [head, tail) and a model of what replaying it gives.
+class LogBuilder {
+ public:
+  // Creates the log at `path` with an area of `area` bytes; the first record
+  // goes at logical offset `head` with LSN `head_lsn`, writer epoch `epoch`.
+  LogBuilder(std::string path, uint64_t area, uint64_t head = 0, uint64_t head_lsn = 1,
+             uint64_t epoch = 1)
+      : path_(std::move(path)), writer_(epoch, head, head_lsn) {
+    ok_ = log::CreateLogFile(path_.c_str(), area, 0644, &st_).ok();
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
+    st_.head = head;
+    st_.head_lsn = head_lsn;
+    st_.tail_hint = head;
+    st_.epoch = epoch;
+    head_ = head;
+    ok_ = ok_ && fd_ >= 0 && log::WriteLogStatus(fd_, &st_).ok();
+  }
+  ~LogBuilder() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return ok_; }
+  const std::string& path() const { return path_; }
+  const log::LogStatus& status() const { return st_; }
+
+  // A segment dictionary record.
+  uint64_t AddDict(uint32_t code, const std::string& seg_path) {
+    dict_[code] = seg_path;
+    return Append(log::RecordType::kSegmentDict, 0, log::EncodeSegmentDict(code, seg_path));
+  }
+  // A transaction record; `apply`: count it in the replay model.
+  uint64_t AddTxn(const std::vector<TestRange>& ranges, bool apply = true) {
+    std::string payload;
+    log::TransactionPayloadBuilder b(&payload, 1700000000000000000ull + writer_.next_lsn());
+    for (const auto& r : ranges) b.AddRange(r.code, r.offset, r.data.data(), r.data.size());
+    b.Finish();
+    if (apply) {
+      for (const auto& r : ranges) {
+        std::string& seg = model_[dict_[r.code]];
+        if (seg.size() < r.offset + r.data.size()) seg.resize(r.offset + r.data.size(), '\0');
+        seg.replace(r.offset, r.data.size(), r.data);
+      }
+      txns_++;
+    }
+    return Append(log::RecordType::kTransaction, log::kTxnFlagFlush, payload);
+  }
+  // Random transactions over codes [1, ncodes] within segments of seg_size.
+  void AddRandomTxns(int n, uint32_t ncodes, uint64_t seg_size, std::mt19937_64* rng,
+                     size_t max_len = 300) {
+    for (int i = 0; i < n; i++) {
+      std::vector<TestRange> rs;
+      int nr = 1 + int((*rng)() % 3);
+      for (int k = 0; k < nr; k++) {
+        TestRange r;
+        r.code = 1 + uint32_t((*rng)() % ncodes);
+        size_t len = 1 + size_t((*rng)() % max_len);
+        r.offset = (*rng)() % (seg_size - len);
+        r.data.resize(len);
+        for (auto& c : r.data) c = char((*rng)());
+        rs.push_back(std::move(r));
+      }
+      AddTxn(rs);
+    }
+  }
+  // Writes the status block with tail_hint = `tail_hint` (default: the tail).
+  void Sync(uint64_t tail_hint = UINT64_MAX) {
+    st_.tail_hint = tail_hint == UINT64_MAX ? tail() : tail_hint;
+    log::WriteLogStatus(fd_, &st_);
+  }
+  // Overwrites `n` bytes at logical offset `offset` of the area (wrapping).
+  void Poke(uint64_t offset, const std::string& bytes) {
+    for (size_t i = 0; i < bytes.size(); i++) {
+      uint64_t pos = st_.area_start + (offset + i) % st_.area_size;
+      (void)!::pwrite(fd_, &bytes[i], 1, off_t(pos));
+    }
+  }
+  // Zeroes the area from logical offset `from` to `to`.
+  void Zero(uint64_t from, uint64_t to) { Poke(from, std::string(size_t(to - from), '\0')); }
+  uint64_t head() const { return head_; }
+  uint64_t tail() const { return writer_.next_offset(); }
+  uint64_t next_lsn() const { return writer_.next_lsn(); }
+  uint64_t txns() const { return txns_; }
+  // The record bytes [head, tail) as appended.
+  const std::string& stream() const { return stream_; }
+  // Record start offsets in order.
+  const std::vector<uint64_t>& offsets() const { return offsets_; }
+  // What the segments hold after replaying everything (seg path -> bytes).
+  const std::map<std::string, std::string>& model() const { return model_; }
+  std::string SegPath(uint32_t code) const { return dict_.at(code); }
+
+ private:
+  uint64_t Append(log::RecordType type, uint32_t flags, const std::string& payload) {
+    std::string buf;
+    uint64_t off = writer_.Add(&buf, type, flags, payload);
+    Poke(off, buf);
+    stream_ += buf;
+    offsets_.push_back(off);
+    return off;
+  }
+
+  std::string path_;
+  int fd_ = -1;
+  bool ok_ = false;
+  log::LogStatus st_;
+  log::LogRecordWriter writer_;
+  uint64_t head_ = 0;
+  uint64_t txns_ = 0;
+  std::string stream_;
+  std::vector<uint64_t> offsets_;
+  std::map<uint32_t, std::string> dict_;
+  std::map<std::string, std::string> model_;
+};
+
+// Creates zero-filled segment files of `size` bytes.
+inline void MakeSegments(const std::vector<std::string>& paths, uint64_t size) {
+  for (const auto& p : paths) WriteFile(p, std::string(size_t(size), '\0'));
+}
+
+// `want` laid over a zero file of the segment's size.
+inline std::string Expected(const std::string& model, uint64_t size) {
+  std::string s(size_t(size), '\0');
+  s.replace(0, model.size(), model);
+  return s;
+}
+
+struct RunResult {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+#ifdef RVM_LOG_BINARY
+// Runs the rvm-log binary with `args` (shell-quoted by the caller).
+inline RunResult RunCli(const std::string& args) {
+  RunResult r;
+  std::string cmd = std::string(RVM_LOG_BINARY) + " " + args + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
+  int st = ::pclose(p);
+  r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+#endif
+
+}  // namespace rvmr::testing

@@ -1,0 +1,34 @@
+// Pieces the subcommands share.
+#include "commands.h"
+#include "remote_log/auth.h"
+#include "text_util.h"
+
+namespace rvmr::tools {
+
+Status RemoteOptions::ToConnectOptions(remote_log::ConnectOptions* out) const {
+  *out = remote_log::ConnectOptions();
+  out->connect_timeout_ms = timeout_ms;
+  out->io_timeout_ms = timeout_ms;
+  if (!secret_file.empty()) {
+    Status s = remote_log::auth::ReadSecretFile(secret_file, &out->secret);
+    if (!s.ok()) return Status::InvalidArgument("secret file " + secret_file + ": " + s.ToString());
+  }
+  return Status::Ok();
+}
+
+Status ParseSegmentMap(const std::vector<std::string>& entries,
+                       std::map<uint32_t, std::string>* map) {
+  for (const std::string& e : entries) {
+    size_t eq = e.find('=');
+    uint64_t code = 0;
+    if (eq == std::string::npos || eq + 1 == e.size() ||
+        !ParseU64(std::string_view(e).substr(0, eq), &code) || code > UINT32_MAX) {
+      return Status::InvalidArgument("--segment-map " + e +
+                                     ": expected CODE=PATH (a segment code, then a file path)");
+    }
+    (*map)[static_cast<uint32_t>(code)] = e.substr(eq + 1);
+  }
+  return Status::Ok();
+}
+
+}  // namespace rvmr::tools

@@ -1,0 +1,89 @@
+// The rvm-log subcommands as functions, so tests can run them in-process.
+// Each writes its normal output to `out` and its diagnostics to `err`, and
+// returns the process exit status:
+//   0  success (the log is sound, the copies agree, replay complete)
+//   1  the log or a copy has a problem (damage, lost committed tail, copies
+//      that differ): the message says where and why
+//   2  the command could not run (file or server unreachable, bad argument)
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "remote_log/transport.h"
+
+namespace rvmr::tools {
+
+enum ExitCode : int { kExitOk = 0, kExitProblem = 1, kExitError = 2 };
+
+// How to reach remote log servers.
+struct RemoteOptions {
+  std::string secret_file;  // shared secret for authenticated servers
+  int timeout_ms = 5000;    // connect and I/O timeout
+  // Builds the ConnectOptions (reads the secret file).
+  Status ToConnectOptions(remote_log::ConnectOptions* out) const;
+};
+
+struct InspectOptions {
+  std::string log_path;    // disk log (optional with remote_uri)
+  std::string remote_uri;  // inspect this remote copy instead
+  std::string name;        // remote log name (default: the disk log's id in hex)
+  RemoteOptions remote;
+  bool json = false;
+  uint64_t lsn_from = 0;
+  uint64_t lsn_to = UINT64_MAX;
+  std::string segment;  // a segment code or path; empty: all
+  bool has_txn = false;
+  uint64_t txn_lsn = 0;  // only this record, with its range data in hex
+};
+int RunInspect(const InspectOptions& o, std::ostream& out, std::ostream& err);
+
+struct VerifyOptions {
+  std::string log_path;
+  std::string remote_uri;  // verify this remote copy instead of the disk log
+  std::string name;
+  RemoteOptions remote;
+  bool json = false;
+};
+int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err);
+
+struct ReplayCmdOptions {
+  std::string log_path;
+  std::vector<std::string> remote_uris;
+  std::string name;
+  RemoteOptions remote;
+  std::string from = "auto";  // disk | remote | auto
+  bool dry_run = false;
+  std::map<uint32_t, std::string> segment_map;
+  int progress = -1;  // 1 on, 0 off, -1 when stderr is a terminal
+  bool json = false;  // summary as one JSON object
+};
+int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err);
+
+struct DiffOptions {
+  std::string log_path;
+  std::vector<std::string> remote_uris;
+  std::string name;
+  RemoteOptions remote;
+  bool json = false;
+};
+int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err);
+
+struct StatOptions {
+  std::string uri;
+  RemoteOptions remote;
+  bool json = false;
+  double interval_s = 0;  // > 0: print every interval_s seconds
+  int count = 1;          // samples to print (0 with an interval: forever)
+};
+int RunStat(const StatOptions& o, std::ostream& out, std::ostream& err);
+
+// Parses "CODE=PATH" into map; InvalidArgument naming the bad entry.
+Status ParseSegmentMap(const std::vector<std::string>& entries,
+                       std::map<uint32_t, std::string>* map);
+
+}  // namespace rvmr::tools

@@ -1,0 +1,64 @@
+#include "log_copy.h"
+
+#include <algorithm>
+
+#include "shim/log_format.h"
+
+namespace rvmr::tools {
+
+Status LogCopy::OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out) {
+  std::unique_ptr<LogCopy> c(new LogCopy());
+  Status s = DiskLog::Open(path, &c->disk_);
+  if (!s.ok()) return s;
+  const log::LogStatus& st = c->disk_->status();
+  c->label_ = "disk log " + path;
+  c->source_ = c->disk_->source();
+  c->scan_.start = st.head;
+  c->scan_.limit = st.head + st.area_size;
+  c->scan_.first_lsn = st.head_lsn;
+  c->scan_.max_epoch = st.epoch;
+  c->claimed_end_ = st.tail_hint;
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Status LogCopy::OpenRemote(const std::string& uri, const std::string& name,
+                           const remote_log::ConnectOptions& opts, const DiskLog* disk,
+                           std::unique_ptr<LogCopy>* out, const FetchProgress& progress) {
+  std::unique_ptr<LogCopy> c(new LogCopy());
+  Status s = FetchRemoteLog(uri, name, opts, &c->remote_, progress);
+  if (!s.ok()) return s;
+  c->label_ = "remote log " + name + " on " + uri;
+  const RemoteCopy& r = c->remote_;
+  uint64_t area = std::max<uint64_t>((r.bytes.size() + 7) & ~uint64_t{7}, log::kRecordHeaderSize);
+  if (disk != nullptr) area = std::max(area, disk->status().area_size);
+  c->overlay_ = std::make_unique<OverlayLogSource>(nullptr, r.info.start, r.bytes, area, c->label_);
+  c->source_ = c->overlay_.get();
+  c->scan_.start = r.info.start;
+  c->scan_.limit = r.end();
+  c->scan_.first_lsn = 0;
+  c->scan_.max_epoch = r.info.epoch;
+  c->claimed_end_ = r.info.tail;
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+std::string LogCopy::Position(uint64_t offset) const {
+  if (!disk_) return "";
+  return " (file position " + std::to_string(disk_->FilePos(offset)) + ")";
+}
+
+Status ResolveRemoteName(const std::string& name, const DiskLog* disk, std::string* out) {
+  if (!name.empty()) {
+    *out = name;
+    return Status::Ok();
+  }
+  if (disk == nullptr) {
+    return Status::InvalidArgument(
+        "no remote log name: give --name, or the disk log (its log id names the remote copy)");
+  }
+  *out = LogIdHex(disk->status());
+  return Status::Ok();
+}
+
+}  // namespace rvmr::tools

@@ -1,0 +1,63 @@
+// LogCopy: one readable copy of a log (the disk log, or a remote copy
+// fetched from a log server) with the LogSource to read it and the scan that
+// covers all of it. The subcommands build on it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "disk_log.h"
+#include "log_scan.h"
+#include "overlay_log_source.h"
+#include "remote_copy.h"
+
+namespace rvmr::tools {
+
+class LogCopy {
+ public:
+  // Opens the disk log at `path`. Fails if the file cannot be opened or has
+  // no valid status block; a file shorter than its record area opens with
+  // source() == null (see DiskLog).
+  static Status OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out);
+
+  // Fetches log `name` from the server at `uri`. `disk` (optional) is the
+  // disk copy of the same log: it bounds record sizes by its area.
+  static Status OpenRemote(const std::string& uri, const std::string& name,
+                           const remote_log::ConnectOptions& opts, const DiskLog* disk,
+                           std::unique_ptr<LogCopy>* out, const FetchProgress& progress = nullptr);
+
+  bool is_remote() const { return disk_ == nullptr; }
+  // "disk log PATH" or "remote log NAME on URI".
+  const std::string& label() const { return label_; }
+  DiskLog* disk() const { return disk_.get(); }
+  const RemoteCopy& remote() const { return remote_; }
+  // Null for a disk log whose file is shorter than its record area.
+  log::LogSource* source() const { return source_; }
+  // The scan covering the whole copy: from the disk head (expecting
+  // head_lsn) or from the remote start (any LSN).
+  const ScanOptions& scan() const { return scan_; }
+  // The end the copy claims to hold committed records up to: the disk
+  // status tail_hint, or the remote tail.
+  uint64_t claimed_end() const { return claimed_end_; }
+  // " (file position P)" for a disk copy, "" for a remote one.
+  std::string Position(uint64_t offset) const;
+
+ private:
+  LogCopy() = default;
+
+  std::string label_;
+  std::unique_ptr<DiskLog> disk_;
+  RemoteCopy remote_;
+  std::unique_ptr<OverlayLogSource> overlay_;
+  log::LogSource* source_ = nullptr;
+  ScanOptions scan_;
+  uint64_t claimed_end_ = 0;
+};
+
+// The remote log name to use: `name` if given, else the disk log's id in
+// hex; InvalidArgument when there is neither.
+Status ResolveRemoteName(const std::string& name, const DiskLog* disk, std::string* out);
+
+}  // namespace rvmr::tools

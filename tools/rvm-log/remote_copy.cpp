@@ -1,0 +1,93 @@
+#include "remote_copy.h"
+
+#include <algorithm>
+#include <memory>
+
+namespace rvmr::tools {
+
+namespace {
+
+// Prefixes a status message with the server, keeping the code.
+Status AtServer(const std::string& uri, const Status& s, const std::string& what) {
+  std::string msg = "log server " + uri + ": " + what + ": " + s.ToString();
+  switch (s.code()) {
+    case Status::Code::kNotFound:
+      return Status::NotFound(msg);
+    case Status::Code::kInvalidArgument:
+      return Status::InvalidArgument(msg);
+    case Status::Code::kTimedOut:
+      return Status::TimedOut(msg);
+    case Status::Code::kCorruption:
+      return Status::Corruption(msg);
+    case Status::Code::kNotSupported:
+      return Status::NotSupported(msg);
+    default:
+      return Status::Unavailable(msg);
+  }
+}
+
+Status Connect(const std::string& uri, const remote_log::ConnectOptions& opts,
+               std::unique_ptr<remote_log::Connection>* conn) {
+  Status s = remote_log::TransportRegistry::Global().Connect(uri, opts, conn);
+  if (!s.ok()) return AtServer(uri, s, "cannot connect");
+  return s;
+}
+
+}  // namespace
+
+Status ListRemoteLogs(const std::string& uri, const remote_log::ConnectOptions& opts,
+                      std::vector<remote_log::LogEntry>* logs) {
+  std::unique_ptr<remote_log::Connection> conn;
+  Status s = Connect(uri, opts, &conn);
+  if (!s.ok()) return s;
+  s = conn->List(logs);
+  if (!s.ok()) return AtServer(uri, s, "listing logs");
+  return s;
+}
+
+Status FetchRemoteLog(const std::string& uri, const std::string& name,
+                      const remote_log::ConnectOptions& opts, RemoteCopy* out,
+                      const FetchProgress& progress) {
+  out->uri = uri;
+  out->name = name;
+  out->bytes.clear();
+  std::unique_ptr<remote_log::Connection> conn;
+  Status s = Connect(uri, opts, &conn);
+  if (!s.ok()) return s;
+  std::vector<remote_log::LogEntry> logs;
+  s = conn->List(&logs);
+  if (!s.ok()) return AtServer(uri, s, "listing logs");
+  auto it = std::find_if(logs.begin(), logs.end(),
+                         [&](const remote_log::LogEntry& e) { return e.name == name; });
+  if (it == logs.end()) {
+    return Status::NotFound("log server " + uri + " holds no log named " + name + " (it holds " +
+                            std::to_string(logs.size()) + " logs)");
+  }
+  // Same epoch as the server holds: opening does not fence the writer.
+  remote_log::LogInfo info;
+  s = conn->Open(name, it->info.epoch, /*create=*/false, 0, &info);
+  if (!s.ok()) return AtServer(uri, s, "opening log " + name);
+  out->info = info;
+  uint64_t total = info.tail - info.start;
+  out->bytes.resize(static_cast<size_t>(total));
+  uint64_t done = 0;
+  constexpr size_t kChunk = (4u << 20) - 4096;  // one READ round trip each
+  while (done < total) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, total - done));
+    size_t got = 0;
+    s = conn->Read(info.start + done, want, out->bytes.data() + done, &got);
+    if (!s.ok()) {
+      out->bytes.resize(static_cast<size_t>(done));
+      return AtServer(uri, s,
+                      "reading log " + name + " at offset " + std::to_string(info.start + done));
+    }
+    if (got == 0) break;  // the server's tail moved back? keep what we have
+    done += got;
+    if (progress) progress(done, total);
+  }
+  out->bytes.resize(static_cast<size_t>(done));
+  conn->CloseLog();
+  return Status::Ok();
+}
+
+}  // namespace rvmr::tools

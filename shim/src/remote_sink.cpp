@@ -1,5 +1,8 @@
 #include "shim/remote_sink.h"
 
+#include <sys/file.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 
@@ -59,6 +62,10 @@ RemoteSink::RemoteSink(const LogSinkConfig& cfg, const ShimConfig& sc)
 
 Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
                         std::unique_ptr<RemoteSink>* out) {
+  // One writer per log file on this machine: the mirrors fence stale
+  // writers elsewhere, this lock keeps a second local process off the disk copy.
+  if (::flock(cfg.fd, LOCK_EX | LOCK_NB) != 0)
+    return Status::IoError("log " + cfg.path + " is in use by another process (flock)", errno);
   std::unique_ptr<RemoteSink> sink(new RemoteSink(cfg, sc));
   Status s = RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, &sink->recovery_);
   if (!s.ok()) return s;

@@ -118,7 +118,7 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
   co.connect_timeout_ms = sc.connect_timeout_ms;
   co.io_timeout_ms = sc.io_timeout_ms;
   std::vector<Mirror> mirrors;
-  uint64_t epoch = st.epoch;
+  uint64_t mirror_epoch = 0;  // the newest epoch any mirror has seen
   for (const std::string& uri : sc.mirrors) {
     Mirror m;
     m.uri = uri;
@@ -136,13 +136,15 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
     for (const auto& e : logs)
       if (e.name == name) {
         m.has_log = true;
-        epoch = std::max(epoch, e.info.epoch);
+        mirror_epoch = std::max(mirror_epoch, e.info.epoch);
       }
     rep->mirrors_reachable++;
     if (!m.has_log) rep->problems.push_back(uri + ": does not hold log '" + name + "'");
     mirrors.push_back(std::move(m));
   }
-  rep->epoch = epoch + 1;
+  // The core has already bumped the status block's epoch for this open; use
+  // it unless a mirror has seen that one (or a newer) already.
+  rep->epoch = std::max(st.epoch, mirror_epoch + 1);
 
   // 3. Open (fences older writers) and fetch what lies beyond the disk copy.
   std::vector<uint64_t> claims;  // the tail each mirror holding the log claims

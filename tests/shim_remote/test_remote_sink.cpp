@@ -404,3 +404,19 @@ TEST_CASE("remote sink: a disk writer failure fails the commit") {
   for (int i = 0; i < 100 && !failed; ++i) failed = !AppendRecord(sink.get(), &f, 100, 'c').ok();
   CHECK(failed);
 }
+
+TEST_CASE("remote sink: a second local process cannot open the same log file") {
+  TempLog log;
+  Mirror m;
+  std::unique_ptr<RemoteSink> first;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &first).ok());
+  LogSinkConfig c = log.Config();
+  c.fd = ::open(log.path.c_str(), O_RDWR);  // another open file description
+  REQUIRE(c.fd >= 0);
+  std::unique_ptr<RemoteSink> second;
+  Status s = RemoteSink::Open(c, Cfg({m.uri()}), &second);
+  CHECK_FALSE(s.ok());
+  CHECK(s.ToString().find("in use by another process") != std::string::npos);
+  first.reset();
+  ::close(c.fd);
+}

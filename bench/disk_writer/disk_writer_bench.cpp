@@ -4,7 +4,7 @@
 // to the bytes being durable.
 //
 //   disk_writer_bench [--dir DIR] [--mib N] [--staging-mib N] [--batch-mib N]
-//                     [--direct] [--fallback]
+//                     [--reps N] [--direct] [--fallback]
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "disk_writer/disk_writer.h"
@@ -42,6 +43,7 @@ struct Config {
   size_t batch_mib = 8;
   bool direct = false;
   bool fallback = false;
+  int reps = 3;
 };
 
 // Raw bandwidth: pwrite `chunk` bytes at a time sequentially over the area,
@@ -100,16 +102,17 @@ struct Result {
   rvmr::DiskWriterStats stats;
 };
 
-// Appends `total` bytes in `size`-byte appends as fast as one thread can,
-// then waits for all of it to be durable. Latency: for each append, the
-// time from its Append returning to the subscriber seeing it durable
-// (sampled: every append's end is kept and matched at each notification).
-Result WriterThroughput(const Config& c, const std::string& path, size_t total, size_t size) {
-  std::unique_ptr<DiskWriter> w = OpenWriter(c, path, total);
+// Appends `total` bytes in `size`-byte appends from one thread, as fast as
+// it can, or paced at `rate` bytes/s if rate > 0, then waits for all of it to
+// be durable. Latency: from an Append returning to the subscriber seeing its
+// end durable, sampled on one append in 16.
+Result WriterRun(const Config& c, const std::string& path, size_t area, size_t total, size_t size,
+                 double rate) {
+  std::unique_ptr<DiskWriter> w = OpenWriter(c, path, area);
   std::mutex mu;
   std::deque<std::pair<uint64_t, Clock::time_point>> pending;
   std::vector<double> lat_us;
-  lat_us.reserve(total / size + 1);
+  lat_us.reserve(total / size / 16 + 1);
   w->Subscribe([&](uint64_t d) {
     auto now = Clock::now();
     std::lock_guard<std::mutex> l(mu);
@@ -122,15 +125,23 @@ Result WriterThroughput(const Config& c, const std::string& path, size_t total, 
   std::vector<char> rec(size, 'w');
   auto t0 = Clock::now();
   uint64_t end = 0;
-  for (size_t done = 0; done < total; done += size) {
+  size_t i = 0;
+  for (size_t done = 0; done < total; done += size, i++) {
+    if (rate > 0) {
+      while (static_cast<double>(done) > rate * Seconds(Clock::now() - t0)) {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+    }
     Status s = w->Append(rec.data(), size, &end);
     if (!s.ok()) {
       std::fprintf(stderr, "Append: %s\n", s.ToString().c_str());
       std::exit(1);
     }
-    auto now = Clock::now();
-    std::lock_guard<std::mutex> l(mu);
-    pending.emplace_back(end, now);
+    if (i % 16 == 0) {
+      auto now = Clock::now();
+      std::lock_guard<std::mutex> l(mu);
+      pending.emplace_back(end, now);
+    }
   }
   Status s = w->WaitDurable(end);
   double secs = Seconds(Clock::now() - t0);
@@ -152,7 +163,8 @@ Result WriterThroughput(const Config& c, const std::string& path, size_t total, 
   return r;
 }
 
-// Unloaded latency: one append, then wait for it to be durable, repeated.
+// One append, then wait for it to be durable, n times; and the same sizes
+// with pwrite + fdatasync on the same file.
 void UnloadedLatency(const Config& c, const std::string& path, size_t size, int n) {
   std::unique_ptr<DiskWriter> w = OpenWriter(c, path, 64 << 20);
   std::vector<char> rec(size, 'l');
@@ -164,7 +176,6 @@ void UnloadedLatency(const Config& c, const std::string& path, size_t size, int 
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
   w->Close();
-  // Raw: pwrite + fdatasync of the same size on the same file.
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (c.direct ? O_DIRECT : 0));
   void* buf = nullptr;
   size_t bs = c.direct ? (size + 4095) / 4096 * 4096 : size;
@@ -184,10 +195,13 @@ void UnloadedLatency(const Config& c, const std::string& path, size_t size, int 
   std::sort(us.begin(), us.end());
   std::sort(raw.begin(), raw.end());
   std::printf(
-      "unloaded %6zu B  Append+WaitDurable p50 %8.1f us  p99 %8.1f us   |  raw pwrite+fdatasync "
-      "p50 %8.1f us  p99 %8.1f us\n",
-      size, us[us.size() / 2], us[us.size() * 99 / 100], raw[raw.size() / 2],
-      raw[raw.size() * 99 / 100]);
+      "| %6zu B | Append+WaitDurable | %9.1f | %9.1f | pwrite+fdatasync | %9.1f | %9.1f |\n", size,
+      us[us.size() / 2], us[us.size() * 99 / 100], raw[raw.size() / 2], raw[raw.size() * 99 / 100]);
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
 }
 
 }  // namespace
@@ -201,6 +215,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch-mib", c.batch_mib, "largest batch, MiB");
   app.add_flag("--direct", c.direct, "O_DIRECT");
   app.add_flag("--fallback", c.fallback, "force the pwritev + fdatasync thread");
+  app.add_option("--reps", c.reps, "runs per figure (the median is shown)");
   CLI11_PARSE(app, argc, argv);
 
   std::string tmpl = c.dir + "/rvm_dw_bench_XXXXXX";
@@ -214,35 +229,64 @@ int main(int argc, char** argv) {
   std::string path = dir + "/log";
   size_t total = c.mib << 20;
 
-  std::printf("disk_writer_bench: %zu MiB per run, staging %zu MiB, batch %zu MiB%s%s\n", c.mib,
-              c.staging_mib, c.batch_mib, c.direct ? ", O_DIRECT" : "",
-              c.fallback ? ", forced fallback" : "");
+  std::printf(
+      "disk_writer_bench: %zu MiB per run, %d runs (medians), staging %zu MiB, batch %zu MiB%s%s\n",
+      c.mib, c.reps, c.staging_mib, c.batch_mib, c.direct ? ", O_DIRECT" : "",
+      c.fallback ? ", forced fallback" : "");
+  // Every run overwrites the same preallocated file.
+  if (RawBandwidth(c, path, total, 1 << 20, SIZE_MAX) <= 0) return 1;
+
+  std::printf(
+      "\nThroughput (MiB/s). raw-stream: 1 MiB pwrites + one fdatasync; raw-batch: 1 MiB "
+      "pwrites + fdatasync per %zu MiB\n",
+      c.batch_mib);
+  std::printf(
+      "| append | DiskWriter | raw-stream | ratio | raw-batch | ratio | syncs | p50 us | p99 us "
+      "|\n|---|---|---|---|---|---|---|---|---|\n");
+  std::vector<double> stream_bw;
   for (size_t size : {size_t{512}, size_t{4096}, size_t{65536}}) {
-    ::unlink(path.c_str());
-    // The raw reference writes the same file in batch-sized chunks, each
-    // followed by fdatasync: the best a writer that syncs each batch can do.
-    double raw = RawBandwidth(c, path, total, 1 << 20, c.batch_mib << 20);
-    ::unlink(path.c_str());
-    Result r = WriterThroughput(c, path, total, size);
-    ::unlink(path.c_str());
-    double raw_once = RawBandwidth(c, path, total, 1 << 20, SIZE_MAX);
-    std::printf(
-        "append %6zu B: %8.1f MiB/s  raw(write+fdatasync per %zu MiB) %8.1f MiB/s  ratio %5.1f%%"
-        "  | raw(one fdatasync) %8.1f MiB/s  ratio %5.1f%%\n",
-        size, r.bandwidth / 1048576, c.batch_mib, raw / 1048576, 100 * r.bandwidth / raw,
-        raw_once / 1048576, 100 * r.bandwidth / raw_once);
-    std::printf(
-        "        append->durable p50 %8.1f us  p99 %8.1f us  max %8.1f us; batches %llu syncs "
-        "%llu io_uring %d fixed-buffers %d backpressure waits %llu (%.3f s)\n",
-        r.p50_us, r.p99_us, r.max_us, static_cast<unsigned long long>(r.stats.batches),
-        static_cast<unsigned long long>(r.stats.syncs), r.stats.io_uring,
-        r.stats.registered_buffers, static_cast<unsigned long long>(r.stats.backpressure_waits),
-        static_cast<double>(r.stats.backpressure_wait_ns) / 1e9);
-    ::unlink(path.c_str());
+    std::vector<double> raw_s, raw_b, wr, p50, p99;
+    uint64_t syncs = 0;
+    bool uring = false, fixed = false;
+    for (int rep = 0; rep < c.reps; rep++) {
+      raw_s.push_back(RawBandwidth(c, path, total, 1 << 20, SIZE_MAX));
+      Result r = WriterRun(c, path, total, total, size, 0);
+      wr.push_back(r.bandwidth);
+      p50.push_back(r.p50_us);
+      p99.push_back(r.p99_us);
+      syncs = r.stats.syncs;
+      uring = r.stats.io_uring;
+      fixed = r.stats.registered_buffers;
+      raw_b.push_back(RawBandwidth(c, path, total, 1 << 20, c.batch_mib << 20));
+    }
+    double ms = Median(raw_s), mb = Median(raw_b), mw = Median(wr);
+    stream_bw.push_back(ms);
+    std::printf("| %6zu B | %8.1f | %8.1f | %5.1f%% | %8.1f | %5.1f%% | %llu | %.0f | %.0f |\n",
+                size, mw / 1048576, ms / 1048576, 100 * mw / ms, mb / 1048576, 100 * mw / mb,
+                static_cast<unsigned long long>(syncs), Median(p50), Median(p99));
+    if (size == 65536) {
+      std::printf("(io_uring %d, registered buffers %d)\n", uring, fixed);
+    }
   }
+
+  double rate = 0.5 * Median(stream_bw);
+  std::printf(
+      "\nAppend-to-durable latency at half the raw-stream bandwidth (%.0f MiB/s, one appender)\n"
+      "| append | p50 us | p99 us | max us | batches |\n|---|---|---|---|---|\n",
+      rate / 1048576);
   for (size_t size : {size_t{512}, size_t{4096}, size_t{65536}}) {
-    ::unlink(path.c_str());
-    UnloadedLatency(c, path, size, 500);
+    size_t bytes = std::min(total, static_cast<size_t>(rate * 2));  // about 2 s
+    bytes -= bytes % size;
+    Result r = WriterRun(c, path, total, bytes, size, rate);
+    std::printf("| %6zu B | %.0f | %.0f | %.0f | %llu |\n", size, r.p50_us, r.p99_us, r.max_us,
+                static_cast<unsigned long long>(r.stats.batches));
+  }
+
+  std::printf(
+      "\nUnloaded latency (append, wait durable, repeat; us)\n"
+      "| append | writer | p50 | p99 | raw | p50 | p99 |\n|---|---|---|---|---|---|---|\n");
+  for (size_t size : {size_t{512}, size_t{4096}, size_t{65536}}) {
+    UnloadedLatency(c, path, size, 300);
   }
   ::unlink(path.c_str());
   ::rmdir(dir.c_str());

@@ -31,6 +31,8 @@ constexpr size_t kBlock = kDirectIoAlignment;
 // Longest chain: up to 3 pieces from the staging ring (split by the ring's and
 // the area's wrap points), the zero padded tail block, and the sync.
 constexpr size_t kMaxOps = 8;
+// A completion's tag is batch sequence * kTagStride + op index.
+constexpr uint64_t kTagStride = 16;
 // Appends closer together than this share one lag-tracking entry.
 constexpr uint64_t kLagGranularityNs = 10'000;
 
@@ -98,12 +100,34 @@ class DiskWriter::Impl {
     uint64_t logical = 0;  // first logical byte the write covers
     size_t expect = 0;     // bytes the write must report to be complete
     int injected = 0;      // result forced by the fault hook, or 0
+    int result = 0;        // the completion's result
+  };
+
+  // A range of the log on its way to disk: writes plus one fdatasync,
+  // resubmitted from `written` until it is durable or the writer fails.
+  struct Batch {
+    uint64_t seq = 0;
+    uint64_t start = 0, end = 0;
+    uint64_t written = 0;  // every byte before this is written (not yet synced)
+    int stalls = 0;        // consecutive attempts without progress
+    size_t n = 0;          // ops in the current attempt (the last is the sync)
+    size_t pending = 0;    // completions still to come
+    bool done = false;     // durable
+    IoOp ops[kMaxOps];
+    OpInfo info[kMaxOps];
   };
 
   Status OpenFile();
   Status SetUpBackend();
   void WriterLoop();
-  Status WriteBatch(uint64_t start, uint64_t end);
+  // Cuts new batches from the staged bytes not yet handed to the backend,
+  // as far as the in-flight limit allows (needs mu_).
+  void PlanBatchesLocked(std::vector<std::pair<uint64_t, uint64_t>>* fresh);
+  Status StartAttempt(Batch* b);
+  // Judges a batch whose attempt has fully completed: marks it done,
+  // resubmits it, or returns the error that fails the writer.
+  Status Finish(Batch* b);
+  void Fail(const Status& s);
   size_t BuildWrites(uint64_t written, uint64_t end, IoOp* ops, OpInfo* info);
   void ApplyFaultHook(IoOp* ops, OpInfo* info, size_t n, uint64_t end);
   // Lowest logical offset the staging ring must still hold (needs mu_).
@@ -126,6 +150,12 @@ class DiskWriter::Impl {
   bool io_uring_ = false;
   bool registered_buffers_ = false;
   std::thread thread_;
+  size_t max_inflight_ = 1;
+  size_t pipeline_bytes_ = 0;  // backlog that justifies another batch in flight
+
+  // Writer thread only: batches handed to the backend, oldest first.
+  std::deque<Batch> inflight_;
+  uint64_t next_seq_ = 0;
 
   // Serializes appenders, so each append's bytes are contiguous.
   std::mutex append_mu_;
@@ -137,7 +167,9 @@ class DiskWriter::Impl {
   std::condition_variable progress_cv_;  // appenders and waiters wait here
   uint64_t tail_ = 0;                    // end of the staged bytes
   std::atomic<uint64_t> durable_{0};     // written under mu_
-  bool writer_idle_ = false;
+  uint64_t submitted_end_ = 0;           // end of the last batch handed to the backend
+  bool writer_idle_ = false;             // the writer waits on work_cv_
+  bool ring_waiting_ = false;            // the writer waits in the backend and could start a batch
   bool closing_ = false;
   bool closed_ = false;
   bool failed_ = false;
@@ -166,6 +198,9 @@ Status DiskWriter::Impl::Init() {
         "disk writer: O_DIRECT needs area_start and area_size to be multiples of 4096");
   }
   if (opt_.max_retries < 0) return Status::InvalidArgument("disk writer: max_retries < 0");
+  if (opt_.max_inflight_batches < 1 || opt_.max_inflight_batches > 16) {
+    return Status::InvalidArgument("disk writer: max_inflight_batches must be 1..16");
+  }
   size_t cap = std::max<size_t>(AlignUp(opt_.staging_bytes), kBlock);
   size_t max_batch = std::clamp<size_t>(opt_.max_batch_bytes, kBlock, size_t{1} << 30);
   batch_limit_ = static_cast<size_t>(std::min<uint64_t>({max_batch, cap, opt_.area_size}));
@@ -177,12 +212,15 @@ Status DiskWriter::Impl::Init() {
     if (!tail_block_->ok()) return Status::NoSpace("disk writer: cannot allocate a block");
   }
   tail_ = opt_.initial_offset;
+  submitted_end_ = opt_.initial_offset;
   durable_.store(opt_.initial_offset);
+  pipeline_bytes_ = std::max(kBlock, batch_limit_ / 4);
 
   Status s = OpenFile();
   if (!s.ok()) return s;
   s = SetUpBackend();
   if (!s.ok()) return s;
+  max_inflight_ = std::min<size_t>(opt_.max_inflight_batches, backend_->max_chains());
   stats_.io_uring = io_uring_;
   stats_.registered_buffers = registered_buffers_;
   thread_ = std::thread([this] { WriterLoop(); });
@@ -223,7 +261,7 @@ Status DiskWriter::Impl::SetUpBackend() {
     bufs.push_back({staging_->base(), staging_->capacity()});
     if (tail_block_) bufs.push_back({tail_block_->base(), tail_block_->capacity()});
     std::unique_ptr<UringBackend> uring;
-    Status s = UringBackend::Create(fd_, bufs, &uring);
+    Status s = UringBackend::Create(fd_, bufs, opt_.max_inflight_batches, &uring);
     if (s.ok()) {
       registered_buffers_ = uring->registered_buffers();
       io_uring_ = true;
@@ -279,7 +317,12 @@ Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* 
     tail_ += chunk;
     done += chunk;
     stats_.bytes_staged += chunk;
-    if (writer_idle_) work_cv_.notify_one();
+    if (writer_idle_) {
+      work_cv_.notify_one();
+    } else if (ring_waiting_ && tail_ - submitted_end_ >= pipeline_bytes_) {
+      ring_waiting_ = false;
+      backend_->Wake();
+    }
   }
   if (total > 0) {
     uint64_t now = NowNs();
@@ -349,35 +392,72 @@ DiskWriterStats DiskWriter::Impl::stats() const {
 
 void DiskWriter::Impl::WriterLoop() {
   pthread_setname_np(pthread_self(), "rvm-diskwriter");
+  std::vector<std::pair<uint64_t, uint64_t>> fresh;
+  std::vector<IoCompletion> done;
   for (;;) {
-    uint64_t start, end;
+    fresh.clear();
     {
       std::unique_lock<std::mutex> l(mu_);
-      while (tail_ == durable_.load() && !closing_) {
+      for (;;) {
+        PlanBatchesLocked(&fresh);
+        if (!fresh.empty() || !inflight_.empty()) break;
+        if (closing_) return;  // nothing staged, nothing in flight: all durable
         writer_idle_ = true;
         work_cv_.wait(l);
         writer_idle_ = false;
       }
-      if (tail_ == durable_.load()) return;  // closing, and everything is durable
-      start = durable_.load();
-      uint64_t from = opt_.use_o_direct ? AlignDown(start) : start;
-      end = std::min<uint64_t>(tail_, from + batch_limit_);
     }
-    Status s = WriteBatch(start, end);
+    for (const auto& [start, end] : fresh) {
+      Batch& b = inflight_.emplace_back();
+      b.seq = next_seq_++;
+      b.start = b.written = start;
+      b.end = end;
+      Status s = StartAttempt(&b);
+      if (!s.ok()) return Fail(s);
+    }
+
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ring_waiting_ = inflight_.size() < max_inflight_;
+    }
+    done.clear();
+    Status s = backend_->Wait(&done);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      ring_waiting_ = false;
+    }
+    if (!s.ok()) return Fail(s);
+    for (const IoCompletion& c : done) {
+      uint64_t seq = c.tag / kTagStride;
+      size_t idx = c.tag % kTagStride;
+      if (inflight_.empty() || seq < inflight_.front().seq) continue;
+      size_t pos = seq - inflight_.front().seq;
+      if (pos >= inflight_.size()) continue;
+      Batch& b = inflight_[pos];
+      if (idx >= b.n || b.pending == 0) continue;
+      b.info[idx].result = c.result;
+      if (--b.pending == 0) {
+        s = Finish(&b);
+        if (!s.ok()) return Fail(s);
+      }
+    }
+
+    // Batches become durable in order.
+    uint64_t durable = 0;
+    uint64_t batches = 0;
+    while (!inflight_.empty() && inflight_.front().done) {
+      durable = inflight_.front().end;
+      inflight_.pop_front();
+      batches++;
+    }
+    if (batches == 0) continue;
     std::shared_ptr<const Subscribers> subs;
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (!s.ok()) {
-        failed_ = true;
-        failure_ = s;
-        stats_.failed = true;
-        progress_cv_.notify_all();
-        return;
-      }
-      durable_.store(end, std::memory_order_release);
-      stats_.batches++;
+      durable_.store(durable, std::memory_order_release);
+      stats_.batches += batches;
       uint64_t now = NowNs();
-      while (!pending_times_.empty() && pending_times_.front().first <= end) {
+      while (!pending_times_.empty() && pending_times_.front().first <= durable) {
         stats_.max_lag_ns = std::max(stats_.max_lag_ns, now - pending_times_.front().second);
         pending_times_.pop_front();
       }
@@ -387,8 +467,106 @@ void DiskWriter::Impl::WriterLoop() {
       std::lock_guard<std::mutex> l(subs_mu_);
       subs = subs_;
     }
-    for (const auto& fn : *subs) fn(end);
+    for (const auto& fn : *subs) fn(durable);
   }
+}
+
+void DiskWriter::Impl::PlanBatchesLocked(std::vector<std::pair<uint64_t, uint64_t>>* fresh) {
+  uint64_t next = submitted_end_;
+  size_t count = inflight_.size();
+  while (count < max_inflight_ && tail_ > next) {
+    const uint64_t backlog = tail_ - next;
+    if (count > 0) {
+      // Another sync in flight pays only for a real backlog; under O_DIRECT a
+      // batch must not rewrite the padded last block of one in flight.
+      if (backlog < pipeline_bytes_) break;
+      if (opt_.use_o_direct && next % kBlock != 0) break;
+    }
+    uint64_t from = opt_.use_o_direct ? AlignDown(next) : next;
+    uint64_t end = std::min<uint64_t>(tail_, from + batch_limit_);
+    // With a backlog, end O_DIRECT batches on a block boundary so that the
+    // next one can start while this one is in flight.
+    if (opt_.use_o_direct && end % kBlock != 0 && AlignDown(end) > next &&
+        backlog >= pipeline_bytes_ && max_inflight_ > 1) {
+      end = AlignDown(end);
+    }
+    fresh->emplace_back(next, end);
+    next = end;
+    count++;
+  }
+  submitted_end_ = next;
+}
+
+void DiskWriter::Impl::Fail(const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  failed_ = true;
+  failure_ = s;
+  stats_.failed = true;
+  progress_cv_.notify_all();
+}
+
+Status DiskWriter::Impl::StartAttempt(Batch* b) {
+  size_t n = b->written < b->end ? BuildWrites(b->written, b->end, b->ops, b->info) : 0;
+  b->ops[n] = IoOp{};
+  b->ops[n].kind = IoOp::Kind::kSync;
+  b->info[n] = OpInfo{b->end, 0, 0, 0};
+  n++;
+  ApplyFaultHook(b->ops, b->info, n, b->end);
+  b->n = n;
+  b->pending = n;
+  writes_.fetch_add(n - 1, std::memory_order_relaxed);
+  syncs_.fetch_add(1, std::memory_order_relaxed);
+  return backend_->Submit(b->ops, n, b->seq * kTagStride);
+}
+
+Status DiskWriter::Impl::Finish(Batch* b) {
+  const size_t n = b->n;
+  for (size_t i = 0; i < n; i++) {
+    if (b->info[i].injected != 0) b->info[i].result = b->info[i].injected;
+  }
+  // Walk the chain in order; nothing after the first incomplete write counts.
+  const uint64_t before = b->written;
+  int last_errno = 0;
+  bool complete = true;
+  for (size_t i = 0; i + 1 < n; i++) {
+    const OpInfo& op = b->info[i];
+    int res = op.result;
+    if (res >= 0) {
+      uint64_t got = std::min<uint64_t>(b->end, op.logical + static_cast<uint64_t>(res));
+      b->written = std::max(b->written, got);
+      if (static_cast<size_t>(res) == op.expect) continue;
+      short_writes_.fetch_add(1, std::memory_order_relaxed);
+    } else if (Retryable(res)) {
+      last_errno = -res;
+    } else {
+      return Status::Failed("disk writer: write of log offset " + std::to_string(op.logical) +
+                                " at file offset " + std::to_string(b->ops[i].file_pos) + " failed",
+                            -res);
+    }
+    complete = false;
+    break;
+  }
+  if (complete) {
+    int res = b->info[n - 1].result;
+    if (res == 0) {
+      b->done = true;
+      return Status::Ok();
+    }
+    if (!Retryable(res)) {
+      return Status::Failed(
+          "disk writer: fdatasync up to log offset " + std::to_string(b->end) + " failed", -res);
+    }
+    last_errno = -res;
+  }
+  retries_.fetch_add(1, std::memory_order_relaxed);
+  if (b->written > before) {
+    b->stalls = 0;
+  } else if (++b->stalls > opt_.max_retries) {
+    return Status::Failed("disk writer: no progress after " + std::to_string(b->stalls) +
+                              " attempts at log offset " + std::to_string(b->written),
+                          last_errno != 0 ? last_errno : EIO);
+  }
+  return StartAttempt(b);
 }
 
 size_t DiskWriter::Impl::BuildWrites(uint64_t written, uint64_t end, IoOp* ops, OpInfo* info) {
@@ -411,7 +589,7 @@ size_t DiskWriter::Impl::BuildWrites(uint64_t written, uint64_t end, IoOp* ops, 
     op.len = static_cast<size_t>(len);
     op.file_pos = opt_.area_start + in_area;
     op.buf_index = 0;
-    info[n] = OpInfo{l, op.len, 0};
+    info[n] = OpInfo{l, op.len, 0, 0};
     n++;
     l += len;
   }
@@ -428,7 +606,7 @@ size_t DiskWriter::Impl::BuildWrites(uint64_t written, uint64_t end, IoOp* ops, 
     op.len = kBlock;
     op.file_pos = opt_.area_start + l % opt_.area_size;
     op.buf_index = 1;
-    info[n] = OpInfo{l, kBlock, 0};
+    info[n] = OpInfo{l, kBlock, 0, 0};
     n++;
   }
   return n;
@@ -453,69 +631,6 @@ void DiskWriter::Impl::ApplyFaultHook(IoOp* ops, OpInfo* info, size_t n, uint64_
       if (ops[i].kind == IoOp::Kind::kWrite) ops[i].len = 0;
     } else if (ops[i].kind == IoOp::Kind::kWrite && a.short_length < ops[i].len) {
       ops[i].len = opt_.use_o_direct ? AlignDown(a.short_length) : a.short_length;
-    }
-  }
-}
-
-Status DiskWriter::Impl::WriteBatch(uint64_t start, uint64_t end) {
-  uint64_t written = start;  // every byte before this is written (not yet synced)
-  int stalls = 0;
-  for (;;) {
-    IoOp ops[kMaxOps];
-    OpInfo info[kMaxOps];
-    size_t n = written < end ? BuildWrites(written, end, ops, info) : 0;
-    ops[n] = IoOp{};
-    ops[n].kind = IoOp::Kind::kSync;
-    info[n] = OpInfo{end, 0, 0};
-    n++;
-    ApplyFaultHook(ops, info, n, end);
-    writes_.fetch_add(n - 1, std::memory_order_relaxed);
-    syncs_.fetch_add(1, std::memory_order_relaxed);
-
-    Status s = backend_->Run(ops, n);
-    if (!s.ok()) return s;
-    for (size_t i = 0; i < n; i++) {
-      if (info[i].injected != 0) ops[i].result = info[i].injected;
-    }
-
-    // Walk the chain in order; nothing after the first incomplete write counts.
-    const uint64_t before = written;
-    int last_errno = 0;
-    bool complete = true;
-    for (size_t i = 0; i + 1 < n; i++) {
-      int res = ops[i].result;
-      if (res >= 0) {
-        uint64_t got = std::min<uint64_t>(end, info[i].logical + static_cast<uint64_t>(res));
-        written = std::max(written, got);
-        if (static_cast<size_t>(res) == info[i].expect) continue;
-        short_writes_.fetch_add(1, std::memory_order_relaxed);
-      } else if (Retryable(res)) {
-        last_errno = -res;
-      } else {
-        return Status::Failed("disk writer: write of log offset " +
-                                  std::to_string(info[i].logical) + " at file offset " +
-                                  std::to_string(ops[i].file_pos) + " failed",
-                              -res);
-      }
-      complete = false;
-      break;
-    }
-    if (complete) {
-      int res = ops[n - 1].result;
-      if (res == 0) return Status::Ok();
-      if (!Retryable(res)) {
-        return Status::Failed(
-            "disk writer: fdatasync up to log offset " + std::to_string(end) + " failed", -res);
-      }
-      last_errno = -res;
-    }
-    retries_.fetch_add(1, std::memory_order_relaxed);
-    if (written > before) {
-      stalls = 0;
-    } else if (++stalls > opt_.max_retries) {
-      return Status::Failed("disk writer: no progress after " + std::to_string(stalls) +
-                                " attempts at log offset " + std::to_string(written),
-                            last_errno != 0 ? last_errno : EIO);
     }
   }
 }

@@ -1,29 +1,23 @@
 #include "pwrite_backend.h"
 
+#include "common/fault_point.h"
+
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <vector>
 
 namespace rvmr {
 
-namespace {
-void CancelFrom(IoOp* ops, size_t from, size_t n) {
-  for (size_t i = from; i < n; i++) ops[i].result = -ECANCELED;
-}
-}  // namespace
-
-Status PwriteBackend::Run(IoOp* ops, size_t n) {
+Status PwriteBackend::Submit(const IoOp* ops, size_t n, uint64_t first_tag) {
+  std::vector<int> res(n, -ECANCELED);
   size_t i = 0;
   while (i < n) {
     if (ops[i].kind == IoOp::Kind::kSync) {
+      RVMR_FAULT_POINT("disk.before_sync");
       int r = ::fdatasync(fd_);
-      ops[i].result = r == 0 ? 0 : -errno;
-      if (r != 0) {
-        CancelFrom(ops, i + 1, n);
-        return Status::Ok();
-      }
+      res[i] = r == 0 ? 0 : -errno;
+      if (r != 0) break;
       i++;
       continue;
     }
@@ -40,25 +34,34 @@ Status PwriteBackend::Run(IoOp* ops, size_t n) {
       cnt++;
       j++;
     }
+    RVMR_FAULT_POINT_TORN("disk.torn_write", fd_, iov[0].iov_base, iov[0].iov_len, ops[i].file_pos);
     ssize_t r = ::pwritev(fd_, iov, cnt, static_cast<off_t>(ops[i].file_pos));
     if (r < 0) {
-      ops[i].result = -errno;
-      CancelFrom(ops, i + 1, n);
-      return Status::Ok();
+      res[i] = -errno;
+      break;
     }
     // Hand the bytes written out to the ops of the run, in order.
     size_t left = static_cast<size_t>(r);
+    bool short_write = false;
     for (size_t k = i; k < j; k++) {
       size_t got = left < ops[k].len ? left : ops[k].len;
-      ops[k].result = static_cast<int>(got);
+      res[k] = static_cast<int>(got);
       left -= got;
       if (got < ops[k].len) {
-        CancelFrom(ops, k + 1, n);
-        return Status::Ok();
+        short_write = true;
+        break;
       }
     }
+    if (short_write) break;
     i = j;
   }
+  for (size_t k = 0; k < n; k++) done_.push_back({first_tag + k, res[k]});
+  return Status::Ok();
+}
+
+Status PwriteBackend::Wait(std::vector<IoCompletion>* out) {
+  out->insert(out->end(), done_.begin(), done_.end());
+  done_.clear();
   return Status::Ok();
 }
 

@@ -1,6 +1,7 @@
 // UringBackend: the IoBackend on io_uring. A chain is submitted as linked
 // SQEs (IOSQE_IO_LINK) ending in an fdatasync (IORING_FSYNC_DATASYNC), with
-// the file and the staging buffers registered where the kernel allows.
+// the file and the staging buffers registered where the kernel allows. An
+// eventfd read kept in the ring lets Wake() interrupt a Wait.
 #pragma once
 
 #include <liburing.h>
@@ -20,22 +21,29 @@ class UringBackend : public IoBackend {
   // registered as fixed buffers 0..n-1 if the kernel allows (failing that,
   // ordinary writes are used). Returns IoError with the errno when io_uring
   // is refused, so that the caller can fall back.
-  static Status Create(int fd, const std::vector<struct iovec>& buffers,
+  static Status Create(int fd, const std::vector<struct iovec>& buffers, size_t max_chains,
                        std::unique_ptr<UringBackend>* backend);
 
   ~UringBackend() override;
 
-  // See IoBackend::Run. Fails only if the ring itself fails.
-  Status Run(IoOp* ops, size_t n) override;
+  Status Submit(const IoOp* ops, size_t n, uint64_t first_tag) override;
+  Status Wait(std::vector<IoCompletion>* out) override;
+  void Wake() override;
+  size_t max_chains() const override { return max_chains_; }
 
   bool registered_buffers() const { return fixed_buffers_; }
 
  private:
   UringBackend() = default;
+  Status SubmitPending();
 
   struct io_uring ring_;
   bool ring_ok_ = false;
   int fd_ = -1;
+  int event_fd_ = -1;
+  bool wake_armed_ = false;  // an eventfd read is in the ring
+  uint64_t wake_buf_ = 0;
+  size_t max_chains_ = 1;
   bool fixed_file_ = false;
   bool fixed_buffers_ = false;
 };

@@ -162,7 +162,7 @@ TEST_CASE("DiskWriter keeps concurrent appends whole and ordered", "[disk_writer
   for (size_t i = 1; i < durables.size(); i++) REQUIRE(durables[i] > durables[i - 1]);
   REQUIRE(durables.back() == final_end);
   REQUIRE(stats.bytes_staged == final_end);
-  REQUIRE(stats.batches == durables.size());
+  REQUIRE(stats.batches >= durables.size());
 }
 
 TEST_CASE("DiskWriter makes appenders wait when staging is full", "[disk_writer][concurrent]") {

@@ -59,6 +59,13 @@ struct DiskWriterOptions {
   // Most bytes one write batch (writes + one fdatasync) covers.
   size_t max_batch_bytes = 8u << 20;
 
+  // Write batches in flight at once under io_uring, each ending in its own
+  // fdatasync (a batch is durable when its sync and those of every earlier
+  // batch have completed). A second batch starts while one is in flight only
+  // once a quarter of max_batch_bytes waits. 1 disables this pipelining; the
+  // fallback thread always runs one batch at a time.
+  int max_inflight_batches = 2;
+
   // Open the file with O_DIRECT and write whole aligned blocks. The partial
   // block at the tail is written zero padded, so up to 4095 bytes past the
   // log tail (in the circular area) are overwritten: the log must keep that

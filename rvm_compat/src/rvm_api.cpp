@@ -297,6 +297,7 @@ rvm_return_t rvm_map(rvm_region_t* region, rvm_options_t* options) {
   if (rc != RVM_SUCCESS) return rc;
   if (options) {
     if ((rc = BadOptions(options, true)) != RVM_SUCCESS) return rc;
+    if (options->pager) return RVM_EPAGER;  // external pagers: never implemented
     std::lock_guard<std::mutex> l(S().init_mu);
     if ((rc = DoOptions(options)) != RVM_SUCCESS) return rc;
   }

@@ -250,6 +250,10 @@ TEST_CASE("rvm_map: placement, length rules and its errors") {
             r4->data_dev = missing.data();
             CHILD_RC(rvm_map(r4, nullptr), RVM_EIO);
             // Pager option: not supported, as in the original.
+            rvm_options_t* po = rvm_malloc_options();
+            po->pager = const_cast<char*>("pager");
+            CHILD_RC(rvm_map(r4, po), RVM_EPAGER);
+            rvm_free_options(po);
             // Unmap errors.
             rvm_region_t u = *r;
             u.length = 100;

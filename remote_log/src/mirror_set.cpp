@@ -121,10 +121,16 @@ Status MirrorSet::Open(const std::string& name, uint64_t epoch, bool create, uin
 Status MirrorSet::AppendAsync(uint64_t offset, const struct iovec* iov, int iovcnt) {
   size_t len = IovLen(iov, iovcnt);
   size_t sent = 0;
+  bool have_crc = false;
+  uint32_t crc = 0;
   for (auto& m : mirrors_) {
     if (!m.health.connected) continue;
     if (m.health.sent_end != offset) continue;  // behind: needs AppendTo first
-    Status s = m.conn->StartAppend(offset, iov, iovcnt);
+    if (!have_crc) {
+      crc = AppendCrc(offset, iov, iovcnt);  // once for all mirrors
+      have_crc = true;
+    }
+    Status s = m.conn->StartAppendWithCrc(offset, iov, iovcnt, crc);
     if (!s.ok()) {
       Fail(m, s);
       continue;

@@ -326,6 +326,12 @@ Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
 }
 
 Status TcpConnection::StartAppend(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  if (iovcnt < 0 || iovcnt > kMaxIov) return Status::InvalidArgument("too many iovecs");
+  return StartAppendWithCrc(offset, iov, iovcnt, AppendCrc(offset, iov, iovcnt));
+}
+
+Status TcpConnection::StartAppendWithCrc(uint64_t offset, const struct iovec* iov, int iovcnt,
+                                         uint32_t crc) {
   if (!broken_.ok()) return broken_;
   if (!append_error_.ok()) return append_error_;
   if (!log_open_) return Status::InvalidArgument(uri_ + ": append without an open log");
@@ -347,10 +353,7 @@ Status TcpConnection::StartAppend(uint64_t offset, const struct iovec* iov, int 
       if (!s.ok()) return s;
     }
   }
-  uint8_t* off_field = hdr_ + wire::kHeaderSize;
-  wire::Put64(off_field, offset);
-  uint32_t crc = crc32c::Value(off_field, wire::kAppendFixedSize);
-  for (int i = 0; i < iovcnt; ++i) crc = crc32c::Extend(crc, iov[i].iov_base, iov[i].iov_len);
+  wire::Put64(hdr_ + wire::kHeaderSize, offset);
   wire::Header h;
   h.type = uint8_t(wire::Type::kAppend);
   h.request_id = next_id_++;

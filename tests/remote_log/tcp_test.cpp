@@ -236,6 +236,23 @@ TEST_CASE("malformed and oversized messages close only that connection") {
     CHECK(r.ClosedByPeer());
     CHECK(append_ok());
   }
+  // An APPEND whose CRC does not match its bytes: refused, connection closed,
+  // nothing appended.
+  {
+    auto c = Dial(Uri(*srv));
+    LogInfo li;
+    REQUIRE(c->Open("crc", 1, true, 0, &li).ok());
+    iovec iov{d.data(), d.size()};
+    REQUIRE(c->StartAppendWithCrc(0, &iov, 1, AppendCrc(0, &iov, 1) ^ 1).ok());
+    uint64_t acked = 0;
+    CHECK_FALSE(c->WaitAcked(d.size(), &acked).ok());
+    CHECK(acked == 0);
+    auto c2 = Dial(Uri(*srv));
+    REQUIRE(c2->Open("crc", 1, false, 0, &li).ok());
+    CHECK(li.tail == 0);
+    REQUIRE(c2->StartAppendWithCrc(0, &iov, 1, AppendCrc(0, &iov, 1)).ok());
+    REQUIRE(c2->WaitAcked(d.size(), &acked).ok());
+  }
   // After HELLO: a malformed OPEN and a second HELLO.
   {
     RawClient r(srv->port());

@@ -33,6 +33,8 @@ class TcpConnection final : public Connection {
   Status Open(std::string_view name, uint64_t epoch, bool create, uint64_t create_offset,
               LogInfo* info) override;
   Status StartAppend(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  Status StartAppendWithCrc(uint64_t offset, const struct iovec* iov, int iovcnt,
+                            uint32_t crc) override;
   Status Poll(uint64_t* acked_end) override;
   Status WaitAcked(uint64_t end, uint64_t* acked_end) override;
   int wait_fd() const override { return fd_; }

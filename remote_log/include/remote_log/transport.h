@@ -44,6 +44,10 @@ struct Endpoint {
   std::string uri;  // as given
 };
 
+// The CRC32C an APPEND carries: over the 8-byte little-endian offset, then
+// the bytes of iov[0..iovcnt).
+uint32_t AppendCrc(uint64_t offset, const struct iovec* iov, int iovcnt);
+
 // Parses `uri` into *out. InvalidArgument if it is not scheme://host:port.
 Status ParseUri(std::string_view uri, Endpoint* out);
 
@@ -86,6 +90,15 @@ class Connection {
   // Allocates nothing. A refusal by the server (duplicate, gap, fenced, no
   // space) is reported later by Poll/WaitAcked, not here.
   virtual Status StartAppend(uint64_t offset, const struct iovec* iov, int iovcnt) = 0;
+
+  // As StartAppend, with `crc` = AppendCrc(offset, iov, iovcnt) already
+  // computed by the caller (MirrorSet computes it once for all mirrors).
+  // Transports that do not checksum appends ignore it.
+  virtual Status StartAppendWithCrc(uint64_t offset, const struct iovec* iov, int iovcnt,
+                                    uint32_t crc) {
+    (void)crc;
+    return StartAppend(offset, iov, iovcnt);
+  }
 
   // Processes whatever acknowledgements have arrived, without blocking.
   // *acked_end: end offset of the acknowledged prefix of appends. Returns the

@@ -33,6 +33,8 @@ constexpr size_t kBlock = kDirectIoAlignment;
 constexpr size_t kMaxOps = 8;
 // A completion's tag is batch sequence * kTagStride + op index.
 constexpr uint64_t kTagStride = 16;
+// Appends up to this size are copied into staging while holding mu_.
+constexpr size_t kLockedCopyBytes = 4096;
 // Appends closer together than this share one lag-tracking entry.
 constexpr uint64_t kLagGranularityNs = 10'000;
 
@@ -300,8 +302,10 @@ Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* 
     }
     size_t chunk = std::min(room, total - done);
     uint64_t pos = tail_;
-    // The writer never touches [tail_, floor + capacity): copy unlocked.
-    l.unlock();
+    // The writer never touches [tail_, floor + capacity): copy unlocked,
+    // unless the copy is so small that relocking would cost more.
+    const bool unlocked_copy = chunk > kLockedCopyBytes;
+    if (unlocked_copy) l.unlock();
     for (size_t left = chunk; left > 0;) {
       while (iov[vi].iov_len == vo) {
         vi++;
@@ -313,7 +317,7 @@ Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* 
       vo += n;
       left -= n;
     }
-    l.lock();
+    if (unlocked_copy) l.lock();
     tail_ += chunk;
     done += chunk;
     stats_.bytes_staged += chunk;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/fault_point.h"
 #include "remote_log/wire.h"
 #include "shim/log_record_reader.h"
 #include "shim/log_source.h"
@@ -197,6 +198,9 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
 
   // 4. Make the continuation durable on disk.
   if (!best.empty()) {
+    RVMR_FAULT_POINT_TORN("recovery.write_tail", fd, best.data(),
+                          std::min<uint64_t>(best.size(), st.area_size - disk_tail % st.area_size),
+                          st.area_start + disk_tail % st.area_size);
     Status s = WriteWrapped(fd, st, disk_tail, best.data(), best.size());
     if (!s.ok()) return s;
     if (::fdatasync(fd) != 0) return Status::IoError("fdatasync of the recovered log tail", errno);
@@ -224,7 +228,8 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
     rep->unverified = true;
   }
 
-  for (const std::string& p : rep->problems)
+  const bool first_use = rep->mirrors_reachable == sc.mirrors.size() && rep->mirrors_with_log == 0;
+  for (const std::string& p : first_use ? std::vector<std::string>{} : rep->problems)
     std::fprintf(stderr, "rvm shim: recovery: %s\n", p.c_str());
   if (rep->fetched_bytes > 0)
     std::fprintf(stderr,

@@ -13,9 +13,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "disk_writer/disk_writer.h"
@@ -54,8 +56,13 @@ class RemoteSink : public LogSink {
 
  private:
   RemoteSink(const LogSinkConfig& cfg, const ShimConfig& sc);
-  Status OpenMirrors(uint64_t tail);
-  Status CatchUpMirror(size_t i);
+  // Connects to the mirrors, opens (or recreates) the log at `tail` and
+  // catches laggards up from the disk; OK only if `quorum` of them hold it.
+  Status OpenMirrorSet(uint64_t tail, size_t quorum, std::unique_ptr<remote_log::MirrorSet>* out);
+  Status CatchUpMirror(remote_log::MirrorSet* set, size_t i, uint64_t tail);
+  void StartProber();
+  void StopProber();
+  void ProbeLoop();
   void EnterDegraded(const Status& why);
   void MaybeRestoreMirrors();
   void MaybeTrim();
@@ -70,11 +77,17 @@ class RemoteSink : public LogSink {
   uint64_t epoch_ = 0;
   uint64_t end_ = 0;  // end of the last append
   std::unique_ptr<DiskWriter> disk_;
-  std::unique_ptr<remote_log::MirrorSet> mirrors_;
+  std::unique_ptr<remote_log::MirrorSet> mirrors_;  // the full set (write quorum)
+  std::unique_ptr<remote_log::MirrorSet> partial_;  // degraded: the mirrors that answer
   bool degraded_ = false;
   bool fenced_ = false;  // a newer writer opened the log: every Append fails
   bool said_degraded_ = false;
-  std::chrono::steady_clock::time_point next_restore_{};
+  // Degraded mode: a background thread counts the mirrors that answer.
+  std::mutex probe_mu_;
+  std::condition_variable probe_cv_;
+  bool probe_stop_ = false;
+  std::thread prober_;
+  std::atomic<size_t> reachable_{0};
   uint64_t last_trim_ = 0;
   TailRecoveryReport recovery_;
 

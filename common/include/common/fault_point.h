@@ -1,0 +1,75 @@
+// Fault points: named places in the code where a test can make the process
+// die (crash-injection suite, tests/crash, docs/crash-suite.md).
+//
+//   RVMR_FAULT_POINT("shim.before_remote_append");
+//   RVMR_FAULT_POINT_TORN("disk.torn_write", fd, buf, len, file_pos);
+//
+// Off by default: a disarmed point costs one relaxed atomic load. The
+// environment variable RVM_FAULT, read once at the first point reached,
+// arms points:
+//
+//   RVM_FAULT=name:action[:n][,name:action[:n]...]
+//
+// action: `kill` (SIGKILL self), `exit` (_exit(77) without cleanup), or
+// `torn` (at a RVMR_FAULT_POINT_TORN: write the first half of the buffer at
+// its file position, then SIGKILL; at a plain point the same as kill). The
+// action happens at the n-th hit of that point (default 1), counted over all
+// threads. Just before acting the process writes one line
+// "rvm fault: <name> hit <n>: <action>" to stderr.
+//
+// Deliberate bugs, to prove the crash suite catches them, are switches named
+// "test_only.*" and tested with RVMR_FAULT_ACTIVE(name); they are on only
+// with the action `on` (RVM_FAULT=test_only.x:on), never by default, and the
+// process says so on stderr when one is armed.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace rvmr::fault {
+
+// 0: RVM_FAULT not read yet, 1: nothing armed, 2: some point armed.
+extern std::atomic<int> g_state;
+
+// Reads RVM_FAULT (once) and returns whether any point is armed.
+bool InitSlow();
+
+// True if some point may be armed. Cheap when nothing is.
+inline bool Enabled() {
+  int s = g_state.load(std::memory_order_relaxed);
+  if (s == 1) return false;
+  if (s == 2) return true;
+  return InitSlow();
+}
+
+// Counts a hit of point `name`; performs its action if armed and due.
+void Hit(const char* name);
+
+// As Hit; the `torn` action first writes len/2 bytes of buf at file offset
+// `pos` of fd (a torn write), then dies.
+void HitTorn(const char* name, int fd, const void* buf, size_t len, uint64_t pos);
+
+// True if RVM_FAULT arms `name` with the action `on` (a test-only switch).
+bool Active(const char* name);
+
+// Number of RVMR_FAULT_POINT names that were armed by RVM_FAULT (tests).
+size_t ArmedCount();
+
+}  // namespace rvmr::fault
+
+#define RVMR_FAULT_POINT(name)                                \
+  do {                                                        \
+    if (::rvmr::fault::Enabled()) ::rvmr::fault::Hit((name)); \
+  } while (0)
+
+#define RVMR_FAULT_ACTIVE(name) (::rvmr::fault::Enabled() && ::rvmr::fault::Active((name)))
+
+#define RVMR_FAULT_POINT_TORN(name, fd, buf, len, pos)                      \
+  do {                                                                      \
+    if (::rvmr::fault::Enabled())                                           \
+      ::rvmr::fault::HitTorn((name), (fd), (buf), static_cast<size_t>(len), \
+                             static_cast<uint64_t>(pos));                   \
+  } while (0)

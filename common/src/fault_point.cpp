@@ -1,0 +1,158 @@
+#include "common/fault_point.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <string>
+
+namespace rvmr::fault {
+
+std::atomic<int> g_state{0};
+
+namespace {
+
+enum class Action { kKill, kExit, kTorn, kOn };
+
+struct Armed {
+  std::string name;
+  Action action = Action::kKill;
+  uint64_t n = 1;
+  std::atomic<uint64_t> hits{0};
+};
+
+constexpr size_t kMaxArmed = 16;
+Armed g_armed[kMaxArmed];
+size_t g_count = 0;
+std::once_flag g_once;
+
+const char* ActionName(Action a) {
+  switch (a) {
+    case Action::kKill:
+      return "kill";
+    case Action::kExit:
+      return "exit";
+    case Action::kTorn:
+      return "torn";
+    case Action::kOn:
+      return "on";
+  }
+  return "?";
+}
+
+// Parses one "name:action[:n]" item; false if malformed.
+bool ParseItem(const std::string& item, Armed* a) {
+  size_t c1 = item.find(':');
+  if (c1 == std::string::npos || c1 == 0) return false;
+  size_t c2 = item.find(':', c1 + 1);
+  std::string act = item.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+  if (act == "kill")
+    a->action = Action::kKill;
+  else if (act == "exit")
+    a->action = Action::kExit;
+  else if (act == "torn")
+    a->action = Action::kTorn;
+  else if (act == "on" && item.compare(0, 10, "test_only.") == 0 && c2 == std::string::npos)
+    a->action = Action::kOn;
+  else
+    return false;
+  a->n = 1;
+  if (c2 != std::string::npos) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(item.c_str() + c2 + 1, &end, 10);
+    if (end == item.c_str() + c2 + 1 || *end != '\0' || v == 0) return false;
+    a->n = v;
+  }
+  a->name = item.substr(0, c1);
+  return true;
+}
+
+void Parse() {
+  const char* env = ::getenv("RVM_FAULT");
+  if (env != nullptr && *env != '\0') {
+    std::string spec(env);
+    size_t pos = 0;
+    while (pos <= spec.size() && g_count < kMaxArmed) {
+      size_t comma = spec.find(',', pos);
+      std::string item =
+          spec.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      if (!item.empty()) {
+        if (ParseItem(item, &g_armed[g_count])) {
+          if (g_armed[g_count].action == Action::kOn)
+            std::fprintf(stderr, "rvm fault: TEST-ONLY switch %s is ON: durability is broken\n",
+                         g_armed[g_count].name.c_str());
+          g_count++;
+        } else
+          std::fprintf(stderr, "rvm fault: ignoring malformed RVM_FAULT item '%s'\n", item.c_str());
+      }
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+  }
+  g_state.store(g_count > 0 ? 2 : 1, std::memory_order_release);
+}
+
+Armed* Find(const char* name) {
+  for (size_t i = 0; i < g_count; i++)
+    if (g_armed[i].name == name) return &g_armed[i];
+  return nullptr;
+}
+
+void Say(const char* name, uint64_t n, Action a) {
+  char line[256];
+  int len = std::snprintf(line, sizeof(line), "rvm fault: %s hit %llu: %s\n", name,
+                          static_cast<unsigned long long>(n), ActionName(a));
+  if (len > 0) (void)!::write(2, line, static_cast<size_t>(std::min<int>(len, sizeof(line) - 1)));
+}
+
+[[noreturn]] void Die(Action a) {
+  if (a == Action::kExit) ::_exit(77);
+  ::kill(::getpid(), SIGKILL);
+  for (;;) ::pause();
+}
+
+// The armed entry for `name` if this hit is the one that acts, else null.
+Armed* Due(const char* name) {
+  Armed* a = Find(name);
+  if (a == nullptr || a->action == Action::kOn) return nullptr;
+  uint64_t h = a->hits.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (h != a->n) return nullptr;
+  Say(name, h, a->action);
+  return a;
+}
+
+}  // namespace
+
+bool InitSlow() {
+  std::call_once(g_once, Parse);
+  return g_state.load(std::memory_order_acquire) == 2;
+}
+
+void Hit(const char* name) {
+  Armed* a = Due(name);
+  if (a != nullptr) Die(a->action);
+}
+
+void HitTorn(const char* name, int fd, const void* buf, size_t len, uint64_t pos) {
+  Armed* a = Due(name);
+  if (a == nullptr) return;
+  if (a->action == Action::kTorn && len / 2 > 0)
+    (void)!::pwrite(fd, buf, len / 2, static_cast<off_t>(pos));
+  Die(a->action);
+}
+
+bool Active(const char* name) {
+  Armed* a = Find(name);
+  return a != nullptr && a->action == Action::kOn;
+}
+
+size_t ArmedCount() {
+  InitSlow();
+  return g_count;
+}
+
+}  // namespace rvmr::fault

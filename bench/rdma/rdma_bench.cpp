@@ -1,6 +1,10 @@
-// rdma_bench: append round-trip latency of the RDMA transport next to a bare
-// RDMA round trip of the same size on the same device, and pipelined append
-// throughput through MirrorSet with 1 and 2 rdma:// mirrors.
+// rdma_bench: append round-trip latency of the RDMA transport next to two
+// bare RDMA round trips of the same size on the same device, and pipelined
+// append throughput through MirrorSet with 1 and 2 rdma:// mirrors.
+//   bare WRITE:  one signaled RDMA WRITE of N bytes (complete = remote ack)
+//   ping-pong:   ib_write_lat style: N bytes written to the peer, whose CPU
+//                polls for them and writes N bytes back
+// Every iteration runs the three back to back, so drift hits all equally.
 //
 // Needs an RDMA device; without one, run it in the Soft-RoCE VM:
 //   tests/rdma/run-rdma-tests build/bench/rdma/rdma_bench [--iters N]
@@ -10,6 +14,7 @@
 #include <arpa/inet.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
+#include <sched.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -49,18 +54,26 @@ double Pct(std::vector<double>& v, double p) {
   return v[i];
 }
 
-// Bare RDMA: one RC connection over rdma_cm; the passive side registers a
-// 64 KiB buffer for remote write and hands its address and rkey to the
-// active side in the accept's private data. A round trip is one signaled
-// RDMA WRITE of N bytes (its completion means the remote device acked it).
+// Bare RDMA: one RC connection over rdma_cm. Each side registers a 128 KiB
+// buffer for remote write and hands its address and rkey to the other in the
+// connect/accept private data. [0, 64K) receives ping-pong messages,
+// [64K, 128K) is the client's send area and the target of the bare WRITEs. A
+// ping-pong message of N bytes ends with an 8-byte sequence number that the
+// receiver polls for; the passive side echoes what it received.
 class BareRdma {
  public:
   struct Remote {
     uint64_t addr;
     uint32_t rkey;
+    uint32_t pad;
   };
+  static constexpr size_t kBuf = 128 * 1024;
+  static constexpr size_t kHalf = 64 * 1024;
 
-  void Listen(const std::string& addr) {
+  // sizes/iters: the ping-pong schedule the passive side answers.
+  void Listen(const std::string& addr, std::vector<size_t> sizes, int iters) {
+    sizes_ = std::move(sizes);
+    iters_ = iters;
     ch_ = rdma_create_event_channel();
     if (ch_ == nullptr || rdma_create_id(ch_, &listen_, nullptr, RDMA_PS_TCP) != 0) Die("bare: cm");
     sockaddr_in sa{};
@@ -83,46 +96,44 @@ class BareRdma {
     Expect(cch_, RDMA_CM_EVENT_ADDR_RESOLVED, nullptr);
     if (rdma_resolve_route(cid_, 2000)) Die("bare: route");
     Expect(cch_, RDMA_CM_EVENT_ROUTE_RESOLVED, nullptr);
-    cpd_ = ibv_alloc_pd(cid_->verbs);
-    ccq_ = ibv_create_cq(cid_->verbs, 64, nullptr, nullptr, 0);
-    ibv_qp_init_attr qa{};
-    qa.send_cq = qa.recv_cq = ccq_;
-    qa.qp_type = IBV_QPT_RC;
-    qa.cap.max_send_wr = 16;
-    qa.cap.max_recv_wr = 1;
-    qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
-    if (cpd_ == nullptr || ccq_ == nullptr || rdma_create_qp(cid_, cpd_, &qa)) Die("bare: qp");
-    cbuf_.resize(64 * 1024, 'x');
-    cmr_ = ibv_reg_mr(cpd_, cbuf_.data(), cbuf_.size(), IBV_ACCESS_LOCAL_WRITE);
+    MakeQp(cid_, &cpd_, &ccq_, &cmr_, &cbuf_);
+    Remote mine{reinterpret_cast<uintptr_t>(cbuf_.data()), cmr_->rkey, 0};
     rdma_conn_param cp{};
+    cp.private_data = &mine;
+    cp.private_data_len = sizeof(mine);
     cp.initiator_depth = cp.responder_resources = 1;
     cp.retry_count = cp.rnr_retry_count = 7;
-    if (cmr_ == nullptr || rdma_connect(cid_, &cp)) Die("bare: connect");
+    if (rdma_connect(cid_, &cp)) Die("bare: connect");
     Expect(cch_, RDMA_CM_EVENT_ESTABLISHED, &remote_);
   }
 
   // One signaled RDMA WRITE of n bytes; returns once it completed.
-  void RoundTrip(size_t n) {
-    ibv_sge sge{reinterpret_cast<uintptr_t>(cbuf_.data()), uint32_t(n), cmr_->lkey};
-    ibv_send_wr wr{};
-    wr.opcode = IBV_WR_RDMA_WRITE;
-    wr.sg_list = &sge;
-    wr.num_sge = 1;
-    wr.send_flags = IBV_SEND_SIGNALED;
-    wr.wr.rdma.remote_addr = remote_.addr;
-    wr.wr.rdma.rkey = remote_.rkey;
-    ibv_send_wr* bad = nullptr;
-    if (ibv_post_send(cid_->qp, &wr, &bad)) Die("bare: post");
-    ibv_wc wc;
-    int got;
-    while ((got = ibv_poll_cq(ccq_, 1, &wc)) == 0) {
-    }
-    if (got < 0 || wc.status != IBV_WC_SUCCESS) Die("bare: completion");
+  void WriteRoundTrip(size_t n) {
+    Post(cid_->qp, cbuf_.data() + kHalf, n, cmr_->lkey, remote_.addr + kHalf, remote_.rkey, true);
+    Reap(ccq_, 1);
   }
 
+  // Writes n bytes ending in the next sequence number to the peer and waits
+  // for its n-byte answer.
+  void PingPong(size_t n) {
+    // Sent from the upper half, answered into the lower half.
+    uint64_t seq = ++client_seq_;
+    std::memcpy(cbuf_.data() + kHalf + n - 8, &seq, 8);
+    Post(cid_->qp, cbuf_.data() + kHalf, n, cmr_->lkey, remote_.addr, remote_.rkey, true);
+    Reap(ccq_, 1);
+    WaitSeq(cbuf_.data() + n - 8, seq);
+  }
+
+  // Tears both ends down (without a disconnect handshake: both are ours).
   void Close() {
-    rdma_disconnect(cid_);
     server_.join();
+    rdma_destroy_qp(sid_);
+    ibv_dereg_mr(smr_);
+    ibv_destroy_cq(scq_);
+    ibv_dealloc_pd(spd_);
+    rdma_destroy_id(sid_);
+    rdma_destroy_id(listen_);
+    rdma_destroy_event_channel(ch_);
     rdma_destroy_qp(cid_);
     ibv_dereg_mr(cmr_);
     ibv_destroy_cq(ccq_);
@@ -131,9 +142,53 @@ class BareRdma {
     rdma_destroy_event_channel(cch_);
   }
 
-  uint16_t port() const { return port_; }
-
  private:
+  static void MakeQp(rdma_cm_id* id, ibv_pd** pd, ibv_cq** cq, ibv_mr** mr,
+                     std::vector<char>* buf) {
+    *pd = ibv_alloc_pd(id->verbs);
+    *cq = ibv_create_cq(id->verbs, 64, nullptr, nullptr, 0);
+    ibv_qp_init_attr qa{};
+    qa.send_cq = qa.recv_cq = *cq;
+    qa.qp_type = IBV_QPT_RC;
+    qa.cap.max_send_wr = 16;
+    qa.cap.max_recv_wr = 1;
+    qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+    if (*pd == nullptr || *cq == nullptr || rdma_create_qp(id, *pd, &qa)) Die("bare: qp");
+    buf->assign(kBuf, 'p');
+    *mr =
+        ibv_reg_mr(*pd, buf->data(), buf->size(), IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+    if (*mr == nullptr) Die("bare: mr");
+  }
+
+  static void Post(ibv_qp* qp, const char* local, size_t n, uint32_t lkey, uint64_t raddr,
+                   uint32_t rkey, bool signaled) {
+    ibv_sge sge{reinterpret_cast<uintptr_t>(local), uint32_t(n), lkey};
+    ibv_send_wr wr{};
+    wr.opcode = IBV_WR_RDMA_WRITE;
+    wr.sg_list = &sge;
+    wr.num_sge = 1;
+    wr.send_flags = signaled ? IBV_SEND_SIGNALED : 0;
+    wr.wr.rdma.remote_addr = raddr;
+    wr.wr.rdma.rkey = rkey;
+    ibv_send_wr* bad = nullptr;
+    if (ibv_post_send(qp, &wr, &bad)) Die("bare: post");
+  }
+
+  static void Reap(ibv_cq* cq, int n) {
+    ibv_wc wc;
+    for (int i = 0; i < n;) {
+      int got = ibv_poll_cq(cq, 1, &wc);
+      if (got < 0 || (got == 1 && wc.status != IBV_WC_SUCCESS)) Die("bare: completion");
+      i += got;
+    }
+  }
+
+  static void WaitSeq(const char* p, uint64_t seq) {
+    // Pure spin, as perftest's ib_write_lat does.
+    while (__atomic_load_n(reinterpret_cast<const uint64_t*>(p), __ATOMIC_ACQUIRE) != seq) {
+    }
+  }
+
   static void Expect(rdma_event_channel* ch, rdma_cm_event_type t, Remote* remote) {
     rdma_cm_event* ev = nullptr;
     if (rdma_get_cm_event(ch, &ev)) Die("bare: get event");
@@ -148,41 +203,40 @@ class BareRdma {
   void Serve() {
     rdma_cm_event* ev = nullptr;
     if (rdma_get_cm_event(ch_, &ev) || ev->event != RDMA_CM_EVENT_CONNECT_REQUEST) Die("bare: req");
-    rdma_cm_id* id = ev->id;
+    sid_ = ev->id;
+    Remote peer;
+    std::memcpy(&peer, ev->param.conn.private_data, sizeof(peer));
     rdma_ack_cm_event(ev);
-    ibv_pd* pd = ibv_alloc_pd(id->verbs);
-    ibv_cq* cq = ibv_create_cq(id->verbs, 16, nullptr, nullptr, 0);
-    ibv_qp_init_attr qa{};
-    qa.send_cq = qa.recv_cq = cq;
-    qa.qp_type = IBV_QPT_RC;
-    qa.cap.max_send_wr = qa.cap.max_recv_wr = 1;
-    qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
-    if (pd == nullptr || cq == nullptr || rdma_create_qp(id, pd, &qa)) Die("bare: server qp");
-    std::vector<char> buf(64 * 1024);
-    ibv_mr* mr =
-        ibv_reg_mr(pd, buf.data(), buf.size(), IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
-    if (mr == nullptr) Die("bare: server mr");
-    Remote r{reinterpret_cast<uintptr_t>(buf.data()), mr->rkey};
+    MakeQp(sid_, &spd_, &scq_, &smr_, &sbuf_);
+    Remote r{reinterpret_cast<uintptr_t>(sbuf_.data()), smr_->rkey, 0};
     rdma_conn_param cp{};
     cp.private_data = &r;
     cp.private_data_len = sizeof(r);
     cp.responder_resources = cp.initiator_depth = 1;
-    if (rdma_accept(id, &cp)) Die("bare: accept");
+    if (rdma_accept(sid_, &cp)) Die("bare: accept");
     Expect(ch_, RDMA_CM_EVENT_ESTABLISHED, nullptr);
-    Expect(ch_, RDMA_CM_EVENT_DISCONNECTED, nullptr);
-    rdma_destroy_qp(id);
-    ibv_dereg_mr(mr);
-    ibv_destroy_cq(cq);
-    ibv_dealloc_pd(pd);
-    rdma_destroy_id(id);
-    rdma_destroy_id(listen_);
-    rdma_destroy_event_channel(ch_);
+    uint64_t seq = 0;
+    for (size_t n : sizes_) {
+      for (int i = 0; i < iters_; ++i) {
+        ++seq;
+        WaitSeq(sbuf_.data() + n - 8, seq);
+        Post(sid_->qp, sbuf_.data(), n, smr_->lkey, peer.addr, peer.rkey, true);
+        Reap(scq_, 1);
+      }
+    }
   }
 
+  std::vector<size_t> sizes_;
+  int iters_ = 0;
   rdma_event_channel* ch_ = nullptr;
   rdma_cm_id* listen_ = nullptr;
   uint16_t port_ = 0;
   std::thread server_;
+  rdma_cm_id* sid_ = nullptr;
+  ibv_pd* spd_ = nullptr;
+  ibv_cq* scq_ = nullptr;
+  ibv_mr* smr_ = nullptr;
+  std::vector<char> sbuf_;
   rdma_event_channel* cch_ = nullptr;
   rdma_cm_id* cid_ = nullptr;
   ibv_pd* cpd_ = nullptr;
@@ -190,6 +244,7 @@ class BareRdma {
   ibv_mr* cmr_ = nullptr;
   std::vector<char> cbuf_;
   Remote remote_{};
+  uint64_t client_seq_ = 0;
 };
 
 std::unique_ptr<rdma::RdmaServer> StartServer(const std::string& addr) {
@@ -231,46 +286,49 @@ int main(int argc, char** argv) {
   LogInfo info;
   Check(conn->Open("bench", 1, true, 0, &info), "open");
 
+  const std::vector<size_t> sizes = {64, 256, 1024, 4096, 16384, 65536};
+  const int warmup = iters / 10;
   BareRdma bare;
-  bare.Listen(addr);
+  bare.Listen(addr, sizes, warmup + iters);
   bare.Connect(addr);
 
-  std::printf("RDMA append round trip vs bare RDMA WRITE round trip (same device, same run)\n");
-  std::printf("%8s  %10s %10s %10s  %10s %10s %10s  %9s\n", "bytes", "append p50", "p99", "p99.9",
-              "bare p50", "p99", "p99.9", "p50 ratio");
+  std::printf("RDMA append round trip vs bare RDMA round trips (same device, same run; us)\n");
+  std::printf("%6s | %7s %8s %8s | %7s %8s | %7s %8s | %7s %7s\n", "bytes", "append", "p99",
+              "p99.9", "write", "p99", "pingpong", "p99", "vs wr", "vs pp");
   std::vector<char> payload(64 * 1024, 'r');
   uint64_t off = 0;
-  for (size_t size :
-       {size_t(64), size_t(256), size_t(1024), size_t(4096), size_t(16384), size_t(65536)}) {
-    std::vector<double> app, raw;
-    app.reserve(size_t(iters));
-    raw.reserve(size_t(iters));
-    for (int i = -iters / 10; i < iters; ++i) {  // the first tenth warms up
-      // Alternate the two so drift in the emulator hits both equally.
+  for (size_t size : sizes) {
+    std::vector<double> app, raw, pp;
+    for (int i = -warmup; i < iters; ++i) {  // the first tenth warms up
       auto t0 = Clock::now();
       iovec iov{payload.data(), size};
       Check(conn->StartAppend(off, &iov, 1), "append");
       uint64_t acked = 0;
       Check(conn->WaitAcked(off + size, &acked), "wait");
       auto t1 = Clock::now();
-      bare.RoundTrip(size);
+      bare.WriteRoundTrip(size);
       auto t2 = Clock::now();
+      bare.PingPong(size);
+      auto t3 = Clock::now();
       off += size;
       if (i >= 0) {
         app.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
         raw.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
+        pp.push_back(std::chrono::duration<double, std::micro>(t3 - t2).count());
       }
-      if (off > (48u << 20)) {  // keep the ring from filling up
-        Check(conn->Trim(off, &info), "trim");
-      }
+      if (off > (48u << 20)) Check(conn->Trim(off, &info), "trim");  // keep the ring from filling
     }
-    double a50 = Pct(app, 50), b50 = Pct(raw, 50);
-    std::printf("%8zu  %8.1fus %8.1fus %8.1fus  %8.1fus %8.1fus %8.1fus  %8.2fx\n", size, a50,
-                Pct(app, 99), Pct(app, 99.9), b50, Pct(raw, 99), Pct(raw, 99.9), a50 / b50);
+    double a50 = Pct(app, 50), w50 = Pct(raw, 50), p50 = Pct(pp, 50);
+    std::printf("%6zu | %7.1f %8.1f %8.1f | %7.1f %8.1f | %7.1f %8.1f | %6.2fx %6.2fx\n", size, a50,
+                Pct(app, 99), Pct(app, 99.9), w50, Pct(raw, 99), p50, Pct(pp, 99), a50 / w50,
+                a50 / p50);
   }
   bare.Close();
+
   conn.reset();
 
+  std::printf(
+      "(p50 unless marked; 'vs wr'/'vs pp': append p50 / bare WRITE p50, / ping-pong p50)\n");
   std::printf("\nPipelined append throughput through MirrorSet (4 KiB records)\n");
   auto second = StartServer(addr);
   for (int mirrors = 1; mirrors <= 2; ++mirrors) {
@@ -283,6 +341,7 @@ int main(int argc, char** argv) {
     std::vector<LogInfo> infos;
     std::string name = "tput" + std::to_string(mirrors);
     Check(set->Open(name, 1, true, 0, &infos), "open");
+    std::fprintf(stderr, "rdma_bench: throughput with %d mirror(s)\n", mirrors);
     const size_t rec = 4096;
     const int n = iters * 4;
     uint64_t o = 0;

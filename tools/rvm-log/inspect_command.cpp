@@ -78,12 +78,13 @@ void PrintRemoteStatus(const RemoteCopy& r, bool json, std::ostream& out) {
     out << "{\"kind\":\"status\",\"source\":\"remote\",\"uri\":" << JsonString(r.uri)
         << ",\"name\":" << JsonString(r.name) << ",\"epoch\":" << r.info.epoch
         << ",\"start\":" << r.info.start << ",\"tail\":" << r.info.tail
-        << ",\"durable\":" << r.info.durable << ",\"fetched\":" << r.bytes.size() << "}\n";
+        << ",\"durable\":" << r.info.durable << ",\"held\":" << r.info.tail - r.info.start << "}\n";
     return;
   }
   out << "remote log " << r.name << " on " << r.uri << "\n";
   out << "  epoch " << r.info.epoch << "  start " << r.info.start << "  tail " << r.info.tail
-      << "  durable " << r.info.durable << "  (" << HumanBytes(r.bytes.size()) << " held)\n";
+      << "  durable " << r.info.durable << "  (" << HumanBytes(r.info.tail - r.info.start)
+      << " held)\n";
 }
 
 }  // namespace

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "shim/log_format.h"
-
 namespace rvmr::tools {
 
 Status LogCopy::OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out) {
@@ -24,16 +22,14 @@ Status LogCopy::OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out)
 
 Status LogCopy::OpenRemote(const std::string& uri, const std::string& name,
                            const remote_log::ConnectOptions& opts, const DiskLog* disk,
-                           std::unique_ptr<LogCopy>* out, const FetchProgress& progress) {
+                           std::unique_ptr<LogCopy>* out) {
   std::unique_ptr<LogCopy> c(new LogCopy());
-  Status s = FetchRemoteLog(uri, name, opts, &c->remote_, progress);
+  Status s = OpenRemoteLog(uri, name, opts, disk ? disk->status().area_size : 0, &c->remote_,
+                           &c->remote_src_);
   if (!s.ok()) return s;
   c->label_ = "remote log " + name + " on " + uri;
   const RemoteCopy& r = c->remote_;
-  uint64_t area = std::max<uint64_t>((r.bytes.size() + 7) & ~uint64_t{7}, log::kRecordHeaderSize);
-  if (disk != nullptr) area = std::max(area, disk->status().area_size);
-  c->overlay_ = std::make_unique<OverlayLogSource>(nullptr, r.info.start, r.bytes, area, c->label_);
-  c->source_ = c->overlay_.get();
+  c->source_ = c->remote_src_.get();
   c->scan_.start = r.info.start;
   c->scan_.limit = r.end();
   c->scan_.first_lsn = 0;

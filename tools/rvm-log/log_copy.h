@@ -10,8 +10,8 @@
 #include "common/status.h"
 #include "disk_log.h"
 #include "log_scan.h"
-#include "overlay_log_source.h"
 #include "remote_copy.h"
+#include "remote_log_source.h"
 
 namespace rvmr::tools {
 
@@ -22,11 +22,11 @@ class LogCopy {
   // source() == null (see DiskLog).
   static Status OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out);
 
-  // Fetches log `name` from the server at `uri`. `disk` (optional) is the
-  // disk copy of the same log: it bounds record sizes by its area.
+  // Opens log `name` on the server at `uri` for reading. `disk` (optional)
+  // is the disk copy of the same log: it bounds record sizes by its area.
   static Status OpenRemote(const std::string& uri, const std::string& name,
                            const remote_log::ConnectOptions& opts, const DiskLog* disk,
-                           std::unique_ptr<LogCopy>* out, const FetchProgress& progress = nullptr);
+                           std::unique_ptr<LogCopy>* out);
 
   bool is_remote() const { return disk_ == nullptr; }
   // "disk log PATH" or "remote log NAME on URI".
@@ -50,7 +50,7 @@ class LogCopy {
   std::string label_;
   std::unique_ptr<DiskLog> disk_;
   RemoteCopy remote_;
-  std::unique_ptr<OverlayLogSource> overlay_;
+  std::unique_ptr<RemoteLogSource> remote_src_;
   log::LogSource* source_ = nullptr;
   ScanOptions scan_;
   uint64_t claimed_end_ = 0;

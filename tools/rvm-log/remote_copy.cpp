@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <memory>
 
+#include "shim/log_format.h"
+
 namespace rvmr::tools {
 
 namespace {
@@ -45,12 +47,11 @@ Status ListRemoteLogs(const std::string& uri, const remote_log::ConnectOptions& 
   return s;
 }
 
-Status FetchRemoteLog(const std::string& uri, const std::string& name,
-                      const remote_log::ConnectOptions& opts, RemoteCopy* out,
-                      const FetchProgress& progress) {
+Status OpenRemoteLog(const std::string& uri, const std::string& name,
+                     const remote_log::ConnectOptions& opts, uint64_t area_size, RemoteCopy* out,
+                     std::unique_ptr<RemoteLogSource>* src) {
   out->uri = uri;
   out->name = name;
-  out->bytes.clear();
   std::unique_ptr<remote_log::Connection> conn;
   Status s = Connect(uri, opts, &conn);
   if (!s.ok()) return s;
@@ -68,25 +69,10 @@ Status FetchRemoteLog(const std::string& uri, const std::string& name,
   s = conn->Open(name, it->info.epoch, /*create=*/false, 0, &info);
   if (!s.ok()) return AtServer(uri, s, "opening log " + name);
   out->info = info;
-  uint64_t total = info.tail - info.start;
-  out->bytes.resize(static_cast<size_t>(total));
-  uint64_t done = 0;
-  constexpr size_t kChunk = (4u << 20) - 4096;  // one READ round trip each
-  while (done < total) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, total - done));
-    size_t got = 0;
-    s = conn->Read(info.start + done, want, out->bytes.data() + done, &got);
-    if (!s.ok()) {
-      out->bytes.resize(static_cast<size_t>(done));
-      return AtServer(uri, s,
-                      "reading log " + name + " at offset " + std::to_string(info.start + done));
-    }
-    if (got == 0) break;  // the server's tail moved back? keep what we have
-    done += got;
-    if (progress) progress(done, total);
-  }
-  out->bytes.resize(static_cast<size_t>(done));
-  conn->CloseLog();
+  uint64_t held = (info.tail - info.start + 7) & ~uint64_t{7};
+  uint64_t area = std::max<uint64_t>({area_size, held, log::kRecordHeaderSize});
+  *src = std::make_unique<RemoteLogSource>(std::move(conn), info.start, info.tail, area,
+                                           "remote log " + name + " on " + uri);
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "log_copy.h"
 #include "replayer.h"
+#include "split_log_source.h"
 #include "text_util.h"
 
 namespace rvmr::tools {
@@ -22,7 +23,7 @@ using Clock = std::chrono::steady_clock;
 struct Candidate {
   std::string label;
   log::LogSource* src = nullptr;
-  std::unique_ptr<OverlayLogSource> own;
+  std::unique_ptr<SplitLogSource> own;
   ScanOptions scan;
   ScanResult res;
   bool scanned = false;
@@ -148,10 +149,7 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
       }
       Candidate c;
       c.label = disk->label() + " + " + r->label() + " from offset " + std::to_string(e);
-      std::string_view tail(rc.bytes);
-      tail.remove_prefix(static_cast<size_t>(e - rc.info.start));
-      c.own = std::make_unique<OverlayLogSource>(disk->source(), e, tail,
-                                                 disk->source()->area_size(), r->label());
+      c.own = std::make_unique<SplitLogSource>(disk->source(), r->source(), e);
       c.src = c.own.get();
       c.scan = disk->scan();
       c.scan.limit = std::min(c.scan.limit, rc.end());
@@ -186,7 +184,11 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
 
   // Choose the candidate whose valid prefix reaches furthest.
   size_t best = 0;
-  if (cands.size() > 1) {
+  if (o.from == "auto" && disk && cands.size() == 2) {
+    // The disk copy continued by one remote tail reads the same bytes as the
+    // disk copy up to the disk's end, so it reaches at least as far.
+    best = 1;
+  } else if (cands.size() > 1) {
     for (size_t i = 0; i < cands.size(); i++) {
       if (!cands[i].scanned) {
         Status s = ScanLog(cands[i].src, cands[i].scan, nullptr, &cands[i].res);
@@ -197,7 +199,7 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
     }
   }
   Candidate& c = cands[best];
-  uint64_t bar_end = cands.size() > 1 ? c.res.end : std::max(claimed, c.scan.start);
+  uint64_t bar_end = c.scanned ? c.res.end : std::max(claimed, c.scan.start);
 
   ReplayOptions ro;
   ro.segment_map = o.segment_map;

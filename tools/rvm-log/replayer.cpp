@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "common/fault_point.h"
 #include "shim/log_payload.h"
 
 namespace rvmr::tools {
@@ -128,6 +129,7 @@ Status Replayer::Apply(const log::LogRecord& rec) {
                                s.sys_errno());
       }
     }
+    RVMR_FAULT_POINT("replay.after_range");
     stats_.ranges++;
     stats_.bytes += r.length;
     stats_.bytes_per_segment[*path] += r.length;

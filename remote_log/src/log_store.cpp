@@ -20,6 +20,23 @@ struct LogStore::Log {
 LogStore::LogStore(uint64_t capacity) : capacity_(capacity) {}
 LogStore::~LogStore() = default;
 
+std::unique_ptr<uint8_t[]> LogStore::TakeChunk() {
+  {
+    std::lock_guard<std::mutex> g(free_mu_);
+    if (!free_chunks_.empty()) {
+      auto c = std::move(free_chunks_.back());
+      free_chunks_.pop_back();
+      return c;
+    }
+  }
+  return std::unique_ptr<uint8_t[]>(new uint8_t[kChunkSize]);
+}
+
+void LogStore::GiveChunk(std::unique_ptr<uint8_t[]> c) {
+  std::lock_guard<std::mutex> g(free_mu_);
+  if (free_chunks_.size() < kMaxFreeChunks) free_chunks_.push_back(std::move(c));
+}
+
 int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
                        std::shared_ptr<Log>* log, LogInfo* info) {
   if (!wire::ValidName(name)) return wire::kErrInvalid;
@@ -70,7 +87,7 @@ int32_t LogStore::Append(Log* log, uint64_t epoch, uint64_t offset, const uint8_
   while (done < n) {
     uint64_t idx = (pos - log->base) / kChunkSize;
     while (log->chunks.size() <= idx) {
-      log->chunks.emplace_back(new uint8_t[kChunkSize]);
+      log->chunks.push_back(TakeChunk());
     }
     uint64_t in_chunk = (pos - log->base) % kChunkSize;
     size_t m = size_t(std::min<uint64_t>(kChunkSize - in_chunk, n - done));
@@ -122,6 +139,7 @@ int32_t LogStore::Trim(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info
     used_.fetch_sub(durable - in.start, std::memory_order_relaxed);
     in.start = durable;
     while (!log->chunks.empty() && log->base + kChunkSize <= in.start) {
+      GiveChunk(std::move(log->chunks.front()));
       log->chunks.pop_front();
       log->base += kChunkSize;
     }

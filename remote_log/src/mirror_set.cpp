@@ -147,7 +147,10 @@ Status MirrorSet::WaitAcked(uint64_t end) {
   int64_t deadline = 0;
   std::array<pollfd, kMaxMirrors> pfds;
   std::array<size_t, kMaxMirrors> which;
-  for (;;) {
+  // The first pass polls no connection (a system call each), so that the
+  // common case of one outstanding mirror goes straight to its blocking wait.
+  bool first = true;
+  for (;; first = false) {
     size_t acked = 0, pending = 0, last_pending = 0;
     for (size_t i = 0; i < mirrors_.size(); ++i) {
       Mirror& m = mirrors_[i];
@@ -156,8 +159,8 @@ Status MirrorSet::WaitAcked(uint64_t end) {
         ++acked;
         continue;
       }
-      uint64_t a = 0;
-      Status s = m.conn->Poll(&a);
+      uint64_t a = m.health.acked_end;
+      Status s = first ? Status::Ok() : m.conn->Poll(&a);
       m.health.acked_end = a;
       if (!s.ok()) {
         Fail(m, s);
@@ -172,6 +175,7 @@ Status MirrorSet::WaitAcked(uint64_t end) {
     }
     if (acked >= quorum_) return Status::Ok();
     if (acked + pending < quorum_) return QuorumError("append");
+    if (first && pending > 1) continue;  // poll them all once before sleeping
     if (pending == 1 && acked + 1 == quorum_) {
       // The common one-mirror case: block in the transport directly.
       Mirror& m = mirrors_[last_pending];

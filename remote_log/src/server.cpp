@@ -15,6 +15,7 @@
 
 #include "common/crc32c.h"
 #include "remote_log/auth.h"
+#include "remote_log/crc32c_fast.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log {
@@ -99,7 +100,7 @@ struct Server::Session {
     h.status = status;
     h.request_id = id;
     h.payload_len = uint32_t(n);
-    h.payload_crc = crc32c::Value(payload, n);
+    h.payload_crc = Crc32cExtendFast(0, payload, n);
     uint8_t hdr[wire::kHeaderSize];
     wire::EncodeHeader(h, hdr);
     iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload), n}};
@@ -293,7 +294,7 @@ void Server::Serve(Session* s) {
     const uint8_t* p = s->in.data() + s->rpos + wire::kHeaderSize;
     const size_t n = h.payload_len;
     s->rpos += total;
-    if (crc32c::Value(p, n) != h.payload_crc) {
+    if (Crc32cExtendFast(0, p, n) != h.payload_crc) {
       rejected_++;
       s->Send(type, h.request_id, wire::kErrChecksum, nullptr, 0);
       return;

@@ -14,6 +14,7 @@
 
 #include "common/crc32c.h"
 #include "remote_log/auth.h"
+#include "remote_log/crc32c_fast.h"
 
 namespace rvmr::remote_log {
 
@@ -59,6 +60,9 @@ int ConnectOne(const addrinfo* ai, int timeout_ms, int* err) {
   }
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Blocking from now on: waits are blocking recvs bounded by SO_RCVTIMEO,
+  // non-blocking operations pass MSG_DONTWAIT.
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
@@ -89,6 +93,9 @@ Status ConnectTcp(const Endpoint& ep, const ConnectOptions& opts,
 
 TcpConnection::TcpConnection(int fd, std::string uri, const ConnectOptions& opts)
     : fd_(fd), uri_(std::move(uri)), opts_(opts) {
+  int ms = opts_.io_timeout_ms > 0 ? opts_.io_timeout_ms : 1;
+  timeval tv{ms / 1000, (ms % 1000) * 1000};
+  setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   in_.resize(64 * 1024);
   reply_.reserve(256);
   scratch_.reserve(512);
@@ -157,7 +164,7 @@ Status TcpConnection::SendAll(struct iovec* iov, int cnt) {
   msg.msg_iovlen = size_t(cnt);
   int64_t deadline = 0;
   while (msg.msg_iovlen > 0) {
-    ssize_t w = sendmsg(fd_, &msg, MSG_NOSIGNAL);
+    ssize_t w = sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return Break(Status::IoError("send", errno));
@@ -205,7 +212,11 @@ Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
       rpos_ = 0;
       if (in_.size() - wpos_ < 4096) in_.resize(in_.size() * 2);
     }
-    ssize_t r = recv(fd_, in_.data() + wpos_, in_.size() - wpos_, MSG_DONTWAIT);
+    // Waiting without busy polling is a plain blocking recv (the socket is
+    // blocking, with SO_RCVTIMEO): one system call per ack, as in a bare
+    // ping-pong. Everything else is MSG_DONTWAIT.
+    const bool block = wait && !opts_.busy_poll;
+    ssize_t r = recv(fd_, in_.data() + wpos_, in_.size() - wpos_, block ? 0 : MSG_DONTWAIT);
     if (r > 0) {
       wpos_ += size_t(r);
       return ProcessInput();
@@ -214,12 +225,8 @@ Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return Break(Status::IoError("recv", errno));
     if (!wait) return Status::Ok();
-    int64_t left = deadline_ns - NowNs();
-    if (left <= 0) return Break(Status::TimedOut("no reply from server within io_timeout_ms"));
-    if (opts_.busy_poll) continue;
-    pollfd p{fd_, POLLIN, 0};
-    int n = poll(&p, 1, int(left / 1000000) + 1);
-    if (n < 0 && errno != EINTR) return Break(Status::IoError("poll", errno));
+    if (deadline_ns - NowNs() <= 0)
+      return Break(Status::TimedOut("no reply from server within io_timeout_ms"));
   }
 }
 
@@ -243,7 +250,7 @@ Status TcpConnection::ProcessInput() {
       break;
     }
     const uint8_t* pl = p + wire::kHeaderSize;
-    if (crc32c::Value(pl, h.payload_len) != h.payload_crc)
+    if (Crc32cExtendFast(0, pl, h.payload_len) != h.payload_crc)
       return Break(Status::Corruption("reply payload checksum mismatch"));
     wire::Type t = wire::Type(h.type & ~wire::kReplyBit);
     if (t == wire::Type::kAppend) {

@@ -64,8 +64,16 @@ class LogStore {
  private:
   const uint64_t capacity_;
   std::atomic<uint64_t> used_{0};
+  // Chunks dropped by Trim are kept for reuse (up to kMaxFreeChunks), so a
+  // steady writer never page-faults on fresh memory.
+  static constexpr size_t kMaxFreeChunks = 64;
+  std::unique_ptr<uint8_t[]> TakeChunk();
+  void GiveChunk(std::unique_ptr<uint8_t[]> c);
+
   std::mutex mu_;  // guards logs_
   std::map<std::string, std::shared_ptr<Log>> logs_;
+  std::mutex free_mu_;
+  std::vector<std::unique_ptr<uint8_t[]>> free_chunks_;
 };
 
 }  // namespace rvmr::remote_log

@@ -1,0 +1,261 @@
+// remote_log_bench: side-by-side figures, all on loopback in one run.
+//  1. Append round-trip latency (p50/p99/p99.9) for 64 B..64 KiB through
+//     MirrorSet -> TCP -> in-process Server, against a bare TCP ping-pong of
+//     the same shape (N bytes one way, a 48-byte reply the other, the size of
+//     an APPEND ack) with blocking send/recv, interleaved in rounds so that
+//     both see the same machine load.
+//  2. Pipelined append throughput with 1 and 2 mirrors.
+// Usage: remote_log_bench [iterations-per-size] [throughput-seconds] [only-this-size]
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "common/crc32c.h"
+#include "remote_log/client.h"
+#include "remote_log/crc32c_fast.h"
+#include "remote_log/server.h"
+
+using namespace rvmr;
+using namespace rvmr::remote_log;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kAckSize = 48;
+
+bool ReadN(int fd, void* p, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t r = recv(fd, static_cast<char*>(p) + done, n - done, 0);
+    if (r <= 0) return false;
+    done += size_t(r);
+  }
+  return true;
+}
+bool WriteN(int fd, const void* p, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t w = send(fd, static_cast<const char*>(p) + done, n - done, MSG_NOSIGNAL);
+    if (w <= 0) return false;
+    done += size_t(w);
+  }
+  return true;
+}
+
+// Bare ping-pong server: reads a u32 size, then that many bytes, answers with
+// kAckSize bytes.
+class PingPong {
+ public:
+  PingPong() {
+    lfd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    listen(lfd_, 1);
+    socklen_t len = sizeof a;
+    getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    th_ = std::thread([this] { Serve(); });
+    cfd_ = socket(AF_INET, SOCK_STREAM, 0);
+    connect(cfd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    int one = 1;
+    setsockopt(cfd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  }
+  ~PingPong() {
+    shutdown(cfd_, SHUT_RDWR);
+    close(cfd_);
+    th_.join();
+    close(lfd_);
+  }
+  // One round trip of n bytes; the first 4 bytes carry n.
+  bool RoundTrip(uint8_t* buf, size_t n) {
+    uint32_t len = uint32_t(n);
+    std::memcpy(buf, &len, 4);
+    uint8_t ack[kAckSize];
+    return WriteN(cfd_, buf, n) && ReadN(cfd_, ack, sizeof ack);
+  }
+
+ private:
+  void Serve() {
+    int fd = accept(lfd_, nullptr, nullptr);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    std::vector<uint8_t> buf(1 << 20);
+    uint8_t ack[kAckSize] = {};
+    for (;;) {
+      uint32_t n;
+      if (!ReadN(fd, &n, 4) || n < 4 || n > buf.size()) break;
+      if (!ReadN(fd, buf.data(), n - 4)) break;
+      if (!WriteN(fd, ack, sizeof ack)) break;
+    }
+    close(fd);
+  }
+  int lfd_, cfd_;
+  uint16_t port_;
+  std::thread th_;
+};
+
+double Pct(std::vector<double>& v, double p) {
+  std::sort(v.begin(), v.end());
+  size_t i = std::min(v.size() - 1, size_t(p * double(v.size())));
+  return v[i];
+}
+
+double Us(Clock::duration d) {
+  return std::chrono::duration<double, std::micro>(d).count();
+}
+
+std::unique_ptr<MirrorSet> Connect(const std::vector<std::string>& uris, bool busy) {
+  MirrorSetOptions mo;
+  mo.uris = uris;
+  mo.connect.busy_poll = busy;
+  std::unique_ptr<MirrorSet> m;
+  Status s = MirrorSet::Connect(mo, &m);
+  if (!s.ok()) {
+    std::fprintf(stderr, "connect: %s\n", s.ToString().c_str());
+    std::exit(1);
+  }
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int iters = argc > 1 ? std::atoi(argv[1]) : 5000;
+  double tput_secs = argc > 2 ? std::atof(argv[2]) : 2.0;
+  size_t only_size = argc > 3 ? size_t(std::atol(argv[3])) : 0;
+  ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  so.capacity = uint64_t(2) << 30;
+  Server s1(so), s2(so);
+  if (!s1.Start().ok() || !s2.Start().ok()) return 1;
+  std::string u1 = "tcp://127.0.0.1:" + std::to_string(s1.port());
+  std::string u2 = "tcp://127.0.0.1:" + std::to_string(s2.port());
+
+  std::vector<uint8_t> data(64 << 10);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i * 7);
+  {
+    // CRC32C speed, for reading the figures.
+    auto t0 = Clock::now();
+    uint32_t c = 0;
+    for (int i = 0; i < 2000; ++i) c = crc32c::Extend(c, data.data(), data.size());
+    double us = Us(Clock::now() - t0) / 2000;
+    t0 = Clock::now();
+    uint32_t c2 = 0;
+    for (int i = 0; i < 2000; ++i) c2 = Crc32cExtendFast(c2, data.data(), data.size());
+    double us2 = Us(Clock::now() - t0) / 2000;
+    std::printf("crc32c of 64 KiB: common %.2f us (%.1f GB/s), three-way %.2f us (%.1f GB/s)%s\n\n",
+                us, double(data.size()) / us / 1000, us2, double(data.size()) / us2 / 1000,
+                c == c2 ? "" : " MISMATCH");
+  }
+
+  std::printf("## Append round trip vs bare TCP ping-pong (loopback, %d per size)\n\n", iters);
+  std::printf(
+      "| size | ping-pong p50 | p99 | p99.9 | append p50 | p99 | p99.9 | p50 ratio |"
+      " append busy-poll p50 | ratio |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  const size_t sizes[] = {64, 256, 1024, 4096, 16384, 65536};
+  uint64_t epoch = 1;
+  for (size_t size : sizes) {
+    if (only_size != 0 && size != only_size) continue;
+    PingPong pp;
+    auto m = Connect({u1}, false);
+    auto mb = Connect({u1}, true);
+    std::string name = "lat-" + std::to_string(size);
+    if (!m->Open(name, epoch, true, 0, nullptr).ok()) return 1;
+    std::vector<double> tp, ta, tb;
+    uint64_t off = 0;
+    const int rounds = 10;
+    const int per = std::max(1, iters / rounds);
+    for (int w = 0; w < 200; ++w) {
+      pp.RoundTrip(data.data(), size);
+      m->Append(off, data.data(), size);
+      off += size;
+    }
+    for (int r = 0; r < rounds; ++r) {
+      for (int i = 0; i < per; ++i) {
+        auto t0 = Clock::now();
+        if (!pp.RoundTrip(data.data(), size)) return 1;
+        tp.push_back(Us(Clock::now() - t0));
+      }
+      for (int i = 0; i < per; ++i) {
+        auto t0 = Clock::now();
+        Status st = m->Append(off, data.data(), size);
+        ta.push_back(Us(Clock::now() - t0));
+        if (!st.ok()) {
+          std::fprintf(stderr, "append: %s\n", st.ToString().c_str());
+          return 1;
+        }
+        off += size;
+      }
+      m->Trim(off);
+      // Busy-poll client: same log, a newer epoch takes over for this block.
+      ++epoch;
+      if (!mb->Open(name, epoch, false, 0, nullptr).ok()) return 1;
+      for (int i = 0; i < per; ++i) {
+        auto t0 = Clock::now();
+        Status st = mb->Append(off, data.data(), size);
+        tb.push_back(Us(Clock::now() - t0));
+        if (!st.ok()) return 1;
+        off += size;
+      }
+      mb->Trim(off);
+      ++epoch;
+      if (!m->Open(name, epoch, false, 0, nullptr).ok()) return 1;
+    }
+    double p50 = Pct(tp, 0.5), a50 = Pct(ta, 0.5), b50 = Pct(tb, 0.5);
+    std::printf("| %zu B | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.1f | %.2f |\n", size,
+                p50, Pct(tp, 0.99), Pct(tp, 0.999), a50, Pct(ta, 0.99), Pct(ta, 0.999), a50 / p50,
+                b50, b50 / p50);
+    std::fflush(stdout);
+  }
+  std::printf("\n(latencies in microseconds)\n\n");
+
+  std::printf("## Pipelined append throughput (%.1f s each)\n\n", tput_secs);
+  std::printf("| mirrors | record | appends/s | MB/s |\n|---|---|---|---|\n");
+  for (size_t nm : {1, 2}) {
+    for (size_t size : {size_t(64), size_t(4096), size_t(65536)}) {
+      std::vector<std::string> uris = {u1};
+      if (nm == 2) uris.push_back(u2);
+      auto m = Connect(uris, false);
+      std::string name = "tput-" + std::to_string(nm) + "-" + std::to_string(size);
+      if (!m->Open(name, 1, true, 0, nullptr).ok()) return 1;
+      uint64_t off = 0, n = 0;
+      const uint64_t window = std::max<uint64_t>(64 * size, 1 << 20);
+      auto t0 = Clock::now();
+      auto end = t0 + std::chrono::duration<double>(tput_secs);
+      uint64_t trimmed = 0;
+      while (Clock::now() < end) {
+        for (int k = 0; k < 64; ++k) {
+          iovec iov{data.data(), size};
+          if (!m->AppendAsync(off, &iov, 1).ok()) return 1;
+          off += size;
+          ++n;
+          if (off > window && !m->WaitAcked(off - window).ok()) return 1;
+        }
+        if (off - trimmed > (256u << 20)) {
+          if (!m->WaitAcked(off).ok() || !m->Trim(off).ok()) return 1;
+          trimmed = off;
+        }
+      }
+      if (!m->WaitAcked(off).ok()) return 1;
+      double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+      std::printf("| %zu | %zu B | %.0f | %.1f |\n", nm, size, double(n) / secs,
+                  double(off) / secs / 1e6);
+      std::fflush(stdout);
+      m->Trim(off);
+    }
+  }
+  return 0;
+}

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/fault_point.h"
 #include "extent_map.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
@@ -214,6 +215,7 @@ rvm_return_t LogManager::Apply(uint64_t head, uint64_t head_lsn, uint64_t limit,
     for (const auto& [off, bytes] : em.extents()) {
       s = PwriteFull(sfd, bytes.data(), bytes.size(), off);
       if (!s.ok()) break;
+      RVMR_FAULT_POINT("rvm.apply_extent");
     }
     if (s.ok() && ::fdatasync(sfd) != 0) s = Status::IoError("fdatasync segment", errno);
     ::close(sfd);
@@ -486,6 +488,7 @@ rvm_return_t LogManager::TruncateAfterSnapshot(uint64_t h, uint64_t hl, uint64_t
     if (rc != RVM_SUCCESS) return rc;
     if (end != t) return RVM_EINTERNAL;
   }
+  RVMR_FAULT_POINT("rvm.truncate_before_head");
   status_.head = t;
   status_.head_lsn = tlsn;
   status_.tail_hint = t;
@@ -495,6 +498,7 @@ rvm_return_t LogManager::TruncateAfterSnapshot(uint64_t h, uint64_t hl, uint64_t
     head_ = t;
     head_lsn_ = tlsn;
   }
+  if (truncation_hook_) truncation_hook_();
   uint64_t us = MicrosSince(t0);
   std::lock_guard<std::mutex> l(stats_mu_);
   counters_.n_truncations++;

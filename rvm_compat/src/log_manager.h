@@ -80,6 +80,10 @@ class LogManager {
   rvm_return_t Close();
 
   void SetTruncateThreshold(long percent);
+  // Called (trunc_mu_ held) each time a truncation has moved the head; the
+  // API resets its "since the last truncation" counters there. Set once,
+  // before any truncation can run.
+  void SetTruncationHook(void (*hook)()) { truncation_hook_ = hook; }
   long truncate_threshold() const;
 
   // Snapshot of the queue and log occupancy for rvm_statistics/rvm_query.
@@ -144,6 +148,8 @@ class LogManager {
 
   std::mutex stats_mu_;
   LogCounters counters_;
+
+  void (*truncation_hook_)() = nullptr;
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

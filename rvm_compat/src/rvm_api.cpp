@@ -79,6 +79,8 @@ struct Txn {
 // Transaction-level counters (the log-level ones are LogManager's).
 struct TxnCounters {
   uint64_t n_abort = 0, n_flush_commit = 0, n_no_flush_commit = 0;
+  // Values of the three above at the last truncation ("n_*" count from there).
+  uint64_t base_abort = 0, base_flush_commit = 0, base_no_flush_commit = 0;
   uint64_t n_range_elim = 0, range_overlap = 0;
   uint64_t n_rvm_truncate = 0, log_dev_max = 0;
   uint64_t range_lengths[range_lengths_len] = {};
@@ -145,6 +147,14 @@ size_t Bucket(uint64_t v, const uint64_t* bounds, size_t n) {
   return i;
 }
 
+void OnTruncated() {
+  std::lock_guard<std::mutex> l(S().stats_mu);
+  TxnCounters& c = S().counters;
+  c.base_abort = c.n_abort;
+  c.base_flush_commit = c.n_flush_commit;
+  c.base_no_flush_commit = c.n_no_flush_commit;
+}
+
 // Applies an options record (init_mu held).
 rvm_return_t DoOptions(rvm_options_t* o) {
   if (!o) return RVM_SUCCESS;
@@ -161,6 +171,7 @@ rvm_return_t DoOptions(rvm_options_t* o) {
       if (rc != RVM_SUCCESS) return rc;
       s.log_owner = std::move(nl);
       lm = s.log_owner.get();
+      lm->SetTruncationHook(&OnTruncated);
       s.log.store(lm, std::memory_order_release);
       if (o->recovery_buf_len) s.recovery_buf_len = o->recovery_buf_len;
       if (o->flush_buf_len) s.flush_buf_len = o->flush_buf_len;
@@ -656,9 +667,13 @@ rvm_return_t rvm_statistics(const char* version, rvm_statistics_t* st) {
     std::lock_guard<std::mutex> l(s.txn_mu);
     st->n_uncommit = s.live.size();
   }
-  st->n_abort = st->tot_abort = tc.n_abort;
-  st->n_flush_commit = st->tot_flush_commit = tc.n_flush_commit;
-  st->n_no_flush_commit = st->tot_no_flush_commit = tc.n_no_flush_commit;
+  // n_*: since the last truncation; tot_*: since rvm_initialize.
+  st->tot_abort = tc.n_abort;
+  st->tot_flush_commit = tc.n_flush_commit;
+  st->tot_no_flush_commit = tc.n_no_flush_commit;
+  st->n_abort = tc.n_abort - tc.base_abort;
+  st->n_flush_commit = tc.n_flush_commit - tc.base_flush_commit;
+  st->n_no_flush_commit = tc.n_no_flush_commit - tc.base_no_flush_commit;
   st->n_no_flush = o.n_no_flush;
   st->no_flush_length = rvm_mk_offset(0, o.no_flush_bytes);
   st->n_truncation_wait = st->tot_truncation_wait = lc.n_truncation_wait;

@@ -14,6 +14,10 @@ namespace rvmr {
 
 namespace {
 
+// The open remote sink, for GetActiveShimStats (one RVM log per process).
+std::mutex g_active_mu;
+const RemoteSink* g_active = nullptr;
+
 // Largest piece handed to the mirrors in one append message.
 constexpr size_t kMaxPiece = size_t{1} << 20;
 
@@ -96,8 +100,19 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
     sink->stats_.tail = sink->end_;
     sink->stats_.disk_durable = sink->end_;
   }
+  {
+    std::lock_guard<std::mutex> l(g_active_mu);
+    g_active = sink.get();
+  }
   *out = std::move(sink);
   return Status::Ok();
+}
+
+bool GetActiveShimStats(ShimStats* out) {
+  std::lock_guard<std::mutex> l(g_active_mu);
+  if (g_active == nullptr) return false;
+  *out = g_active->stats();
+  return true;
 }
 
 Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum,
@@ -164,6 +179,10 @@ Status RemoteSink::CatchUpMirror(remote_log::MirrorSet* set, size_t i, uint64_t 
 }
 
 RemoteSink::~RemoteSink() {
+  {
+    std::lock_guard<std::mutex> l(g_active_mu);
+    if (g_active == this) g_active = nullptr;
+  }
   StopProber();
   if (disk_) {
     Status s = disk_->Close();

@@ -420,3 +420,20 @@ TEST_CASE("remote sink: a second local process cannot open the same log file") {
   first.reset();
   ::close(c.fd);
 }
+
+TEST_CASE("remote sink: the open sink's counters are visible process-wide") {
+  ShimStats none;
+  CHECK_FALSE(GetActiveShimStats(&none));
+  TempLog log;
+  Mirror m;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  REQUIRE(AppendRecord(sink.get(), &f, 10, 'a').ok());
+  ShimStats st;
+  REQUIRE(GetActiveShimStats(&st));
+  CHECK(st.appends == 1);
+  CHECK(st.remote_acks == 1);
+  sink.reset();
+  CHECK_FALSE(GetActiveShimStats(&st));
+}

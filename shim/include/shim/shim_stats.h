@@ -21,4 +21,8 @@ struct ShimStats {
   bool degraded = false;               // commits currently wait for the disk
 };
 
+// The counters of this process's remote sink, if one is open (remote mode):
+// true and *out filled; false in classic mode. Any thread.
+bool GetActiveShimStats(ShimStats* out);
+
 }  // namespace rvmr

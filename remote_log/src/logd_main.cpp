@@ -9,11 +9,15 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 
 #include "remote_log/auth.h"
 #include "remote_log/server.h"
 #include "remote_log/wire.h"
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+#include "remote_log/rdma/rdma_server.h"
+#endif
 
 namespace {
 
@@ -69,6 +73,12 @@ int main(int argc, char** argv) {
       ->expected(0, 1)
       ->default_str("5");
   app.add_option("--port-file", port_file, "write the bound TCP port to this file once listening");
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+  std::string rdma_listen;
+  app.add_option("--rdma-listen", rdma_listen,
+                 "also serve rdma:// clients on this host:port (an address of an RDMA device; "
+                 "needs --secret-file). Its logs and --capacity are separate from TCP's");
+#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -113,6 +123,24 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "rvm-logd: listening on %s (port %u), capacity %llu bytes%s%s\n",
                listen.c_str(), unsigned(server.port()), (unsigned long long)opts.capacity,
                opts.secret.empty() ? "" : ", authentication required", mlock ? ", mlocked" : "");
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+  std::unique_ptr<rdma::RdmaServer> rdma_server;
+  if (!rdma_listen.empty()) {
+    rdma::RdmaServerOptions ro;
+    ro.listen = rdma_listen;
+    ro.capacity = opts.capacity;
+    ro.mlock = mlock;
+    ro.secret = opts.secret;
+    rdma_server = std::make_unique<rdma::RdmaServer>(ro);
+    s = rdma_server->Start();
+    if (!s.ok()) {
+      std::fprintf(stderr, "rvm-logd: --rdma-listen: %s\n", s.ToString().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "rvm-logd: serving rdma on %s (port %u)\n", rdma_listen.c_str(),
+                 unsigned(rdma_server->port()));
+  }
+#endif
   if (!port_file.empty()) {
     std::string tmp = port_file + ".tmp";
     {
@@ -145,6 +173,9 @@ int main(int argc, char** argv) {
     if (sig < 0 && errno == EAGAIN)
       std::fprintf(stderr, "rvm-logd: %s\n", server.StatusLine().c_str());
   }
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+  if (rdma_server) rdma_server->Stop();
+#endif
   server.Stop();
   return 0;
 }

@@ -68,7 +68,7 @@ void ReleaseRange(char* addr, size_t length) {
 }
 
 bool RvmMapsPrivate() {
-  return &rvm_map_private != nullptr && rvm_map_private == rvm_true;
+  return &rvm_map_private != nullptr && rvm_map_private != rvm_false;
 }
 
 rvm_return_t ToRvmReturn(const Status& s) {

@@ -1,8 +1,10 @@
 // rvm_bench: the RVM API on the local log, through the public interface.
 //   flush commit latency (p50/p99/p99.9) for 8 B .. 1 MiB transactions,
 //   no_flush commit cost, and a TPC-B-like workload (1 and N threads).
-// Usage: rvm_bench [dir] [--quick]   (dir must be on a real disk: the figures
-// are about fdatasync; /tmp on tmpfs would make them meaningless)
+// Usage: rvm_bench [dir] [--quick] [--flush-only N]
+//   dir must be on a real disk: the figures are about fdatasync (/tmp on tmpfs
+//   would make them meaningless). --flush-only N: after setup, only N 64-byte
+//   flush commits (run under `strace -c` to count the syscalls per commit).
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,9 +58,12 @@ void MakeFile(const std::string& p, size_t n) {
 int main(int argc, char** argv) {
   std::string dir = ".";
   bool quick = false;
+  long flush_only = -1;
   for (int i = 1; i < argc; i++) {
     if (std::string(argv[i]) == "--quick")
       quick = true;
+    else if (std::string(argv[i]) == "--flush-only" && i + 1 < argc)
+      flush_only = std::atol(argv[++i]);
     else
       dir = argv[i];
   }
@@ -82,6 +87,15 @@ int main(int argc, char** argv) {
   rvm_tid_t tid;
   rvm_init_tid(&tid);
 
+  if (flush_only >= 0) {
+    for (long i = 0; i < flush_only; i++) {
+      Check(rvm_begin_transaction(&tid, restore), "begin");
+      Check(rvm_set_range(&tid, m + i * 64, 64), "set_range");
+      std::memset(m + i * 64, static_cast<int>(i), 64);
+      Check(rvm_end_transaction(&tid, flush), "end");
+    }
+    std::_Exit(0);  // no terminate: only the commits' syscalls
+  }
   std::printf("# rvm_bench: local log on %s\n", dir.c_str());
   std::printf("\n## flush commit latency (one range, restore mode)\n");
   std::printf("| size | n | p50 us | p99 us | p99.9 us | MB/s |\n|---|---|---|---|---|---|\n");
@@ -194,7 +208,7 @@ int main(int argc, char** argv) {
   rvm_statistics_t* st = rvm_malloc_statistics();
   Check(RVM_STATISTICS(st), "statistics");
   std::printf("\nlog writes (flushes): %lu for %lu flush commits\n", st->n_flush,
-              st->n_flush_commit);
+              st->tot_flush_commit);
   Check(rvm_terminate(), "terminate");
   std::filesystem::remove_all(base);
   return 0;

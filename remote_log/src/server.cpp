@@ -94,25 +94,21 @@ struct Server::Session {
     return true;
   }
 
-  bool Send(uint8_t type, uint64_t id, int32_t status, const uint8_t* payload, size_t n) {
-    wire::Header h;
-    h.type = type | wire::kReplyBit;
-    h.status = status;
-    h.request_id = id;
-    h.payload_len = uint32_t(n);
-    h.payload_crc = Crc32cExtendFast(0, payload, n);
-    uint8_t hdr[wire::kHeaderSize];
-    wire::EncodeHeader(h, hdr);
-    iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload), n}};
+  // Small replies are queued while further complete requests are already
+  // buffered, and sent together: one sendmsg for a burst of pipelined
+  // appends. A lone request's reply goes out at once.
+  static constexpr size_t kQueueLimit = 64 * 1024;
+  static constexpr size_t kQueueMaxPayload = 4096;
+  std::vector<uint8_t> queued;
+
+  bool WriteV(iovec* iov, int cnt) {
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = n ? 2 : 1;
-    size_t left = sizeof hdr + n;
-    while (left > 0) {
+    msg.msg_iovlen = size_t(cnt);
+    while (msg.msg_iovlen > 0) {
       ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) return false;
-      left -= size_t(w);
       size_t adv = size_t(w);
       while (adv > 0 && msg.msg_iovlen > 0) {
         if (adv >= msg.msg_iov[0].iov_len) {
@@ -125,8 +121,47 @@ struct Server::Session {
           adv = 0;
         }
       }
+      while (msg.msg_iovlen > 0 && msg.msg_iov[0].iov_len == 0) {
+        ++msg.msg_iov;
+        --msg.msg_iovlen;
+      }
     }
     return true;
+  }
+
+  bool Flush() {
+    if (queued.empty()) return true;
+    iovec v{queued.data(), queued.size()};
+    bool ok = WriteV(&v, 1);
+    queued.clear();
+    return ok;
+  }
+
+  // Whether the next request is already complete in the input buffer.
+  bool MoreBuffered() const {
+    size_t avail = wpos - rpos;
+    if (avail < wire::kHeaderSize) return false;
+    return avail - wire::kHeaderSize >= wire::Get32(in.data() + rpos + 8);
+  }
+
+  bool Send(uint8_t type, uint64_t id, int32_t status, const uint8_t* payload, size_t n) {
+    wire::Header h;
+    h.type = type | wire::kReplyBit;
+    h.status = status;
+    h.request_id = id;
+    h.payload_len = uint32_t(n);
+    h.payload_crc = Crc32cExtendFast(0, payload, n);
+    uint8_t hdr[wire::kHeaderSize];
+    wire::EncodeHeader(h, hdr);
+    if (n <= kQueueMaxPayload) {
+      queued.insert(queued.end(), hdr, hdr + sizeof hdr);
+      if (n) queued.insert(queued.end(), payload, payload + n);
+      if (!MoreBuffered() || queued.size() >= kQueueLimit) return Flush();
+      return true;
+    }
+    if (!Flush()) return false;
+    iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload), n}};
+    return WriteV(iov, 2);
   }
   bool Send(uint8_t type, uint64_t id, int32_t status, const std::vector<uint8_t>& p) {
     return Send(type, id, status, p.data(), p.size());
@@ -253,6 +288,7 @@ void Server::AcceptLoop() {
     raw->thread = std::thread([this, raw] {
       open_sessions_++;
       Serve(raw);
+      raw->Flush();  // replies queued before an error or hang-up
       // Let the peer see the end now; the fd is closed when reaped.
       shutdown(raw->fd, SHUT_RDWR);
       open_sessions_--;
@@ -274,6 +310,7 @@ std::string Server::StatusLine() {
 void Server::Serve(Session* s) {
   s->in.resize(256 * 1024);
   s->out.reserve(256);
+  s->queued.reserve(Session::kQueueLimit + 4096 + wire::kHeaderSize);
   const bool need_auth = !options_.secret.empty();
   for (;;) {
     if (!s->Ensure(wire::kHeaderSize)) return;

@@ -204,7 +204,8 @@ Status DiskWriter::Impl::Init() {
     return Status::InvalidArgument("disk writer: max_inflight_batches must be 1..16");
   }
   size_t cap = std::max<size_t>(AlignUp(opt_.staging_bytes), kBlock);
-  size_t max_batch = std::clamp<size_t>(opt_.max_batch_bytes, kBlock, size_t{1} << 30);
+  size_t max_batch = opt_.max_batch_bytes != 0 ? opt_.max_batch_bytes : cap / 2;
+  max_batch = std::clamp<size_t>(max_batch, kBlock, size_t{1} << 30);
   batch_limit_ = static_cast<size_t>(std::min<uint64_t>({max_batch, cap, opt_.area_size}));
 
   staging_ = std::make_unique<StagingRing>(cap, kBlock);

@@ -56,8 +56,10 @@ struct DiskWriterOptions {
   // is full. Rounded up to a multiple of 4096; at least 4096.
   size_t staging_bytes = 16u << 20;
 
-  // Most bytes one write batch (writes + one fdatasync) covers.
-  size_t max_batch_bytes = 8u << 20;
+  // Most bytes one write batch (writes + one fdatasync) covers; 0: half the
+  // staging ring. Larger batches mean fewer fdatasyncs when the disk is
+  // behind; a batch never waits to fill up.
+  size_t max_batch_bytes = 0;
 
   // Write batches in flight at once under io_uring, each ending in its own
   // fdatasync (a batch is durable when its sync and those of every earlier

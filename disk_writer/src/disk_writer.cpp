@@ -237,7 +237,11 @@ Status DiskWriter::Impl::OpenFile() {
       int fl = ::fcntl(fd_, F_GETFL);
       if (fl < 0) return Status::IoError("disk writer: fcntl(F_GETFL)", errno);
       if ((fl & O_DIRECT) == 0) {
-        return Status::InvalidArgument("disk writer: use_o_direct but fd lacks O_DIRECT");
+        // A second open file description of the same file, with O_DIRECT.
+        std::string self = "/proc/self/fd/" + std::to_string(fd_);
+        fd_ = ::open(self.c_str(), O_RDWR | O_CLOEXEC | O_DIRECT);
+        if (fd_ < 0) return Status::IoError("disk writer: reopen fd with O_DIRECT", errno);
+        own_fd_ = true;
       }
     }
   } else {

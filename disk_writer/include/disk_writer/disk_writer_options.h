@@ -39,7 +39,8 @@ using DiskFaultHook = std::function<DiskFaultAction(const DiskFaultRequest&)>;
 struct DiskWriterOptions {
   // The log file: either a path (opened O_RDWR|O_CREAT, owned and closed by
   // the writer) or an already open descriptor (fd >= 0; not closed by the
-  // writer; must have O_DIRECT set if use_o_direct). Exactly one of the two.
+  // writer; with use_o_direct and no O_DIRECT on fd, the writer opens the
+  // file again through /proc/self/fd with O_DIRECT). Exactly one of the two.
   std::string path;
   int fd = -1;
 

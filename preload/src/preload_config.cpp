@@ -1,0 +1,63 @@
+#include "preload/preload_config.h"
+
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <cstring>
+
+namespace rvmr::preload {
+
+bool PreloadConfig::Matches(std::string_view abs_path) const {
+  std::string p(abs_path);
+  for (const std::string& pat : patterns) {
+    if (!pat.empty() && pat.back() == '/') {
+      if (p.size() > pat.size() && p.compare(0, pat.size(), pat) == 0) return true;
+    } else if (::fnmatch(pat.c_str(), p.c_str(), 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status ParseLogPatterns(std::string_view value, std::vector<std::string>* out) {
+  out->clear();
+  size_t pos = 0;
+  while (pos <= value.size()) {
+    size_t colon = value.find(':', pos);
+    if (colon == std::string_view::npos) colon = value.size();
+    std::string item(value.substr(pos, colon - pos));
+    pos = colon + 1;
+    if (item.empty()) continue;
+    if (item[0] != '/')
+      return Status::InvalidArgument("RVM_PRELOAD_LOGS entry is not absolute: " + item);
+    struct stat st;
+    bool is_dir = item.back() == '/' || (::stat(item.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+    if (is_dir) {
+      char buf[PATH_MAX];
+      if (::realpath(item.c_str(), buf) != nullptr) item = buf;
+      while (item.size() > 1 && item.back() == '/') item.pop_back();
+      item += '/';
+    }
+    out->push_back(item);
+  }
+  return Status::Ok();
+}
+
+Status LoadPreloadConfigFromEnv(PreloadConfig* cfg) {
+  const char* logs = ::getenv("RVM_PRELOAD_LOGS");
+  if (logs != nullptr) {
+    Status s = ParseLogPatterns(logs, &cfg->patterns);
+    if (!s.ok()) return s;
+  }
+  Status s = LoadShimConfigFromEnv(&cfg->shim);
+  if (!s.ok()) return s;
+  const char* r = ::getenv("RVM_PRELOAD_RESTORE");
+  cfg->auto_restore = r != nullptr && std::strcmp(r, "auto") == 0;
+  const char* t = ::getenv("RVM_PRELOAD_TEST_NO_DISK_SYNC");
+  cfg->test_no_disk_sync = t != nullptr && std::strcmp(t, "1") == 0;
+  return Status::Ok();
+}
+
+}  // namespace rvmr::preload

@@ -241,6 +241,14 @@ TEST_CASE("DiskWriter rejects inconsistent options", "[disk_writer]") {
   REQUIRE(s.code() == Status::Code::kIoError);
   REQUIRE(s.sys_errno() == ENOENT);
   REQUIRE(w == nullptr);
+
+  o.path = dir.File("log");
+  o.max_inflight_batches = 0;
+  REQUIRE(DiskWriter::Open(o, &w).code() == Status::Code::kInvalidArgument);
+  o.max_inflight_batches = 2;
+  o.max_retries = -1;
+  REQUIRE(DiskWriter::Open(o, &w).code() == Status::Code::kInvalidArgument);
+  REQUIRE(w == nullptr);
 }
 
 TEST_CASE("DiskWriter reopens an adopted fd for O_DIRECT", "[disk_writer][o_direct]") {

@@ -36,7 +36,8 @@ Status LocalSink::WritePiece(uint64_t file_pos, const struct iovec* iov, int iov
 }
 
 Status LocalSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  if (end_ != kTailUnknown && offset != end_)
+  uint64_t end = end_.load(std::memory_order_acquire);
+  if (end != kTailUnknown && offset != end)
     return Status::InvalidArgument("append not at the end of the log");
   uint64_t len = 0;
   for (int i = 0; i < iovcnt; i++) len += iov[i].iov_len;
@@ -68,14 +69,15 @@ Status LocalSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
   }
   if (!s.ok()) return s;
   if (::fdatasync(fd_) != 0) return Status::IoError("fdatasync of log " + path_, errno);
-  end_ = offset + len;
+  end_.store(offset + len, std::memory_order_release);
   return Status::Ok();
 }
 
 Status LocalSink::SyncToDisk(uint64_t offset) {
   // Nothing appended yet: everything this sink knows of is on disk already.
-  if (end_ == kTailUnknown) return Status::Ok();
-  if (offset > end_) return Status::InvalidArgument("sync beyond the end of the log");
+  uint64_t end = end_.load(std::memory_order_acquire);
+  if (end == kTailUnknown) return Status::Ok();
+  if (offset > end) return Status::InvalidArgument("sync beyond the end of the log");
   return Status::Ok();
 }
 

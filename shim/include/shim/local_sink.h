@@ -3,6 +3,8 @@
 // Append; nothing else.
 #pragma once
 
+#include <atomic>
+
 #include "shim/log_sink.h"
 
 namespace rvmr {
@@ -26,7 +28,7 @@ class LocalSink : public LogSink {
   std::string path_;
   uint64_t area_start_;
   uint64_t area_size_;
-  uint64_t end_;  // end of the last append
+  std::atomic<uint64_t> end_;  // end of the last append (SyncToDisk reads it concurrently)
 };
 
 }  // namespace rvmr

@@ -15,6 +15,8 @@
 
 namespace rvmr {
 
+// Threads: Append calls are serialized by the caller; SyncToDisk may be
+// called from another thread (the truncation thread) while an Append runs.
 class LogSink {
  public:
   virtual ~LogSink();

@@ -153,7 +153,7 @@ TEST_CASE("initialize and terminate follow the original's rules") {
           }) == 0);
 }
 
-TEST_CASE("a log created through the options at initialize; a foreign file is no log") {
+TEST_CASE("a log created through the options at initialize, and a foreign file is no log") {
   TempDir dir;
   std::string log = dir.File("log"), junk = dir.File("junk"), coda = dir.File("coda");
   MakeFile(junk, 20000, 0x11);
@@ -560,7 +560,7 @@ TEST_CASE("rvm_statistics and rvm_print_statistics") {
   CHECK(ReadFile(out).find("flush commits") != std::string::npos);
 }
 
-TEST_CASE("RVM_MAP_PRIVATE maps the segment privately; commits reach the file") {
+TEST_CASE("RVM_MAP_PRIVATE maps the segment privately and commits reach the file") {
   TempDir dir;
   std::string log = dir.File("log"), seg = dir.File("seg");
   MakeFile(seg, 4 * 4096, 'p');

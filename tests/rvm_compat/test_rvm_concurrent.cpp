@@ -8,7 +8,7 @@
 
 using namespace rvmtest;
 
-TEST_CASE("threads commit concurrently through a small log; everything recovers") {
+TEST_CASE("threads commit concurrently through a small log and everything recovers") {
   TempDir dir;
   std::string log = dir.File("log"), seg = dir.File("seg");
   constexpr int kThreads = 4, kIters = 300, kSlot = 4096;

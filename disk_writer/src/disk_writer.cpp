@@ -327,6 +327,7 @@ Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* 
     done += chunk;
     stats_.bytes_staged += chunk;
     if (writer_idle_) {
+      writer_idle_ = false;  // one wake-up is enough
       work_cv_.notify_one();
     } else if (ring_waiting_ && tail_ - submitted_end_ >= pipeline_bytes_) {
       ring_waiting_ = false;

@@ -4,7 +4,9 @@
 // bytes applied to the segment files (what recovery writes), over the whole
 // command: opening, fetching (remote), checking every CRC, writing, syncing.
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +17,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "commands.h"
@@ -33,6 +36,47 @@ namespace {
 bool Check(const Status& s, const char* what) {
   if (!s.ok()) std::fprintf(stderr, "replay_bench: %s: %s\n", what, s.ToString().c_str());
   return s.ok();
+}
+
+// MB/s of a bare TCP stream over loopback (one thread sends `total` bytes in
+// 1 MiB writes, the caller receives them): the ceiling for any remote read.
+double LoopbackMBs(uint64_t total) {
+  int ls = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(a);
+  if (::bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(ls, 1) != 0 ||
+      ::getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    return 0;
+  std::thread sender([&] {
+    int c = ::accept(ls, nullptr, nullptr);
+    std::vector<char> buf(1 << 20, 'x');
+    for (uint64_t sent = 0; sent < total;) {
+      ssize_t w = ::send(c, buf.data(), std::min<uint64_t>(buf.size(), total - sent), 0);
+      if (w <= 0) break;
+      sent += uint64_t(w);
+    }
+    ::close(c);
+  });
+  int c = ::socket(AF_INET, SOCK_STREAM, 0);
+  double mbs = 0;
+  if (::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+    std::vector<char> buf(1 << 20);
+    uint64_t got = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+      ssize_t r = ::recv(c, buf.data(), buf.size(), 0);
+      if (r <= 0) break;
+      got += uint64_t(r);
+    }
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    mbs = got / 1e6 / s;
+  }
+  sender.join();
+  ::close(c);
+  ::close(ls);
+  return mbs;
 }
 
 }  // namespace
@@ -148,7 +192,8 @@ int main(int argc, char** argv) {
       off += n;
     }
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("reading the remote copy alone: %.0f MB/s\n", stream.size() / 1e6 / s);
+    std::printf("reading the remote copy alone: %.0f MB/s; bare loopback TCP stream: %.0f MB/s\n",
+                stream.size() / 1e6 / s, LoopbackMBs(stream.size()));
   }
   const char* sources[] = {"disk", "remote", "auto"};
   std::vector<double> mbs[3];

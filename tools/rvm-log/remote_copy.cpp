@@ -71,7 +71,18 @@ Status OpenRemoteLog(const std::string& uri, const std::string& name,
   out->info = info;
   uint64_t held = (info.tail - info.start + 7) & ~uint64_t{7};
   uint64_t area = std::max<uint64_t>({area_size, held, log::kRecordHeaderSize});
-  *src = std::make_unique<RemoteLogSource>(std::move(conn), info.start, info.tail, area,
+  std::vector<std::unique_ptr<remote_log::Connection>> conns;
+  conns.push_back(std::move(conn));
+  // More connections for parallel reads; the source works with fewer.
+  for (size_t i = 1; i < RemoteLogSource::kConnections && info.tail - info.start > (4u << 20);
+       i++) {
+    std::unique_ptr<remote_log::Connection> extra;
+    remote_log::LogInfo ignored;
+    if (!remote_log::TransportRegistry::Global().Connect(uri, opts, &extra).ok()) break;
+    if (!extra->Open(name, info.epoch, /*create=*/false, 0, &ignored).ok()) break;
+    conns.push_back(std::move(extra));
+  }
+  *src = std::make_unique<RemoteLogSource>(std::move(conns), info.start, info.tail, area,
                                            "remote log " + name + " on " + uri);
   return Status::Ok();
 }

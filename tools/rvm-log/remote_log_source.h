@@ -1,7 +1,9 @@
 // RemoteLogSource: a LogSource over a remote log on one log server, read
 // through a window that it refills with READ requests as the reader moves
-// forward. The window buffer is reused, so a long sequential scan allocates
-// nothing after the first refill.
+// forward. A refill is split over several connections to the server, read in
+// parallel (one thread each), because one connection's request/reply READs
+// leave both ends idle half of the time. The window buffer is reused, so a
+// long sequential scan allocates nothing after the first refill.
 #pragma once
 
 #include <cstdint>
@@ -17,15 +19,18 @@ namespace rvmr::tools {
 class RemoteLogSource : public log::LogSource {
  public:
   // Bytes fetched per refill (at least the read asked for).
-  static constexpr size_t kWindow = 8u << 20;
+  static constexpr size_t kWindow = 16u << 20;
+  // Connections OpenRemoteLog makes for parallel refills.
+  static constexpr size_t kConnections = 4;
   // Bytes per READ request: kept at most 1 MiB so neither side of the TCP
   // transport drops and reallocates its reply buffer per request.
   static constexpr size_t kReadChunk = (1u << 20) - 64;
 
-  // Reads the log open on `conn`, which holds [start, tail). `area_size`
-  // bounds record sizes. `label` names the copy in errors.
-  RemoteLogSource(std::unique_ptr<remote_log::Connection> conn, uint64_t start, uint64_t tail,
-                  uint64_t area_size, std::string label);
+  // Reads the log open on every connection in `conns` (at least one), which
+  // holds [start, tail). `area_size` bounds record sizes. `label` names the
+  // copy in errors.
+  RemoteLogSource(std::vector<std::unique_ptr<remote_log::Connection>> conns, uint64_t start,
+                  uint64_t tail, uint64_t area_size, std::string label);
 
   // IoError (naming the copy and the offsets) outside [start, tail) or when
   // the server fails.
@@ -36,8 +41,9 @@ class RemoteLogSource : public log::LogSource {
 
  private:
   Status Fill(uint64_t offset, size_t n);
+  Status ReadSlice(remote_log::Connection* c, uint64_t offset, size_t len, char* dst);
 
-  std::unique_ptr<remote_log::Connection> conn_;
+  std::vector<std::unique_ptr<remote_log::Connection>> conns_;
   uint64_t start_, tail_, area_size_;
   std::string label_;
   std::vector<char> win_;

@@ -319,7 +319,7 @@ Status MirrorSet::Stat() {
   return Status::Ok();
 }
 
-Status MirrorSet::Reconnect(size_t i) {
+Status MirrorSet::Reconnect(size_t i, bool create, uint64_t create_offset) {
   if (i >= mirrors_.size()) return Status::InvalidArgument("no such mirror");
   Mirror& m = mirrors_[i];
   m.conn.reset();
@@ -332,7 +332,7 @@ Status MirrorSet::Reconnect(size_t i) {
   }
   if (open_) {
     LogInfo info;
-    s = m.conn->Open(name_, epoch_, false, 0, &info);
+    s = m.conn->Open(name_, epoch_, create, create_offset, &info);
     if (!s.ok()) {
       if (s.code() == Status::Code::kNotFound)
         s = Status::NotFound(m.health.uri + ": log '" + name_ +

@@ -346,10 +346,11 @@ TEST_CASE("a restarted server has lost the log and the client reports it") {
   CHECK(s.message().find("gone") != std::string::npos);
   CHECK(m->Health()[0].error.code() == Status::Code::kNotFound);
   // The writer recreates it at its current offset and carries on.
+  REQUIRE(m->Reconnect(0, true, 512).ok());
+  CHECK(m->Health()[0].info.start == 512);
   auto c = Dial(Uri(*srv));
   LogInfo info;
-  REQUIRE(c->Open("restart", 3, true, 512, &info).ok());
-  REQUIRE(m->Reconnect(0).ok());
+  REQUIRE(c->Open("restart", 3, false, 0, &info).ok());
   REQUIRE(m->Append(512, d.data(), d.size()).ok());
   REQUIRE(c->Stat(&info).ok());
   CHECK(info.start == 512);

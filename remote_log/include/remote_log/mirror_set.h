@@ -84,8 +84,9 @@ class MirrorSet {
   // epoch of the last Open. NotFound if the server lost the log (restart):
   // the writer then decides whether to recreate it. On success the mirror's
   // appends end at its log tail; if that is behind, the writer re-sends the
-  // missing bytes with AppendTo.
-  Status Reconnect(size_t i);
+  // missing bytes with AppendTo. With `create`, a log the server lacks is
+  // created at `create_offset` (e.g. the writer's durable offset).
+  Status Reconnect(size_t i, bool create = false, uint64_t create_offset = 0);
 
   // Appends to mirror i only and waits for its ack (catching a mirror up).
   Status AppendTo(size_t i, uint64_t offset, const struct iovec* iov, int iovcnt);

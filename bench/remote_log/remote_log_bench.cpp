@@ -5,7 +5,7 @@
 //     an APPEND ack) with blocking send/recv, interleaved in rounds so that
 //     both see the same machine load.
 //  2. Pipelined append throughput with 1 and 2 mirrors.
-// Usage: remote_log_bench [iterations-per-size] [throughput-seconds] [only-this-size]
+// Usage: remote_log_bench [iterations-per-size] [throughput-seconds] [smallest-size]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -135,7 +135,7 @@ std::unique_ptr<MirrorSet> Connect(const std::vector<std::string>& uris, bool bu
 int main(int argc, char** argv) {
   int iters = argc > 1 ? std::atoi(argv[1]) : 5000;
   double tput_secs = argc > 2 ? std::atof(argv[2]) : 2.0;
-  size_t only_size = argc > 3 ? size_t(std::atol(argv[3])) : 0;
+  size_t min_size = argc > 3 ? size_t(std::atol(argv[3])) : 0;
   ServerOptions so;
   so.listen = "127.0.0.1:0";
   so.capacity = uint64_t(2) << 30;
@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
   const size_t sizes[] = {64, 256, 1024, 4096, 16384, 65536};
   uint64_t epoch = 1;
   for (size_t size : sizes) {
-    if (only_size != 0 && size != only_size) continue;
+    if (min_size != 0 && size < min_size) continue;
     PingPong pp;
     auto m = Connect({u1}, false);
     auto mb = Connect({u1}, true);

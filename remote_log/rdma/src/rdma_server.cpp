@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "cm_util.h"
@@ -66,7 +67,10 @@ struct RdmaServer::Conn {
   uint8_t nonce[wire::kNonceSize] = {};
   Log* log = nullptr;              // the log this connection opened (maybe fenced since)
   bool close_after_reply = false;  // a fatal refusal is being sent; disconnect once it is out
-  bool closing = false;
+  // ... or at this time, for a client that never takes the reply (no receive posted).
+  std::chrono::steady_clock::time_point close_deadline;
+  bool established = false;  // rdma_cm reported ESTABLISHED
+  bool closing = false;      // disconnect requested (done at ESTABLISHED if not yet)
 
   uint8_t* recv_buf(int i) { return mem + size_t(i) * kMaxControlMessage; }
   uint8_t* send_buf(int i) { return mem + size_t(kRecvBufs + i) * kMaxControlMessage; }
@@ -169,12 +173,24 @@ void RdmaServer::Stop() {
 void RdmaServer::Loop() {
   pollfd fds[3] = {
       {cm_channel_->fd, POLLIN, 0}, {comp_channel_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  int timeout_ms = 1000;
   while (!stopping_.load()) {
-    int rc = poll(fds, 3, 1000);
+    int rc = poll(fds, 3, timeout_ms);
     if (rc < 0 && errno != EINTR) break;
     std::lock_guard<std::mutex> l(mu_);
     HandleCmEvents();
     HandleCompletions();
+    // Connections whose fatal reply was not taken in time are closed anyway.
+    timeout_ms = 1000;
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [serial, c] : conns_) {
+      if (!c->close_after_reply || c->closing) continue;
+      if (now >= c->close_deadline) {
+        CloseConn(c.get());
+      } else {
+        timeout_ms = 100;
+      }
+    }
   }
 }
 
@@ -189,6 +205,14 @@ void RdmaServer::HandleCmEvents() {
     switch (type) {
       case RDMA_CM_EVENT_CONNECT_REQUEST:
         OnConnectRequest(id, initiator_depth);
+        break;
+      case RDMA_CM_EVENT_ESTABLISHED:
+        // A client may send before the server sees ESTABLISHED; a disconnect
+        // asked for before then takes effect now.
+        if (c != nullptr) {
+          c->established = true;
+          if (c->closing) rdma_disconnect(c->id);
+        }
         break;
       case RDMA_CM_EVENT_DISCONNECTED:
       case RDMA_CM_EVENT_CONNECT_ERROR:
@@ -272,7 +296,7 @@ void RdmaServer::CloseConn(Conn* c) {
   c->closing = true;
   // Revoke first: nothing of this connection may land after it is refused.
   if (c->log != nullptr && c->log->writer == c) ReleaseWriter(c->log);
-  rdma_disconnect(c->id);
+  if (c->established) rdma_disconnect(c->id);
 }
 
 void RdmaServer::Teardown(Conn* c) {
@@ -539,6 +563,7 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
     // Fatal: revoke now, disconnect once the refusal has been delivered.
     if (c->log != nullptr && c->log->writer == c) ReleaseWriter(c->log);
     c->close_after_reply = true;
+    c->close_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   }
   Reply(c, h.type, h.request_id, status, status == wire::kOk ? out : std::vector<uint8_t>());
 }

@@ -74,6 +74,10 @@ class RdmaConnection final : public Connection {
   Status List(std::vector<LogEntry>* logs) override;
   Status CloseLog() override;
 
+  // The open log's region on the server (address, ring size, rkey, flags);
+  // zero before Open. For diagnostics and tests.
+  const RegionInfo& region() const { return region_; }
+
  private:
   struct Pending {
     uint64_t end;          // log offset acknowledged by this chunk's atomic/READ

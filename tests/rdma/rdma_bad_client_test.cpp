@@ -1,0 +1,243 @@
+// The RDMA server against clients that do not follow the protocol: garbage
+// control messages, oversized messages, requests before HELLO, and RDMA
+// WRITEs with another connection's rkey. Each must cost only that client its
+// connection; the server and the other clients carry on.
+#include <arpa/inet.h>
+#include <infiniband/verbs.h>
+#include <poll.h>
+#include <rdma/rdma_cma.h>
+#include <sys/uio.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "remote_log/rdma/rdma_connection.h"
+#include "remote_log/rdma/rdma_server.h"
+#include "remote_log/wire.h"
+
+using rvmr::Status;
+using rvmr::remote_log::Connection;
+using rvmr::remote_log::ConnectOptions;
+using rvmr::remote_log::Endpoint;
+using rvmr::remote_log::LogInfo;
+using rvmr::remote_log::rdma::RdmaConnection;
+using rvmr::remote_log::rdma::RdmaServer;
+using rvmr::remote_log::rdma::RdmaServerOptions;
+
+namespace {
+
+const char* kSecret = "bad-client-secret";
+
+std::string Addr() {
+  const char* a = std::getenv("RVM_RDMA_TEST_ADDR");
+  if (a == nullptr || *a == '\0') FAIL("RVM_RDMA_TEST_ADDR is not set (see run-rdma-tests)");
+  return a;
+}
+
+// A bare verbs client: connects, then sends whatever it is told to.
+class RawClient {
+ public:
+  ~RawClient() {
+    if (id_ != nullptr && id_->qp != nullptr) rdma_destroy_qp(id_);
+    if (mr_ != nullptr) ibv_dereg_mr(mr_);
+    if (cq_ != nullptr) ibv_destroy_cq(cq_);
+    if (pd_ != nullptr) ibv_dealloc_pd(pd_);
+    if (id_ != nullptr) rdma_destroy_id(id_);
+    if (ch_ != nullptr) rdma_destroy_event_channel(ch_);
+  }
+
+  void Connect(const std::string& addr, uint16_t port) {
+    ch_ = rdma_create_event_channel();
+    REQUIRE(ch_ != nullptr);
+    REQUIRE(rdma_create_id(ch_, &id_, nullptr, RDMA_PS_TCP) == 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    REQUIRE(inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) == 1);
+    REQUIRE(rdma_resolve_addr(id_, nullptr, reinterpret_cast<sockaddr*>(&sa), 2000) == 0);
+    REQUIRE(NextEvent(3000) == RDMA_CM_EVENT_ADDR_RESOLVED);
+    REQUIRE(rdma_resolve_route(id_, 2000) == 0);
+    REQUIRE(NextEvent(3000) == RDMA_CM_EVENT_ROUTE_RESOLVED);
+    pd_ = ibv_alloc_pd(id_->verbs);
+    cq_ = ibv_create_cq(id_->verbs, 16, nullptr, nullptr, 0);
+    REQUIRE(pd_ != nullptr);
+    REQUIRE(cq_ != nullptr);
+    ibv_qp_init_attr qa{};
+    qa.send_cq = qa.recv_cq = cq_;
+    qa.qp_type = IBV_QPT_RC;
+    qa.cap.max_send_wr = qa.cap.max_recv_wr = 4;
+    qa.cap.max_send_sge = qa.cap.max_recv_sge = 1;
+    REQUIRE(rdma_create_qp(id_, pd_, &qa) == 0);
+    buf_.assign(128 * 1024, 0);
+    mr_ = ibv_reg_mr(pd_, buf_.data(), buf_.size(), IBV_ACCESS_LOCAL_WRITE);
+    REQUIRE(mr_ != nullptr);
+    rdma_conn_param cp{};
+    cp.initiator_depth = cp.responder_resources = 1;
+    cp.retry_count = 7;
+    cp.rnr_retry_count = 7;
+    REQUIRE(rdma_connect(id_, &cp) == 0);
+    REQUIRE(NextEvent(3000) == RDMA_CM_EVENT_ESTABLISHED);
+  }
+
+  // Posts a SEND of bytes (copied into registered memory).
+  void Send(const std::vector<uint8_t>& bytes) {
+    std::memcpy(buf_.data(), bytes.data(), bytes.size());
+    Post(IBV_WR_SEND, bytes.size(), 0, 0);
+  }
+
+  // Posts a signaled RDMA WRITE of n bytes to (raddr, rkey); returns its status.
+  ibv_wc_status Write(uint64_t raddr, uint32_t rkey, size_t n) {
+    Post(IBV_WR_RDMA_WRITE, n, raddr, rkey);
+    ibv_wc wc{};
+    for (int spins = 0; spins < 20000000; ++spins) {
+      int got = ibv_poll_cq(cq_, 1, &wc);
+      if (got == 1) return wc.status;
+    }
+    FAIL("no completion for the RDMA WRITE");
+    return IBV_WC_GENERAL_ERR;
+  }
+
+  // The next rdma_cm event within timeout_ms, or -1.
+  int NextEvent(int timeout_ms) {
+    pollfd pfd{ch_->fd, POLLIN, 0};
+    if (poll(&pfd, 1, timeout_ms) <= 0) return -1;
+    rdma_cm_event* ev = nullptr;
+    if (rdma_get_cm_event(ch_, &ev) != 0) return -1;
+    int type = ev->event;
+    rdma_ack_cm_event(ev);
+    return type;
+  }
+
+ private:
+  void Post(ibv_wr_opcode op, size_t n, uint64_t raddr, uint32_t rkey) {
+    ibv_sge sge{reinterpret_cast<uintptr_t>(buf_.data()), uint32_t(n), mr_->lkey};
+    ibv_send_wr wr{};
+    wr.opcode = op;
+    wr.sg_list = &sge;
+    wr.num_sge = 1;
+    wr.send_flags = IBV_SEND_SIGNALED;
+    wr.wr.rdma.remote_addr = raddr;
+    wr.wr.rdma.rkey = rkey;
+    ibv_send_wr* bad = nullptr;
+    REQUIRE(ibv_post_send(id_->qp, &wr, &bad) == 0);
+  }
+
+  rdma_event_channel* ch_ = nullptr;
+  rdma_cm_id* id_ = nullptr;
+  ibv_pd* pd_ = nullptr;
+  ibv_cq* cq_ = nullptr;
+  ibv_mr* mr_ = nullptr;
+  std::vector<uint8_t> buf_;
+};
+
+struct Server {
+  Server() {
+    RdmaServerOptions o;
+    o.listen = Addr() + ":0";
+    o.ring_size = 1 << 16;
+    o.secret = kSecret;
+    server = std::make_unique<RdmaServer>(o);
+    REQUIRE(server->Start().ok());
+    ep = Endpoint{"rdma", Addr(), server->port(), ""};
+  }
+  std::unique_ptr<Connection> Good() {
+    ConnectOptions opts;
+    opts.secret = kSecret;
+    std::unique_ptr<Connection> c;
+    Status s = RdmaConnection::Connect(ep, opts, &c);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    return c;
+  }
+  std::unique_ptr<RdmaServer> server;
+  Endpoint ep;
+};
+
+// The writer keeps working: append 3 bytes at `*off` and check the tail.
+void CheckWriterAlive(Server& srv, Connection* writer, uint64_t* off) {
+  iovec iov{const_cast<char*>("abc"), 3};
+  REQUIRE(writer->StartAppend(*off, &iov, 1).ok());
+  uint64_t acked = 0;
+  REQUIRE(writer->WaitAcked(*off + 3, &acked).ok());
+  *off += 3;
+  LogInfo view;
+  REQUIRE(srv.server->StatLog("victim", &view).ok());
+  CHECK(view.tail == *off);
+}
+
+}  // namespace
+
+TEST_CASE("rdma: malformed control messages close only that connection") {
+  Server srv;
+  auto writer = srv.Good();
+  LogInfo info;
+  REQUIRE(writer->Open("victim", 1, true, 0, &info).ok());
+  uint64_t off = 0;
+  CheckWriterAlive(srv, writer.get(), &off);
+
+  std::vector<std::vector<uint8_t>> attacks;
+  attacks.push_back(std::vector<uint8_t>(100, 0xAB));  // garbage
+  attacks.push_back(std::vector<uint8_t>(5, 0x01));    // shorter than a header
+  {
+    // A valid header whose payload length disagrees with the message.
+    std::vector<uint8_t> m;
+    rvmr::remote_log::wire::BuildMessage(uint8_t(rvmr::remote_log::wire::Type::kStat), 0, 1,
+                                         std::vector<uint8_t>(8, 0), &m);
+    m.resize(m.size() - 3);
+    attacks.push_back(m);
+  }
+  {
+    // A well-formed OPEN before HELLO/AUTH.
+    std::vector<uint8_t> payload, m;
+    rvmr::remote_log::wire::OpenRequest req;
+    req.epoch = 99;
+    req.name = "victim";
+    rvmr::remote_log::wire::EncodeOpenRequest(req, &payload);
+    rvmr::remote_log::wire::BuildMessage(uint8_t(rvmr::remote_log::wire::Type::kOpen), 0, 1,
+                                         payload, &m);
+    attacks.push_back(m);
+  }
+  attacks.push_back(std::vector<uint8_t>(100 * 1024, 0x55));  // larger than a receive buffer
+  for (size_t i = 0; i < attacks.size(); ++i) {
+    INFO("attack " << i);
+    RawClient bad;
+    bad.Connect(Addr(), srv.server->port());
+    bad.Send(attacks[i]);
+    int ev = -1;
+    for (int tries = 0; tries < 10 && ev != RDMA_CM_EVENT_DISCONNECTED; ++tries) {
+      ev = bad.NextEvent(1000);
+    }
+    CHECK(ev == RDMA_CM_EVENT_DISCONNECTED);
+    CheckWriterAlive(srv, writer.get(), &off);
+  }
+  // The OPEN before authentication fenced nobody.
+  LogInfo view;
+  REQUIRE(srv.server->StatLog("victim", &view).ok());
+  CHECK(view.epoch == 1);
+  CHECK(srv.server->fences() == 0);
+}
+
+TEST_CASE("rdma: another connection cannot use the writer's rkey") {
+  Server srv;
+  auto writer = srv.Good();
+  LogInfo info;
+  REQUIRE(writer->Open("victim", 1, true, 0, &info).ok());
+  uint64_t off = 0;
+  CheckWriterAlive(srv, writer.get(), &off);
+  const auto& region =
+      static_cast<RdmaConnection*>(writer.get())->region();  // what an attacker might learn
+  RawClient intruder;
+  intruder.Connect(Addr(), srv.server->port());
+  // Each connection has its own protection domain: the rkey is useless here,
+  // with or without authenticating.
+  ibv_wc_status st = intruder.Write(region.addr, region.rkey, 8);
+  CHECK(st == IBV_WC_REM_ACCESS_ERR);
+  LogInfo view;
+  REQUIRE(srv.server->StatLog("victim", &view).ok());
+  CHECK(view.tail == off);  // the control word was not overwritten
+  CheckWriterAlive(srv, writer.get(), &off);
+}

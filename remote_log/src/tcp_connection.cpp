@@ -311,7 +311,15 @@ Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
   if (!wire::ValidName(name))
     return Status::InvalidArgument("bad log name '" + std::string(name) +
                                    "' (1..255 of [A-Za-z0-9._-])");
-  if (ring_count_ != 0) return Status::InvalidArgument("Open with appends in flight");
+  // Appends still in flight (e.g. behind a refused one) are drained first:
+  // their acks or refusals must not be mistaken for the new log's.
+  if (ring_count_ != 0) {
+    int64_t deadline = Deadline();
+    while (ring_count_ != 0) {
+      Status s = Pump(true, deadline);
+      if (!s.ok()) return s;
+    }
+  }
   wire::OpenRequest req;
   req.epoch = epoch;
   req.create = create;

@@ -118,6 +118,10 @@ TEST_CASE("a higher epoch fences the old writer and duplicates are refused") {
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(s.message().find("duplicate") != std::string::npos);
   CHECK(acked == 100);
+  // The refusal is sticky until the log is reopened, which learns the tail.
+  CHECK_FALSE(b->StartAppend(200, &iov, 1).ok());
+  REQUIRE(b->Open("f", 1, false, 0, &info).ok());
+  CHECK(info.tail == 200);
   // A newer writer fences a.
   CHECK(c->Open("f", 0, false, 0, &info).code() == Status::Code::kFenced);
   REQUIRE(c->Open("f", 2, false, 0, &info).ok());

@@ -295,6 +295,58 @@ TEST_CASE("SQLite WAL synchronous=FULL: crash, lose the WAL, restore, recover ev
   CHECK(rows == max);  // every id from 1 to max, no gap
 }
 
+TEST_CASE("SQLite: RVM_PRELOAD_RESTORE=auto rebuilds the WAL when the program reopens it") {
+  Mirror m;
+  TempDir d;
+  std::string db = d.File("app.db"), wal = db + "-wal";
+  Child c = Spawn({SQLITE_PROG, db, "run", "1", "100000"}, ShimEnv(m, d.path + "/*-wal", true),
+                  d.File("err"));
+  long acked = ReadAcksThenKill(c, 200);
+  REQUIRE(acked >= 200);
+  Truncate(wal, 0);
+  fs::remove(db + "-shm");
+  auto env = ShimEnv(m, d.path + "/*-wal", false);
+  env.push_back("RVM_PRELOAD_RESTORE=auto");
+  std::string out;
+  REQUIRE(Run({SQLITE_PROG, db, "check"}, env, d.File("err2"), &out) == 0);
+  INFO(out << ReadFile(d.File("err2")));
+  CHECK(ReadFile(d.File("err2")).find("restored") != std::string::npos);
+  long rows, max;
+  ParseRows(out, &rows, &max);
+  CHECK(max >= acked);
+  CHECK(rows == max);
+}
+
+TEST_CASE("SQLite: losing the only mirror falls back to the local disk, commits go on") {
+  auto m = std::make_unique<Mirror>();
+  TempDir d;
+  std::string db = d.File("app.db");
+  Child c = Spawn({SQLITE_PROG, db, "run", "1", "100000"}, ShimEnv(*m, d.path + "/*-wal", false),
+                  d.File("err"));
+  char line[256];
+  long acked = 0;
+  while (acked < 50 && std::fgets(line, sizeof line, c.out) != nullptr)
+    std::sscanf(line, "acked %ld", &acked);
+  m.reset();  // the mirror goes away
+  long more = acked + 100;
+  while (acked < more && std::fgets(line, sizeof line, c.out) != nullptr)
+    std::sscanf(line, "acked %ld", &acked);
+  ::kill(c.pid, SIGKILL);
+  int st = 0;
+  ::waitpid(c.pid, &st, 0);
+  std::fclose(c.out);
+  std::string err = ReadFile(d.File("err"));
+  INFO(err);
+  CHECK(acked >= more);
+  CHECK(err.find("syncing this file to the local disk") != std::string::npos);
+  std::string out;
+  REQUIRE(Run({SQLITE_PROG, db, "check"}, {}, d.File("err2"), &out) == 0);
+  long rows, max;
+  ParseRows(out, &rows, &max);
+  CHECK(max >= acked);
+  CHECK(rows == max);
+}
+
 TEST_CASE("SQLite under the shim: clean exit leaves the mirrors trimmed to the disk") {
   Mirror m;
   TempDir d;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "common/fault_point.h"
 #include "remote_log/wire.h"
@@ -69,7 +70,16 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
                         std::unique_ptr<RemoteSink>* out) {
   // One writer per log file on this machine: the mirrors fence stale
   // writers elsewhere, this lock keeps a second local process off the disk copy.
-  if (::flock(cfg.fd, LOCK_EX | LOCK_NB) != 0)
+  // A killed writer's lock can outlive it briefly (the kernel tears its
+  // io_uring down asynchronously, holding the file open until in-flight I/O
+  // ends; found by the crash suite), so a held lock is retried for up to 3 s.
+  int lock_rc = -1;
+  for (int i = 0; i < 300; i++) {
+    lock_rc = ::flock(cfg.fd, LOCK_EX | LOCK_NB);
+    if (lock_rc == 0 || errno != EWOULDBLOCK) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (lock_rc != 0)
     return Status::IoError("log " + cfg.path + " is in use by another process (flock)", errno);
   std::unique_ptr<RemoteSink> sink(new RemoteSink(cfg, sc));
   Status s = RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, &sink->recovery_);

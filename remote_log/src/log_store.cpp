@@ -4,6 +4,7 @@
 #include <cstring>
 #include <deque>
 
+#include "remote_log/crc32c_fast.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log {
@@ -69,13 +70,25 @@ int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uin
 
 int32_t LogStore::Append(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
                          uint64_t* tail) {
+  return AppendImpl(log, epoch, offset, data, n, false, 0, 0, tail);
+}
+
+int32_t LogStore::AppendChecked(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data,
+                                size_t n, uint32_t crc_seed, uint32_t expected_crc,
+                                uint64_t* tail) {
+  return AppendImpl(log, epoch, offset, data, n, true, crc_seed, expected_crc, tail);
+}
+
+int32_t LogStore::AppendImpl(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data,
+                             size_t n, bool check, uint32_t crc, uint32_t expected_crc,
+                             uint64_t* tail) {
   std::lock_guard<std::mutex> g(log->mu);
   LogInfo& in = log->info;
   *tail = in.tail;
   if (epoch != in.epoch) return wire::kErrFenced;
   if (offset < in.tail) return wire::kErrDuplicate;
   if (offset > in.tail) return wire::kErrGap;
-  if (n == 0) return wire::kOk;
+  if (n == 0) return check && crc != expected_crc ? wire::kErrChecksum : wire::kOk;
   if (offset + n < offset) return wire::kErrInvalid;
   // Reserve capacity.
   uint64_t used = used_.load(std::memory_order_relaxed);
@@ -91,9 +104,19 @@ int32_t LogStore::Append(Log* log, uint64_t epoch, uint64_t offset, const uint8_
     }
     uint64_t in_chunk = (pos - log->base) % kChunkSize;
     size_t m = size_t(std::min<uint64_t>(kChunkSize - in_chunk, n - done));
-    std::memcpy(log->chunks[idx].get() + in_chunk, data + done, m);
+    uint8_t* dst = log->chunks[idx].get() + in_chunk;
+    if (check) {
+      crc = Crc32cCopyFast(crc, dst, data + done, m);
+    } else {
+      std::memcpy(dst, data + done, m);
+    }
     done += m;
     pos += m;
+  }
+  if (check && crc != expected_crc) {
+    // The bytes past the tail are invisible; only the reservation is undone.
+    used_.fetch_sub(n, std::memory_order_relaxed);
+    return wire::kErrChecksum;
   }
   in.tail = offset + n;
   *tail = in.tail;

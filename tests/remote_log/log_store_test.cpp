@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/crc32c.h"
 #include "remote_log/log_store.h"
 #include "remote_log/wire.h"
 
@@ -109,4 +110,25 @@ TEST_CASE("capacity is shared by all logs and freed by trim") {
   CHECK(store.Append(a.get(), 1, 6000, d.data(), 3000, &tail) == 0);
   CHECK(store.used() == 10000);
   CHECK(store.Open("bad/name", 1, true, 0, &a, &info) == wire::kErrInvalid);
+}
+
+TEST_CASE("a checked append with a wrong CRC changes nothing") {
+  LogStore store(1 << 20);
+  std::shared_ptr<LogStore::Log> log;
+  LogInfo info;
+  REQUIRE(store.Open("c", 1, true, 0, &log, &info) == 0);
+  auto d = Bytes(5000, 9);
+  uint32_t good = rvmr::crc32c::Extend(123, d.data(), d.size());
+  uint64_t tail;
+  CHECK(store.AppendChecked(log.get(), 1, 0, d.data(), d.size(), 123, good ^ 1, &tail) ==
+        wire::kErrChecksum);
+  CHECK(tail == 0);
+  CHECK(store.used() == 0);
+  REQUIRE(store.AppendChecked(log.get(), 1, 0, d.data(), d.size(), 123, good, &tail) == 0);
+  CHECK(tail == 5000);
+  std::vector<uint8_t> out(5000);
+  size_t got;
+  REQUIRE(store.Read(log.get(), 0, 5000, out.data(), &got, &info) == 0);
+  CHECK(out == d);
+  CHECK(store.AppendChecked(log.get(), 1, 5000, d.data(), 0, 5, 6, &tail) == wire::kErrChecksum);
 }

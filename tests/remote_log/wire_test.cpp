@@ -248,3 +248,18 @@ TEST_CASE("the three-way CRC32C equals the reference for all sizes and alignment
   CHECK(AppendCrc(77, iov, 2) ==
         rvmr::crc32c::Extend(rvmr::crc32c::Value(off, 8), buf.data(), 6000));
 }
+
+TEST_CASE("copy-and-CRC copies exactly and gives the same CRC") {
+  std::vector<uint8_t> src(40000);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t(i * 37 + (i >> 9));
+  for (size_t n :
+       {size_t(0), size_t(5), size_t(800), size_t(12288), size_t(13000), size_t(39990)}) {
+    std::vector<uint8_t> dst(n + 16, 0xEE);
+    uint32_t c = Crc32cCopyFast(7, dst.data() + 3, src.data() + 1, n);
+    INFO("n " << n);
+    CHECK(c == rvmr::crc32c::Extend(7, src.data() + 1, n));
+    CHECK(std::memcmp(dst.data() + 3, src.data() + 1, n) == 0);
+    CHECK(dst[2] == 0xEE);
+    CHECK(dst[n + 3] == 0xEE);
+  }
+}

@@ -13,4 +13,8 @@ namespace rvmr::remote_log {
 // Same contract as crc32c::Extend.
 uint32_t Crc32cExtendFast(uint32_t crc, const void* data, size_t n);
 
+// Copies n bytes from src to dst (not overlapping) and returns
+// Crc32cExtendFast(crc, src, n), in one pass over the data.
+uint32_t Crc32cCopyFast(uint32_t crc, void* dst, const void* src, size_t n);
+
 }  // namespace rvmr::remote_log

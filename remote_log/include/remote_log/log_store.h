@@ -42,6 +42,12 @@ class LogStore {
   int32_t Append(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
                  uint64_t* tail);
 
+  // As Append, and verifies the bytes while copying them in: the CRC32C
+  // extended from `crc_seed` over data[0..n) must equal `expected_crc`, or the
+  // append is undone and kErrChecksum returned.
+  int32_t AppendChecked(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
+                        uint32_t crc_seed, uint32_t expected_crc, uint64_t* tail);
+
   // Copies up to `len` bytes at `offset` to out; *got = bytes copied (fewer at
   // the tail). kErrTrimmed (offset < start), kErrInvalid (offset > tail).
   int32_t Read(Log* log, uint64_t offset, size_t len, uint8_t* out, size_t* got, LogInfo* info);
@@ -68,6 +74,8 @@ class LogStore {
   // steady writer never page-faults on fresh memory.
   static constexpr size_t kMaxFreeChunks = 64;
   std::unique_ptr<uint8_t[]> TakeChunk();
+  int32_t AppendImpl(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
+                     bool check, uint32_t crc, uint32_t expected_crc, uint64_t* tail);
   void GiveChunk(std::unique_ptr<uint8_t[]> c);
 
   std::mutex mu_;  // guards logs_

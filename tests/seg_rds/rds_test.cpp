@@ -17,7 +17,7 @@ extern "C" int print_heap(void);
 
 namespace {
 
-constexpr uintptr_t kStart = 0x5b0000000;
+constexpr uintptr_t kStart = 0x48000000;  // low: sanitizers reserve higher ranges
 const size_t kPage = static_cast<size_t>(sysconf(_SC_PAGESIZE));
 constexpr unsigned long kHeapLen = 64 * 4096;
 constexpr unsigned long kStaticLen = 4 * 4096;

@@ -14,7 +14,7 @@ using namespace segtest;
 
 namespace {
 
-constexpr uintptr_t kStart = 0x5c0000000;
+constexpr uintptr_t kStart = 0x4c000000;  // low: sanitizers reserve higher ranges
 constexpr unsigned long kHeapLen = 256 * 4096;
 constexpr unsigned long kStaticLen = 4096;
 

@@ -12,7 +12,7 @@ extern long rvm_no_yield;  // sized for a long: Coda stores one into it
 extern rvm_bool_t rvm_utlsw;
 extern rvm_bool_t rvm_no_update;
 extern char* rvm_errmsg;
-extern rvm_bool_t rvm_map_private;
+extern int rvm_map_private;  // 4 bytes, as the original's rvm_bool_t; holds 0 or 8
 extern rvm_length_t rvm_optimizations;
 rvm_bool_t rvm_register_page(char* vmaddr, rvm_length_t length);
 rvm_bool_t rvm_unregister_page(char* vmaddr, rvm_length_t length);

@@ -36,7 +36,9 @@ long rvm_no_yield = 0;
 rvm_bool_t rvm_utlsw = rvm_false;
 rvm_bool_t rvm_no_update = rvm_false;
 char* rvm_errmsg = nullptr;
-rvm_bool_t rvm_map_private = rvm_false;
+// An rvm_bool_t (4 bytes) in the original, which stores RVM_MAP_PRIVATE (8)
+// in it; an int here so that value is well defined.
+int rvm_map_private = 0;
 rvm_length_t rvm_optimizations = 0;
 char rvm_version[RVM_VERSION_MAX] = RVM_VERSION;
 char rvm_log_version[RVM_VERSION_MAX] = "RVM Log Version  1.4 Oct 17, 1997 ";
@@ -183,8 +185,7 @@ rvm_return_t DoOptions(rvm_options_t* o) {
   rvm_length_t opt = o->flags & RVM_ALL_OPTIMIZATIONS;
   if (opt & RVM_COALESCE_TRANS) opt |= RVM_COALESCE_RANGES;
   rvm_optimizations = opt;
-  rvm_map_private =
-      (o->flags & RVM_MAP_PRIVATE) ? static_cast<rvm_bool_t>(RVM_MAP_PRIVATE) : rvm_false;
+  rvm_map_private = (o->flags & RVM_MAP_PRIVATE) ? RVM_MAP_PRIVATE : 0;
   return RVM_SUCCESS;
 }
 

@@ -4,7 +4,8 @@
 //   bare WRITE:  one signaled RDMA WRITE of N bytes (complete = remote ack)
 //   ping-pong:   ib_write_lat style: N bytes written to the peer, whose CPU
 //                polls for them and writes N bytes back
-// Every iteration runs the three back to back, so drift hits all equally.
+// Append and bare WRITE alternate within one phase; the ping-pong (whose
+// passive side spins) runs in its own phase after them, per size.
 //
 // Needs an RDMA device; without one, run it in the Soft-RoCE VM:
 //   tests/rdma/run-rdma-tests build/bench/rdma/rdma_bench [--iters N]
@@ -19,10 +20,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -111,6 +114,13 @@ class BareRdma {
   void WriteRoundTrip(size_t n) {
     Post(cid_->qp, cbuf_.data() + kHalf, n, cmr_->lkey, remote_.addr + kHalf, remote_.rkey, true);
     Reap(ccq_, 1);
+  }
+
+  // Lets the passive side start answering the next size's ping-pongs.
+  void StartPingPongPhase() {
+    std::lock_guard<std::mutex> l(mu_);
+    ++go_;
+    cv_.notify_one();
   }
 
   // Writes n bytes ending in the next sequence number to the peer and waits
@@ -216,7 +226,14 @@ class BareRdma {
     if (rdma_accept(sid_, &cp)) Die("bare: accept");
     Expect(ch_, RDMA_CM_EVENT_ESTABLISHED, nullptr);
     uint64_t seq = 0;
-    for (size_t n : sizes_) {
+    for (size_t k = 0; k < sizes_.size(); ++k) {
+      const size_t n = sizes_[k];
+      {
+        // Sleep (not spin) until the client starts this size's ping-pong
+        // phase, so the spinning does not steal CPU from the other phases.
+        std::unique_lock<std::mutex> l(mu_);
+        cv_.wait(l, [&] { return go_ > k; });
+      }
       for (int i = 0; i < iters_; ++i) {
         ++seq;
         WaitSeq(sbuf_.data() + n - 8, seq);
@@ -228,6 +245,9 @@ class BareRdma {
 
   std::vector<size_t> sizes_;
   int iters_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t go_ = 0;  // ping-pong phases the client has started
   rdma_event_channel* ch_ = nullptr;
   rdma_cm_id* listen_ = nullptr;
   uint16_t port_ = 0;
@@ -299,6 +319,7 @@ int main(int argc, char** argv) {
   uint64_t off = 0;
   for (size_t size : sizes) {
     std::vector<double> app, raw, pp;
+    // Phase 1: append and bare WRITE, alternating so drift hits both alike.
     for (int i = -warmup; i < iters; ++i) {  // the first tenth warms up
       auto t0 = Clock::now();
       iovec iov{payload.data(), size};
@@ -308,15 +329,20 @@ int main(int argc, char** argv) {
       auto t1 = Clock::now();
       bare.WriteRoundTrip(size);
       auto t2 = Clock::now();
-      bare.PingPong(size);
-      auto t3 = Clock::now();
       off += size;
       if (i >= 0) {
         app.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
         raw.push_back(std::chrono::duration<double, std::micro>(t2 - t1).count());
-        pp.push_back(std::chrono::duration<double, std::micro>(t3 - t2).count());
       }
       if (off > (48u << 20)) Check(conn->Trim(off, &info), "trim");  // keep the ring from filling
+    }
+    // Phase 2: ping-pong (its passive side spins only now).
+    bare.StartPingPongPhase();
+    for (int i = -warmup; i < iters; ++i) {
+      auto t0 = Clock::now();
+      bare.PingPong(size);
+      if (i >= 0)
+        pp.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     }
     double a50 = Pct(app, 50), w50 = Pct(raw, 50), p50 = Pct(pp, 50);
     std::printf("%6zu | %7.1f %8.1f %8.1f | %7.1f %8.1f | %7.1f %8.1f | %6.2fx %6.2fx\n", size, a50,

@@ -9,11 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
 #include <mutex>
+#include <tuple>
+#include <vector>
 
 #include "fd_table.h"
 #include "log_file.h"
@@ -31,6 +34,17 @@ std::atomic<FdTable*> g_table{nullptr};
 std::mutex g_attach_mu;
 std::once_flag g_exit_once;
 
+// Writable shared mappings of designated logs (stores through them are
+// invisible: a sync point sends the whole mapped range).
+struct Mapping {
+  uintptr_t addr;
+  size_t len;
+  uint64_t offset;
+  std::shared_ptr<LogFile> file;
+};
+std::mutex g_map_mu;
+std::vector<Mapping>* g_maps = nullptr;
+
 FdTable& Table() {
   FdTable* t = g_table.load(std::memory_order_acquire);
   if (t == nullptr) {
@@ -45,6 +59,7 @@ void AfterForkChild() {
   // The parent's connections and threads do not exist here: forget every
   // designated descriptor (they pass through to the local disk from now on).
   g_table.store(new FdTable, std::memory_order_release);
+  g_maps = nullptr;
 }
 
 void DrainAllAtExit() {
@@ -272,14 +287,29 @@ int FcntlCommon(int fd, int cmd, unsigned long arg, int (*real)(int, int, ...)) 
 void* MmapCommon(void* addr, size_t len, int prot, int flags, int fd, off_t off,
                  void* (*real)(void*, size_t, int, int, int, off_t)) {
   FdEntry e;
-  if ((flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0 && Lookup(fd, &e)) {
-    Say("%s: writable shared mapping of a designated log cannot be mirrored; mmap refused "
-        "(ENODEV)",
-        e.file->path().c_str());
-    errno = ENODEV;
-    return MAP_FAILED;
+  if ((flags & MAP_SHARED) == 0 || (prot & PROT_WRITE) == 0 || !Lookup(fd, &e))
+    return real(addr, len, prot, flags, fd, off);
+  void* p = real(addr, len, prot, flags, fd, off);
+  if (p == MAP_FAILED) return p;
+  e.file->AddMapping(static_cast<uint64_t>(off), len);
+  std::lock_guard<std::mutex> l(g_map_mu);
+  if (g_maps == nullptr) g_maps = new std::vector<Mapping>;
+  g_maps->push_back(
+      Mapping{reinterpret_cast<uintptr_t>(p), len, static_cast<uint64_t>(off), e.file});
+  return p;
+}
+
+// The mappings overlapping [a, a+len), as (file, file offset, length).
+std::vector<std::tuple<std::shared_ptr<LogFile>, uint64_t, uint64_t>> Overlaps(uintptr_t a,
+                                                                               size_t len) {
+  std::vector<std::tuple<std::shared_ptr<LogFile>, uint64_t, uint64_t>> out;
+  std::lock_guard<std::mutex> l(g_map_mu);
+  if (g_maps == nullptr) return out;
+  for (const Mapping& m : *g_maps) {
+    uintptr_t lo = std::max(a, m.addr), hi = std::min(a + len, m.addr + m.len);
+    if (lo < hi) out.emplace_back(m.file, m.offset + (lo - m.addr), hi - lo);
   }
-  return real(addr, len, prot, flags, fd, off);
+  return out;
 }
 
 bool RefuseDataPath(int out_fd, const char* what) {
@@ -543,6 +573,41 @@ RVM_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t
 }
 RVM_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   return MmapCommon(addr, len, prot, flags, fd, off, Real().mmap64);
+}
+
+RVM_EXPORT int munmap(void* addr, size_t len) {
+  int r = Real().munmap(addr, len);
+  if (r != 0 || g_in_shim) return r;
+  std::vector<Mapping> gone;
+  {
+    std::lock_guard<std::mutex> l(g_map_mu);
+    if (g_maps == nullptr || g_maps->empty()) return r;
+    uintptr_t a = reinterpret_cast<uintptr_t>(addr);
+    for (auto it = g_maps->begin(); it != g_maps->end();) {
+      if (it->addr >= a && it->addr + it->len <= a + len) {
+        gone.push_back(std::move(*it));
+        it = g_maps->erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (Mapping& m : gone) m.file->RemoveMapping(m.offset, m.len);
+  return r;
+}
+RVM_EXPORT int msync(void* addr, size_t len, int flags) {
+  if ((flags & MS_SYNC) == 0 || g_in_shim) return Real().msync(addr, len, flags);
+  auto hits = Overlaps(reinterpret_cast<uintptr_t>(addr), len);
+  if (hits.empty()) return Real().msync(addr, len, flags);
+  for (auto& [f, off, n] : hits) {
+    f->NoteWrite(off, n);
+    int s = f->Sync();  // the background fdatasync writes the mapped pages back
+    if (s < 0) {
+      errno = -s;
+      return -1;
+    }
+  }
+  return 0;
 }
 
 RVM_EXPORT int rename(const char* from, const char* to) {

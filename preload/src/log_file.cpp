@@ -164,6 +164,24 @@ void LogFile::NoteResize() {
   resized_ = true;
 }
 
+void LogFile::AddMapping(uint64_t offset, uint64_t len) {
+  std::lock_guard<std::mutex> l(dirty_mu_);
+  mapped_.emplace(offset, len);
+}
+
+void LogFile::RemoveMapping(uint64_t offset, uint64_t len) {
+  {
+    std::lock_guard<std::mutex> l(dirty_mu_);
+    auto [lo, hi] = mapped_.equal_range(offset);
+    for (auto it = lo; it != hi; ++it)
+      if (it->second == len) {
+        mapped_.erase(it);
+        break;
+      }
+  }
+  NoteWrite(offset, len);
+}
+
 int LogFile::LocalSync() {
   {
     std::lock_guard<std::mutex> l(dirty_mu_);
@@ -202,6 +220,12 @@ int LogFile::Sync() {
 int LogFile::AppendDirty() {
   std::map<uint64_t, uint64_t> dirty;
   bool resized;
+  std::vector<std::pair<uint64_t, uint64_t>> mapped;
+  {
+    std::lock_guard<std::mutex> l(dirty_mu_);
+    mapped.assign(mapped_.begin(), mapped_.end());
+  }
+  for (const auto& [off, len] : mapped) NoteWrite(off, len);
   {
     std::lock_guard<std::mutex> l(dirty_mu_);
     dirty.swap(dirty_);

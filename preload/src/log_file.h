@@ -54,6 +54,11 @@ class LogFile {
   void NoteWrite(uint64_t offset, uint64_t len);
   // Records that the file's size changed other than by writing.
   void NoteResize();
+  // A writable shared mapping of [offset, offset+len) was made / removed:
+  // every sync point treats a mapped range as dirty (stores through it are
+  // invisible); removing it marks the range dirty one last time.
+  void AddMapping(uint64_t offset, uint64_t len);
+  void RemoveMapping(uint64_t offset, uint64_t len);
 
   // A sync point: makes everything written so far durable in the mirrors'
   // memory (or, in local mode, on disk). Negative errno on failure.
@@ -89,6 +94,7 @@ class LogFile {
   std::mutex dirty_mu_;
   std::map<uint64_t, uint64_t> dirty_;  // start -> end, disjoint, merged
   bool resized_ = false;
+  std::multimap<uint64_t, uint64_t> mapped_;  // offset -> length
 
   // Held across a sync point: the mirrors, the stream end, local mode.
   std::mutex sync_mu_;

@@ -58,6 +58,8 @@ void ResolveAll() {
   if (r.fcntl64 == nullptr) r.fcntl64 = r.fcntl;
   Resolve(&r.mmap, "mmap");
   Resolve(&r.mmap64, "mmap64");
+  Resolve(&r.munmap, "munmap");
+  Resolve(&r.msync, "msync");
   Resolve(&r.rename, "rename");
   Resolve(&r.renameat, "renameat");
   Resolve(&r.renameat2, "renameat2");

@@ -47,6 +47,8 @@ struct RealCalls {
   int (*fcntl64)(int, int, ...);
   void* (*mmap)(void*, size_t, int, int, int, off_t);
   void* (*mmap64)(void*, size_t, int, int, int, off_t);
+  int (*munmap)(void*, size_t);
+  int (*msync)(void*, size_t, int);
   int (*rename)(const char*, const char*);
   int (*renameat)(int, const char*, int, const char*);
   int (*renameat2)(int, const char*, int, const char*, unsigned int);

@@ -112,6 +112,16 @@ int main(int argc, char** argv) {
            e, 0, 0,
            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0,
        "sync_file_range e");
+  /* f.log: stores through a shared mapping, msync(MS_SYNC) and fsync. */
+  int f = open(path("f.log"), O_RDWR | O_CREAT, 0644);
+  need(f >= 0, "open f");
+  need(ftruncate(f, 8192) == 0, "ftruncate f");
+  char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
+  need(m != MAP_FAILED, "mmap f");
+  memset(m, 'M', 4096);
+  need(msync(m, 4096, MS_SYNC) == 0, "msync f");
+  memset(m + 4096, 'N', 4096);
+  need(fsync(f) == 0, "fsync f");
   /* rename a.log -> a2.log while open, then write more through it. */
   need(rename(path("a.log"), path("a2.log")) == 0, "rename a");
   fill(b, 500, 'E');

@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "disk_log.h"
+#include "remote_copy.h"
 #include "remote_log/server.h"
 #include "remote_log/transport.h"
 #include "tools_test_helpers.h"
@@ -336,4 +337,47 @@ TEST_CASE("an unreachable server is named in the error", "[unreachable]") {
   CHECK(r.output.find("replayed 5 transactions") != std::string::npos);
   r = testing::RunCli("stat tcp://nonsense");
   CHECK(r.code == 2);
+}
+
+TEST_CASE("a remote copy larger than the read window, read over parallel connections", "[replay]") {
+  TestServer srv;
+  REQUIRE(srv.ok());
+  TempDir dir;
+  LogBuilder b(dir.File("log"), 64u << 20);
+  REQUIRE(b.ok());
+  b.AddDict(1, dir.File("seg1"));
+  b.AddDict(2, dir.File("seg2"));
+  std::mt19937_64 rng(11);
+  b.AddRandomTxns(600, 2, kSegSize, &rng, 60000);
+  b.Sync();
+  REQUIRE(b.tail() > 2 * RemoteLogSource::kWindow);
+  std::string name = LogIdHex(b.status());
+  REQUIRE(FillRemote(srv.uri(), name, 1, 0, b.stream()).ok());
+
+  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  Out r;
+  REQUIRE(Replay("", {srv.uri()}, "remote", &r, name) == kExitOk);
+  CHECK(r.out.str().find("replayed 600 transactions") != std::string::npos);
+  std::string from_remote = Segs(dir);
+  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  Out d;
+  REQUIRE(Replay(b.path(), {}, "disk", &d) == kExitOk);
+  CHECK(Segs(dir) == from_remote);
+  for (const char* s : {"seg1", "seg2"}) {
+    auto it = b.model().find(dir.File(s));
+    REQUIRE(it != b.model().end());
+    CHECK(testing::ReadFile(dir.File(s)) == testing::Expected(it->second, kSegSize));
+  }
+  // The source reads every byte exactly where the stream has it.
+  RemoteCopy rc;
+  std::unique_ptr<RemoteLogSource> src;
+  REQUIRE(OpenRemoteLog(srv.uri(), name, {}, 0, &rc, &src).ok());
+  std::string got(size_t(b.tail()), '\0');
+  for (uint64_t off = 0; off < b.tail();) {
+    size_t n = size_t(std::min<uint64_t>(b.tail() - off, 3 + (off % 5000000)));
+    REQUIRE(src->Read(off, got.data() + off, n).ok());
+    off += n;
+  }
+  CHECK(got == b.stream());
+  CHECK(!src->Read(b.tail() - 4, got.data(), 8).ok());
 }

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -129,9 +130,12 @@ class LogBuilder {
   }
   // Overwrites `n` bytes at logical offset `offset` of the area (wrapping).
   void Poke(uint64_t offset, const std::string& bytes) {
-    for (size_t i = 0; i < bytes.size(); i++) {
-      uint64_t pos = st_.area_start + (offset + i) % st_.area_size;
-      (void)!::pwrite(fd_, &bytes[i], 1, off_t(pos));
+    size_t done = 0;
+    while (done < bytes.size()) {
+      uint64_t in_area = (offset + done) % st_.area_size;
+      size_t n = size_t(std::min<uint64_t>(bytes.size() - done, st_.area_size - in_area));
+      (void)!::pwrite(fd_, bytes.data() + done, n, off_t(st_.area_start + in_area));
+      done += n;
     }
   }
   // Zeroes the area from logical offset `from` to `to`.

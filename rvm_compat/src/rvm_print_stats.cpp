@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "internal.h"
+#include "shim/shim_stats.h"
 
 namespace {
 
@@ -54,5 +55,24 @@ extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
                static_cast<long>(s->tot_truncation_time.tv_sec),
                static_cast<long>(s->tot_truncation_time.tv_usec));
   PrintHist(f, "truncation times (s)", s->tot_truncation_times, truncation_times_len);
+  // Remote mode (RVM_MIRRORS): what the log shim did, live.
+  rvmr::ShimStats sh;
+  if (rvmr::GetActiveShimStats(&sh)) {
+    std::fprintf(f, " Remote log (mirrors + background disk writer):\n");
+    std::fprintf(f, "  log writes acknowledged by the mirrors   %lu of %lu (%lu bytes)\n",
+                 static_cast<unsigned long>(sh.remote_acks), static_cast<unsigned long>(sh.appends),
+                 static_cast<unsigned long>(sh.bytes));
+    std::fprintf(
+        f, "  log writes that waited for the disk      %lu (%lu degraded episodes, %lu restores)\n",
+        static_cast<unsigned long>(sh.fallback_commits),
+        static_cast<unsigned long>(sh.degraded_episodes),
+        static_cast<unsigned long>(sh.mirror_restores));
+    std::fprintf(f, "  bytes only in remote memory now / max    %lu / %lu\n",
+                 static_cast<unsigned long>(sh.remote_only_bytes),
+                 static_cast<unsigned long>(sh.max_remote_only_bytes));
+    std::fprintf(f, "  log tail %lu, disk durable to %lu, trims %lu%s\n",
+                 static_cast<unsigned long>(sh.tail), static_cast<unsigned long>(sh.disk_durable),
+                 static_cast<unsigned long>(sh.trims), sh.degraded ? ", DEGRADED" : "");
+  }
   return RVM_SUCCESS;
 }

@@ -240,9 +240,10 @@ int main(int argc, char** argv) {
   char* log_name = args[0];
   char* data_name = args[1];
 
-  rvm_options_t* options = rvm_malloc_options();
-  options->log_dev = log_name;
-  rvm_return_t ret = RVM_INIT(options);
+  rvm_options_t options;
+  rvm_init_options(&options);
+  options.log_dev = log_name;
+  rvm_return_t ret = RVM_INIT(&options);
   if (ret != RVM_SUCCESS) {
     printf("?  rvm_initialize failed, code: %s\n", rvm_return(ret));
     return EXIT_FAILURE;

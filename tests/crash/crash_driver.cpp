@@ -531,3 +531,25 @@ TEST_CASE("disk tail lost and every mirror gone: the loss is reported", "[crash]
 }
 
 }  // namespace rvmr::crash
+
+namespace rvmr::crash {
+
+// Hidden (not in the default run; see docs/crash-suite.md, open problems):
+// the disk tail lost and the only mirror restarted empty. Recovery today says
+// only "no mirror holds log ... (first use, or the mirrors restarted)".
+TEST_CASE("disk tail lost and every mirror restarted empty: the loss is reported",
+          "[.][crash_open]") {
+  RunScenario(
+      "all_mirrors_restarted", 4,
+      [](Iteration& it) {
+        it.UseMirrors(1, "");
+        it.Crash(it.RandomKill(40), "");
+        it.LoseDiskTail(true);
+        it.mirror(0).Kill();
+        if (!it.mirror(0).Start()) it.Fail("cannot restart rvm-logd");
+        it.Recover(true);
+      },
+      true);
+}
+
+}  // namespace rvmr::crash

@@ -1,6 +1,8 @@
 #include "shim/remote_sink.h"
 
+#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -82,8 +84,22 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
   if (lock_rc != 0)
     return Status::IoError("log " + cfg.path + " is in use by another process (flock)", errno);
   std::unique_ptr<RemoteSink> sink(new RemoteSink(cfg, sc));
-  Status s = RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, &sink->recovery_);
+  // "<log>.remote" marks a log that has been used in remote mode: mirrors that
+  // do not hold it then lost it (restarted), which recovery must report.
+  const std::string marker = cfg.path + ".remote";
+  const bool used_before = ::access(marker.c_str(), F_OK) == 0;
+  Status s =
+      RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, &sink->recovery_, used_before);
   if (!s.ok()) return s;
+  if (!used_before) {
+    int mfd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (mfd < 0) return Status::IoError("cannot create " + marker, errno);
+    std::string line = "remote log '" + sink->name_ + "'\n";
+    bool ok = ::write(mfd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+              ::fsync(mfd) == 0;
+    ::close(mfd);
+    if (!ok) return Status::IoError("cannot write " + marker, errno);
+  }
   sink->epoch_ = sink->recovery_.epoch;
   sink->end_ = sink->recovery_.recovered_tail;
   sink->last_trim_ = sink->end_;

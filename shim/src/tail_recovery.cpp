@@ -97,7 +97,7 @@ std::string RemoteLogName(const log::LogStatus& st) {
 }
 
 Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
-                              const std::string& name, TailRecoveryReport* rep) {
+                              const std::string& name, TailRecoveryReport* rep, bool used_before) {
   *rep = TailRecoveryReport();
 
   // 1. The valid prefix of the disk copy.
@@ -228,7 +228,8 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
     rep->unverified = true;
   }
 
-  const bool first_use = rep->mirrors_reachable == sc.mirrors.size() && rep->mirrors_with_log == 0;
+  const bool first_use =
+      !used_before && rep->mirrors_reachable == sc.mirrors.size() && rep->mirrors_with_log == 0;
   for (const std::string& p : first_use ? std::vector<std::string>{} : rep->problems)
     std::fprintf(stderr, "rvm shim: recovery: %s\n", p.c_str());
   if (rep->fetched_bytes > 0)

@@ -49,8 +49,11 @@ struct TailRecoveryReport {
 // Returns an error only for local I/O failures, or when sc's policy forbids
 // going on (require_mirror_at_recovery with no mirror vouching, or a lost
 // range under the strict policy).
+// `used_before`: the log has been opened in remote mode before (its marker
+// file exists), so mirrors without the log lost it rather than never had it.
 Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
-                              const std::string& name, TailRecoveryReport* rep);
+                              const std::string& name, TailRecoveryReport* rep,
+                              bool used_before = false);
 
 // The remote log's default name: the log id as 32 lowercase hex digits.
 std::string RemoteLogName(const log::LogStatus& st);

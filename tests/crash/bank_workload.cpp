@@ -99,6 +99,7 @@ int Run(const std::string& dir, int fd, uint64_t max_txns, unsigned long log_byt
     Report(kAck, k);
   }
   rvm_free_tid(tid);
+  rvm_free_region(r);
   rc = rvm_terminate();
   if (rc != RVM_SUCCESS) return Fail("rvm_terminate", rc);
   return 0;

@@ -248,8 +248,7 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
       return Status::Corruption("log bytes [" + std::to_string(rep->lost_from) + ", " +
                                 std::to_string(rep->lost_to) + ") are lost (strict policy)");
   }
-  if (rep->unverified && rep->mirrors_reachable == sc.mirrors.size() &&
-      rep->mirrors_with_log == 0) {
+  if (rep->unverified && first_use) {
     std::fprintf(stderr,
                  "rvm shim: note: no mirror holds log '%s' yet (first use in remote mode, or the "
                  "mirrors restarted while it was closed); it starts at offset %llu\n",

@@ -146,9 +146,7 @@ Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum,
   remote_log::MirrorSetOptions mo;
   mo.uris = sc_.mirrors;
   mo.write_quorum = quorum;
-  mo.connect.secret = sc_.secret;
-  mo.connect.connect_timeout_ms = sc_.connect_timeout_ms;
-  mo.connect.io_timeout_ms = sc_.io_timeout_ms;
+  mo.connect = MirrorConnectOptions(sc_);
   mo.connect.busy_poll = sc_.busy_poll;
   out->reset();
   std::unique_ptr<remote_log::MirrorSet> set;
@@ -260,10 +258,7 @@ void RemoteSink::StopProber() {
 // tries to reopen mirrors when they can be reached (a connect to a dead host
 // would otherwise stall commits for the connect timeout).
 void RemoteSink::ProbeLoop() {
-  remote_log::ConnectOptions co;
-  co.secret = sc_.secret;
-  co.connect_timeout_ms = sc_.connect_timeout_ms;
-  co.io_timeout_ms = sc_.io_timeout_ms;
+  const remote_log::ConnectOptions co = MirrorConnectOptions(sc_);
   std::unique_lock<std::mutex> l(probe_mu_);
   while (!probe_stop_) {
     l.unlock();

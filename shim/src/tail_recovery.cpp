@@ -86,6 +86,14 @@ Status WriteWrapped(int fd, const log::LogStatus& st, uint64_t off, const char* 
 
 }  // namespace
 
+remote_log::ConnectOptions MirrorConnectOptions(const ShimConfig& sc) {
+  remote_log::ConnectOptions co;
+  co.secret = sc.secret;
+  co.connect_timeout_ms = sc.connect_timeout_ms;
+  co.io_timeout_ms = sc.io_timeout_ms;
+  return co;
+}
+
 std::string RemoteLogName(const log::LogStatus& st) {
   static const char* kHex = "0123456789abcdef";
   std::string s;
@@ -114,10 +122,7 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
   rep->disk_tail = rep->recovered_tail = disk_tail;
 
   // 2. Every reachable mirror; the new epoch is above any epoch seen.
-  remote_log::ConnectOptions co;
-  co.secret = sc.secret;
-  co.connect_timeout_ms = sc.connect_timeout_ms;
-  co.io_timeout_ms = sc.io_timeout_ms;
+  const remote_log::ConnectOptions co = MirrorConnectOptions(sc);
   std::vector<Mirror> mirrors;
   uint64_t mirror_epoch = 0;  // the newest epoch any mirror has seen
   for (const std::string& uri : sc.mirrors) {

@@ -55,6 +55,10 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
                               const std::string& name, TailRecoveryReport* rep,
                               bool used_before = false);
 
+// How the shim connects to a mirror: the secret and timeouts of `sc`
+// (busy polling is left to the append path).
+remote_log::ConnectOptions MirrorConnectOptions(const ShimConfig& sc);
+
 // The remote log's default name: the log id as 32 lowercase hex digits.
 std::string RemoteLogName(const log::LogStatus& st);
 

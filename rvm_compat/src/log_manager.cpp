@@ -14,6 +14,7 @@
 
 #include "common/fault_point.h"
 #include "extent_map.h"
+#include "shim/log_applier.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
 #include "shim/log_record_reader.h"
@@ -44,18 +45,6 @@ bool LooksLikeOriginalLog(int fd) {
   for (ssize_t i = 0; i + static_cast<ssize_t>(sizeof(kSig)) - 1 <= n; i++)
     if (std::memcmp(buf + i, kSig, sizeof(kSig) - 1) == 0) return true;
   return false;
-}
-
-Status PwriteFull(int fd, const char* p, size_t n, uint64_t pos) {
-  while (n > 0) {
-    ssize_t r = ::pwrite(fd, p, n, static_cast<off_t>(pos));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return Status::IoError("pwrite to segment", errno);
-    p += r;
-    n -= static_cast<size_t>(r);
-    pos += static_cast<uint64_t>(r);
-  }
-  return Status::Ok();
 }
 
 size_t Bucket(uint64_t v, const uint64_t* bounds, size_t nbounds) {
@@ -145,10 +134,12 @@ rvm_return_t LogManager::Apply(uint64_t head, uint64_t head_lsn, uint64_t limit,
                                uint64_t* end, uint64_t* end_lsn) {
   log::FileLogSource src(fd_, status_.area_start, status_.area_size);
   log::LogRecordReader reader(&src, head, limit, head_lsn, status_.epoch);
-  std::unordered_map<uint32_t, std::string> dict;
-  std::map<uint32_t, ExtentMap> maps;
+  // Each segment's ranges merged and written at Finish, one sync per segment.
+  log::LogApplyOptions opts;
+  opts.coalesce = true;
+  opts.fault_point = "rvm.apply_extent";
+  log::LogApplier applier(std::move(opts));
   log::LogRecord rec;
-  std::vector<log::RangeView> ranges;
   uint64_t next_lsn = head_lsn;
   for (;;) {
     uint64_t at = reader.offset();
@@ -173,56 +164,20 @@ rvm_return_t LogManager::Apply(uint64_t head, uint64_t head_lsn, uint64_t limit,
       }
       break;
     }
-    if (rec.header.type == static_cast<uint16_t>(log::RecordType::kSegmentDict)) {
-      uint32_t code;
-      std::string name;
-      if (!log::ParseSegmentDict(rec.payload, &code, &name).ok()) {
-        std::fprintf(stderr, "rvm: log %s: malformed segment record at %llu\n", path_.c_str(),
-                     static_cast<unsigned long long>(at));
-        return RVM_EIO;
-      }
-      dict[code] = name;
-    } else if (rec.header.type == static_cast<uint16_t>(log::RecordType::kTransaction)) {
-      uint64_t t;
-      if (!log::ParseTransactionPayload(rec.payload, &t, &ranges).ok()) {
-        std::fprintf(stderr, "rvm: log %s: malformed transaction at %llu\n", path_.c_str(),
-                     static_cast<unsigned long long>(at));
-        return RVM_EIO;
-      }
-      for (const auto& r : ranges) {
-        if (!dict.count(r.seg_code)) {
-          std::fprintf(stderr, "rvm: log %s: transaction at %llu names unknown segment %u\n",
-                       path_.c_str(), static_cast<unsigned long long>(at), r.seg_code);
-          return RVM_EIO;
-        }
-        maps[r.seg_code].Write(r.seg_offset, r.data, r.length);
-      }
+    s = applier.Apply(rec);
+    if (!s.ok()) {
+      std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+      return RVM_EIO;
     }
     next_lsn = rec.header.lsn + 1;
   }
   *end = reader.offset();
   *end_lsn = next_lsn;
   if (rvm_no_update) return RVM_SUCCESS;
-  // Write each segment's extents, then sync each segment once.
-  for (auto& [code, em] : maps) {
-    const std::string& name = dict[code];
-    int sfd = ::open(name.c_str(), O_RDWR | O_CLOEXEC);
-    if (sfd < 0) {
-      std::fprintf(stderr, "rvm: cannot open segment %s: %s\n", name.c_str(), std::strerror(errno));
-      return RVM_EIO;
-    }
-    Status s;
-    for (const auto& [off, bytes] : em.extents()) {
-      s = PwriteFull(sfd, bytes.data(), bytes.size(), off);
-      if (!s.ok()) break;
-      RVMR_FAULT_POINT("rvm.apply_extent");
-    }
-    if (s.ok() && ::fdatasync(sfd) != 0) s = Status::IoError("fdatasync segment", errno);
-    ::close(sfd);
-    if (!s.ok()) {
-      std::fprintf(stderr, "rvm: segment %s: %s\n", name.c_str(), s.ToString().c_str());
-      return RVM_EIO;
-    }
+  Status s = applier.Finish();
+  if (!s.ok()) {
+    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+    return RVM_EIO;
   }
   return RVM_SUCCESS;
 }

@@ -8,7 +8,7 @@
 
 #include "commands.h"
 #include "log_copy.h"
-#include "replayer.h"
+#include "shim/log_applier.h"
 #include "split_log_source.h"
 #include "text_util.h"
 
@@ -201,10 +201,12 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
   Candidate& c = cands[best];
   uint64_t bar_end = c.scanned ? c.res.end : std::max(claimed, c.scan.start);
 
-  ReplayOptions ro;
-  ro.segment_map = o.segment_map;
-  ro.dry_run = o.dry_run;
-  Replayer rp(ro);
+  // Records are applied as they are read (streaming), as truncation's rules say.
+  log::LogApplyOptions ao;
+  ao.segment_map = o.segment_map;
+  ao.dry_run = o.dry_run;
+  ao.fault_point = "replay.after_range";
+  log::LogApplier rp(ao);
   bool bar_on = o.progress == 1 || (o.progress == -1 && ::isatty(2));
   ProgressBar bar(bar_on, c.scan.start, bar_end, err);
   auto visit = [&](const log::LogRecord& rec) -> Status {
@@ -216,8 +218,10 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
   Status s = ScanLog(c.src, c.scan, visit, &res);
   bar.Update(res.end, rp.stats().transactions, rp.stats().bytes, true);
   if (!s.ok()) {
+    std::string hint;
+    if (s.code() == Status::Code::kNotFound) hint = " (give --segment-map CODE=PATH)";
     return fail(s.code() == Status::Code::kIoError ? kExitError : kExitProblem,
-                c.label + ": " + s.ToString() + " (records before it were " +
+                c.label + ": " + s.ToString() + hint + " (records before it were " +
                     (o.dry_run ? "checked" : "applied") + ")");
   }
   if (!o.dry_run) {
@@ -225,7 +229,7 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
     if (!s.ok()) return fail(kExitError, s.ToString());
   }
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  const ReplayStats& st = rp.stats();
+  const log::LogApplyStats& st = rp.stats();
 
   // Was the committed tail fully found?
   std::string lost;

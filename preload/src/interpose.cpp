@@ -206,6 +206,22 @@ ssize_t OffsetWrite(const FdEntry& e, int fd, off_t off, Write w) {
   return r;
 }
 
+// write(2)-like calls: at the descriptor's position.
+template <typename Write>
+ssize_t WriteCommon(int fd, Write real) {
+  FdEntry e;
+  if (!Lookup(fd, &e)) return real();
+  return Finish(e, PositionalWrite(e, fd, false, real));
+}
+
+// pwrite(2)-like calls: at offset `off`.
+template <typename Write>
+ssize_t PwriteCommon(int fd, off_t off, Write real) {
+  FdEntry e;
+  if (!Lookup(fd, &e)) return real();
+  return Finish(e, OffsetWrite(e, fd, off, real));
+}
+
 ssize_t Pwritev2Common(int fd, const struct iovec* iov, int n, off_t off, int flags,
                        ssize_t (*real)(int, const struct iovec*, int, off_t, int)) {
   FdEntry e;
@@ -235,6 +251,23 @@ int SyncCommon(int fd, int (*real)(int)) {
 
 int TruncateCommon(int fd, off_t len, int (*real)(int, off_t)) {
   int r = real(fd, len);
+  FdEntry e;
+  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize();
+  return r;
+}
+
+int PathTruncateCommon(const char* path, off_t len, int (*real)(const char*, off_t)) {
+  int r = real(path, len);
+  if (r == 0 && !g_in_shim && !Table().Empty()) {
+    std::shared_ptr<LogFile> f = FileAtPath(AbsPath(AT_FDCWD, path));
+    if (f != nullptr) f->NoteResize();
+  }
+  return r;
+}
+
+// posix_fallocate returns the error number instead of setting errno.
+int PosixFallocateCommon(int fd, off_t off, off_t len, int (*real)(int, off_t, off_t)) {
+  int r = real(fd, off, len);
   FdEntry e;
   if (r == 0 && Lookup(fd, &e)) e.file->NoteResize();
   return r;
@@ -365,44 +398,32 @@ FILE* FopenCommon(const char* path, const char* mode, FILE* (*real)(const char*,
 
 #define RVM_EXPORT extern "C" __attribute__((visibility("default")))
 
-RVM_EXPORT int open(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
+// Declares `T name`: the variadic argument after parameter `last`, read as
+// `Promoted` (the type the caller's argument was promoted to), or T{} when
+// `present` is false (open's mode exists only when the flags create a file).
+#define RVM_VARIADIC_ARG(T, Promoted, name, last, present) \
+  T name{};                                                \
+  if (present) {                                           \
+    va_list ap_;                                           \
+    va_start(ap_, last);                                   \
+    name = static_cast<T>(va_arg(ap_, Promoted));          \
+    va_end(ap_);                                           \
   }
+
+RVM_EXPORT int open(const char* path, int flags, ...) {
+  RVM_VARIADIC_ARG(mode_t, int, mode, flags, NeedsMode(flags));
   return OpenCommon(AT_FDCWD, path, flags, [&](int f) { return Real().open(path, f, mode); });
 }
 RVM_EXPORT int open64(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
+  RVM_VARIADIC_ARG(mode_t, int, mode, flags, NeedsMode(flags));
   return OpenCommon(AT_FDCWD, path, flags, [&](int f) { return Real().open64(path, f, mode); });
 }
 RVM_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
+  RVM_VARIADIC_ARG(mode_t, int, mode, flags, NeedsMode(flags));
   return OpenCommon(dirfd, path, flags, [&](int f) { return Real().openat(dirfd, path, f, mode); });
 }
 RVM_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (NeedsMode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = static_cast<mode_t>(va_arg(ap, int));
-    va_end(ap);
-  }
+  RVM_VARIADIC_ARG(mode_t, int, mode, flags, NeedsMode(flags));
   return OpenCommon(dirfd, path, flags,
                     [&](int f) { return Real().openat64(dirfd, path, f, mode); });
 }
@@ -447,34 +468,22 @@ RVM_EXPORT int close(int fd) {
 }
 
 RVM_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
-  FdEntry e;
-  if (!Lookup(fd, &e)) return Real().write(fd, buf, n);
-  return Finish(e, PositionalWrite(e, fd, false, [&] { return Real().write(fd, buf, n); }));
+  return WriteCommon(fd, [&] { return Real().write(fd, buf, n); });
 }
 RVM_EXPORT ssize_t writev(int fd, const struct iovec* iov, int n) {
-  FdEntry e;
-  if (!Lookup(fd, &e)) return Real().writev(fd, iov, n);
-  return Finish(e, PositionalWrite(e, fd, false, [&] { return Real().writev(fd, iov, n); }));
+  return WriteCommon(fd, [&] { return Real().writev(fd, iov, n); });
 }
 RVM_EXPORT ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
-  FdEntry e;
-  if (!Lookup(fd, &e)) return Real().pwrite(fd, buf, n, off);
-  return Finish(e, OffsetWrite(e, fd, off, [&] { return Real().pwrite(fd, buf, n, off); }));
+  return PwriteCommon(fd, off, [&] { return Real().pwrite(fd, buf, n, off); });
 }
 RVM_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t n, off_t off) {
-  FdEntry e;
-  if (!Lookup(fd, &e)) return Real().pwrite64(fd, buf, n, off);
-  return Finish(e, OffsetWrite(e, fd, off, [&] { return Real().pwrite64(fd, buf, n, off); }));
+  return PwriteCommon(fd, off, [&] { return Real().pwrite64(fd, buf, n, off); });
 }
 RVM_EXPORT ssize_t pwritev(int fd, const struct iovec* iov, int n, off_t off) {
-  FdEntry e;
-  if (!Lookup(fd, &e)) return Real().pwritev(fd, iov, n, off);
-  return Finish(e, OffsetWrite(e, fd, off, [&] { return Real().pwritev(fd, iov, n, off); }));
+  return PwriteCommon(fd, off, [&] { return Real().pwritev(fd, iov, n, off); });
 }
 RVM_EXPORT ssize_t pwritev64(int fd, const struct iovec* iov, int n, off_t off) {
-  FdEntry e;
-  if (!Lookup(fd, &e)) return Real().pwritev64(fd, iov, n, off);
-  return Finish(e, OffsetWrite(e, fd, off, [&] { return Real().pwritev64(fd, iov, n, off); }));
+  return PwriteCommon(fd, off, [&] { return Real().pwritev64(fd, iov, n, off); });
 }
 RVM_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int n, off_t off, int flags) {
   return Pwritev2Common(fd, iov, n, off, flags, Real().pwritev2);
@@ -508,20 +517,10 @@ RVM_EXPORT int ftruncate64(int fd, off_t len) {
   return TruncateCommon(fd, len, Real().ftruncate64);
 }
 RVM_EXPORT int truncate(const char* path, off_t len) {
-  int r = Real().truncate(path, len);
-  if (r == 0 && !g_in_shim && !Table().Empty()) {
-    std::shared_ptr<LogFile> f = FileAtPath(AbsPath(AT_FDCWD, path));
-    if (f != nullptr) f->NoteResize();
-  }
-  return r;
+  return PathTruncateCommon(path, len, Real().truncate);
 }
 RVM_EXPORT int truncate64(const char* path, off_t len) {
-  int r = Real().truncate64(path, len);
-  if (r == 0 && !g_in_shim && !Table().Empty()) {
-    std::shared_ptr<LogFile> f = FileAtPath(AbsPath(AT_FDCWD, path));
-    if (f != nullptr) f->NoteResize();
-  }
-  return r;
+  return PathTruncateCommon(path, len, Real().truncate64);
 }
 RVM_EXPORT int fallocate(int fd, int mode, off_t off, off_t len) {
   return FallocateCommon(fd, mode, off, len, Real().fallocate);
@@ -530,16 +529,10 @@ RVM_EXPORT int fallocate64(int fd, int mode, off_t off, off_t len) {
   return FallocateCommon(fd, mode, off, len, Real().fallocate64);
 }
 RVM_EXPORT int posix_fallocate(int fd, off_t off, off_t len) {
-  int r = Real().posix_fallocate(fd, off, len);
-  FdEntry e;
-  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize();
-  return r;
+  return PosixFallocateCommon(fd, off, len, Real().posix_fallocate);
 }
 RVM_EXPORT int posix_fallocate64(int fd, off_t off, off_t len) {
-  int r = Real().posix_fallocate64(fd, off, len);
-  FdEntry e;
-  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize();
-  return r;
+  return PosixFallocateCommon(fd, off, len, Real().posix_fallocate64);
 }
 
 RVM_EXPORT int dup(int fd) {
@@ -554,17 +547,11 @@ RVM_EXPORT int dup3(int fd, int newfd, int flags) {
   return DupCommon(fd, Real().dup3(fd, newfd, flags));
 }
 RVM_EXPORT int fcntl(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  unsigned long arg = va_arg(ap, unsigned long);
-  va_end(ap);
+  RVM_VARIADIC_ARG(unsigned long, unsigned long, arg, cmd, true);
   return FcntlCommon(fd, cmd, arg, Real().fcntl);
 }
 RVM_EXPORT int fcntl64(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  unsigned long arg = va_arg(ap, unsigned long);
-  va_end(ap);
+  RVM_VARIADIC_ARG(unsigned long, unsigned long, arg, cmd, true);
   return FcntlCommon(fd, cmd, arg, Real().fcntl64);
 }
 

@@ -1,18 +1,13 @@
 /* An ordinary Berkeley DB program (knows nothing about the shim):
  * transactional btree, one key per transaction, commit synchronous (the
  * default: the log is flushed with fsync/fdatasync at commit).
- *   bdb_commit HOME run FIRST N [PAYLOAD]   commit keys FIRST..FIRST+N-1, print
- *                                          "acked ID" after each commit, then
- *                                          "done" and wait for a signal
- *   bdb_commit HOME bench N [PAYLOAD]      time N commits: "p50_us p99_us mean_us"
- *   bdb_commit HOME check                  run normal recovery, print
- *                                          "rows COUNT max MAX" */
+ *   bdb_commit HOME run|bench ...  one key per commit (commit_driver.h)
+ *   bdb_commit HOME check          run normal recovery, print "rows COUNT max MAX" */
 #include <db.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "commit_driver.h"
 
 static void check(int r, const char* what) {
   if (r != 0) {
@@ -21,15 +16,24 @@ static void check(int r, const char* what) {
   }
 }
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+struct app {
+  DB_ENV* env;
+  DB* db;
+};
 
-static int cmp(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return x < y ? -1 : x > y;
+static void commit_one(void* ctx, long long id, const char* blob, int payload) {
+  struct app* a = ctx;
+  DB_TXN* txn;
+  check(a->env->txn_begin(a->env, NULL, &txn, 0), "txn_begin");
+  DBT k, v;
+  memset(&k, 0, sizeof k);
+  memset(&v, 0, sizeof v);
+  k.data = &id;
+  k.size = sizeof id;
+  v.data = (void*)blob;
+  v.size = payload;
+  check(a->db->put(a->db, txn, &k, &v, 0), "put");
+  check(txn->commit(txn, 0), "commit");
 }
 
 int main(int argc, char** argv) {
@@ -64,43 +68,9 @@ int main(int argc, char** argv) {
     env->close(env, 0);
     return 0;
   }
-  int bench = strcmp(argv[2], "bench") == 0;
-  long long first = bench ? 1 : atoll(argv[3]);
-  long n = atol(argv[bench ? 3 : 4]);
-  int payload = argc > (bench ? 4 : 5) ? atoi(argv[bench ? 4 : 5]) : 100;
-  char* blob = malloc(payload);
-  memset(blob, 'x', payload);
-  double* lat = calloc(n, sizeof(double));
-  for (long i = 0; i < n; ++i) {
-    double t0 = now_us();
-    DB_TXN* txn;
-    check(env->txn_begin(env, NULL, &txn, 0), "txn_begin");
-    long long id = first + i;
-    DBT k, v;
-    memset(&k, 0, sizeof k);
-    memset(&v, 0, sizeof v);
-    k.data = &id;
-    k.size = sizeof id;
-    v.data = blob;
-    v.size = payload;
-    check(db->put(db, txn, &k, &v, 0), "put");
-    check(txn->commit(txn, 0), "commit");
-    lat[i] = now_us() - t0;
-    if (!bench) {
-      printf("acked %lld\n", id);
-      fflush(stdout);
-    }
-  }
-  if (bench) {
-    double sum = 0;
-    for (long i = 0; i < n; ++i) sum += lat[i];
-    qsort(lat, n, sizeof(double), cmp);
-    printf("%.1f %.1f %.1f\n", lat[n / 2], lat[(n * 99) / 100], sum / n);
-    db->close(db, 0);
-    env->close(env, 0);
-    return 0;
-  }
-  printf("done\n");
-  fflush(stdout);
-  for (;;) pause();
+  struct app a = {env, db};
+  commit_driver_run(argc, argv, commit_one, &a);
+  db->close(db, 0);
+  env->close(env, 0);
+  return 0;
 }

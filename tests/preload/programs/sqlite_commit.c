@@ -1,16 +1,12 @@
 /* An ordinary SQLite program (knows nothing about the shim): WAL mode,
  * synchronous=FULL, one row per transaction.
- *   sqlite_commit DB run FIRST N [PAYLOAD]  commit rows FIRST..FIRST+N-1, print
- *                                          "acked ID" after each COMMIT returns,
- *                                          then "done" and wait for a signal
- *   sqlite_commit DB bench N [PAYLOAD]     time N commits, print "p50_us p99_us mean_us"
- *   sqlite_commit DB check                 print "rows COUNT max MAX" */
+ *   sqlite_commit DB run|bench ...  one row per commit (commit_driver.h)
+ *   sqlite_commit DB check          print "rows COUNT max MAX" */
 #include <sqlite3.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "commit_driver.h"
 
 static void die(sqlite3* db, const char* what) {
   fprintf(stderr, "sqlite_commit: %s: %s\n", what, db ? sqlite3_errmsg(db) : "?");
@@ -25,15 +21,19 @@ static void exec(sqlite3* db, const char* sql) {
   }
 }
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
+struct app {
+  sqlite3* db;
+  sqlite3_stmt* ins;
+};
 
-static int cmp(const void* a, const void* b) {
-  double x = *(const double*)a, y = *(const double*)b;
-  return x < y ? -1 : x > y;
+static void commit_one(void* ctx, long long id, const char* blob, int payload) {
+  struct app* a = ctx;
+  exec(a->db, "BEGIN");
+  sqlite3_bind_int64(a->ins, 1, id);
+  sqlite3_bind_blob(a->ins, 2, blob, payload, SQLITE_STATIC);
+  if (sqlite3_step(a->ins) != SQLITE_DONE) die(a->db, "insert");
+  sqlite3_reset(a->ins);
+  exec(a->db, "COMMIT");
 }
 
 int main(int argc, char** argv) {
@@ -54,40 +54,11 @@ int main(int argc, char** argv) {
     sqlite3_close(db);
     return 0;
   }
-  int bench = strcmp(argv[2], "bench") == 0;
-  long first = bench ? 1 : atol(argv[3]);
-  long n = atol(argv[bench ? 3 : 4]);
-  int payload = argc > (bench ? 4 : 5) ? atoi(argv[bench ? 4 : 5]) : 100;
-  char* blob = malloc(payload);
-  memset(blob, 'x', payload);
-  sqlite3_stmt* ins;
-  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t(id, v) VALUES(?, ?)", -1, &ins, NULL))
+  struct app a = {db, NULL};
+  if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO t(id, v) VALUES(?, ?)", -1, &a.ins, NULL))
     die(db, "prepare");
-  double* lat = calloc(n, sizeof(double));
-  for (long i = 0; i < n; ++i) {
-    double t0 = now_us();
-    exec(db, "BEGIN");
-    sqlite3_bind_int64(ins, 1, first + i);
-    sqlite3_bind_blob(ins, 2, blob, payload, SQLITE_STATIC);
-    if (sqlite3_step(ins) != SQLITE_DONE) die(db, "insert");
-    sqlite3_reset(ins);
-    exec(db, "COMMIT");
-    lat[i] = now_us() - t0;
-    if (!bench) {
-      printf("acked %ld\n", first + i);
-      fflush(stdout);
-    }
-  }
-  if (bench) {
-    double sum = 0;
-    for (long i = 0; i < n; ++i) sum += lat[i];
-    qsort(lat, n, sizeof(double), cmp);
-    printf("%.1f %.1f %.1f\n", lat[n / 2], lat[(n * 99) / 100], sum / n);
-    sqlite3_finalize(ins);
-    sqlite3_close(db);
-    return 0;
-  }
-  printf("done\n");
-  fflush(stdout);
-  for (;;) pause();
+  commit_driver_run(argc, argv, commit_one, &a);
+  sqlite3_finalize(a.ins);
+  sqlite3_close(db);
+  return 0;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "rdma_test_util.h"
 #include "remote_log/rdma/rdma_connection.h"
 #include "remote_log/rdma/rdma_server.h"
 #include "remote_log/wire.h"
@@ -32,11 +33,7 @@ namespace {
 
 const char* kSecret = "bad-client-secret";
 
-std::string Addr() {
-  const char* a = std::getenv("RVM_RDMA_TEST_ADDR");
-  if (a == nullptr || *a == '\0') FAIL("RVM_RDMA_TEST_ADDR is not set (see run-rdma-tests)");
-  return a;
-}
+using rvmr::rdma_test::TestAddr;
 
 // A bare verbs client: connects, then sends whatever it is told to.
 class RawClient {
@@ -137,21 +134,15 @@ class RawClient {
 struct Server {
   Server() {
     RdmaServerOptions o;
-    o.listen = Addr() + ":0";
     o.ring_size = 1 << 16;
     o.secret = kSecret;
-    server = std::make_unique<RdmaServer>(o);
-    REQUIRE(server->Start().ok());
-    ep = Endpoint{"rdma", Addr(), server->port(), ""};
+    server = rvmr::rdma_test::StartServer(o);
+    ep = rvmr::rdma_test::EndpointOf(*server);
   }
   std::unique_ptr<Connection> Good() {
     ConnectOptions opts;
     opts.secret = kSecret;
-    std::unique_ptr<Connection> c;
-    Status s = RdmaConnection::Connect(ep, opts, &c);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    return c;
+    return rvmr::rdma_test::Connect(ep, opts);
   }
   std::unique_ptr<RdmaServer> server;
   Endpoint ep;
@@ -205,7 +196,7 @@ TEST_CASE("rdma: malformed control messages close only that connection") {
   for (size_t i = 0; i < attacks.size(); ++i) {
     INFO("attack " << i);
     RawClient bad;
-    bad.Connect(Addr(), srv.server->port());
+    bad.Connect(TestAddr(), srv.server->port());
     bad.Send(attacks[i]);
     int ev = -1;
     for (int tries = 0; tries < 10 && ev != RDMA_CM_EVENT_DISCONNECTED; ++tries) {
@@ -231,7 +222,7 @@ TEST_CASE("rdma: another connection cannot use the writer's rkey") {
   const auto& region =
       static_cast<RdmaConnection*>(writer.get())->region();  // what an attacker might learn
   RawClient intruder;
-  intruder.Connect(Addr(), srv.server->port());
+  intruder.Connect(TestAddr(), srv.server->port());
   // Each connection has its own protection domain: the rkey is useless here,
   // with or without authenticating.
   ibv_wc_status st = intruder.Write(region.addr, region.rkey, 8);

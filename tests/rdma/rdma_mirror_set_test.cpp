@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "rdma_test_util.h"
 #include "remote_log/mirror_set.h"
 #include "remote_log/rdma/rdma_server.h"
 #include "remote_log/server.h"
@@ -24,26 +25,15 @@ namespace {
 
 const char* kSecret = "mirror-secret";
 
-std::string Addr() {
-  const char* a = std::getenv("RVM_RDMA_TEST_ADDR");
-  if (a == nullptr || *a == '\0') FAIL("RVM_RDMA_TEST_ADDR is not set (see run-rdma-tests)");
-  return a;
-}
-
 std::unique_ptr<RdmaServer> StartRdma() {
   RdmaServerOptions o;
-  o.listen = Addr() + ":0";
   o.ring_size = 1 << 20;
   o.secret = kSecret;
-  auto s = std::make_unique<RdmaServer>(o);
-  Status st = s->Start();
-  INFO(st.ToString());
-  REQUIRE(st.ok());
-  return s;
+  return rvmr::rdma_test::StartServer(o);
 }
 
 std::string RdmaUri(const RdmaServer& s) {
-  return "rdma://" + Addr() + ":" + std::to_string(s.port());
+  return rvmr::rdma_test::EndpointOf(s).uri;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "rdma_test_util.h"
 #include "remote_log/rdma/rdma_connection.h"
 #include "remote_log/rdma/rdma_server.h"
 #include "remote_log/transport.h"
@@ -29,42 +30,23 @@ namespace {
 
 const char* kSecret = "rdma-test-secret";
 
-std::string TestAddr() {
-  const char* a = std::getenv("RVM_RDMA_TEST_ADDR");
-  if (a == nullptr || *a == '\0') {
-    FAIL(
-        "RVM_RDMA_TEST_ADDR is not set: run this binary through tests/rdma/run-rdma-tests "
-        "(the Soft-RoCE VM) or set it to an IP address of an RDMA device");
-  }
-  return a;
-}
+using rvmr::rdma_test::TestAddr;
 
 struct Fixture {
   explicit Fixture(uint64_t ring_size = 1 << 20, uint64_t capacity = 64 << 20) {
     RdmaServerOptions o;
-    o.listen = TestAddr() + ":0";
     o.ring_size = ring_size;
     o.capacity = capacity;
     o.secret = kSecret;
-    server = std::make_unique<RdmaServer>(o);
-    Status s = server->Start();
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    ep.scheme = "rdma";
-    ep.host = TestAddr();
-    ep.port = server->port();
-    ep.uri = "rdma://" + ep.host + ":" + std::to_string(ep.port);
+    server = rvmr::rdma_test::StartServer(o);
+    ep = rvmr::rdma_test::EndpointOf(*server);
   }
 
   std::unique_ptr<Connection> Connect(const std::string& secret = kSecret) {
     ConnectOptions opts;
     opts.secret = secret;
     opts.io_timeout_ms = 5000;
-    std::unique_ptr<Connection> c;
-    Status s = RdmaConnection::Connect(ep, opts, &c);
-    INFO(s.ToString());
-    REQUIRE(s.ok());
-    return c;
+    return rvmr::rdma_test::Connect(ep, opts);
   }
 
   std::unique_ptr<RdmaServer> server;

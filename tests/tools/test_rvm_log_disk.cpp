@@ -14,12 +14,8 @@ using rvmr::testing::TempDir;
 
 namespace {
 
-constexpr uint64_t kSegSize = 64 * 1024;
-
-struct Out {
-  std::ostringstream out, err;
-  std::string all() const { return out.str() + err.str(); }
-};
+using Out = testing::CommandOutput;
+using testing::kSegSize;
 
 int Verify(const std::string& path, Out* o) {
   VerifyOptions v;
@@ -38,14 +34,11 @@ int Replay(const std::string& path, Out* o, bool dry = false,
   return RunReplay(r, o->out, o->err);
 }
 
-// A log with two segments and `n` random transactions.
-void Fill(LogBuilder* b, const TempDir& dir, int n, uint64_t seed = 1) {
-  b->AddDict(1, dir.File("seg1"));
-  b->AddDict(2, dir.File("seg2"));
-  std::mt19937_64 rng(seed);
-  b->AddRandomTxns(n, 2, kSegSize, &rng);
-  b->Sync();
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+// A log with two segments and `n` random transactions; the segment files
+// zero-filled.
+void Fill(LogBuilder* b, const TempDir& dir, int n) {
+  testing::FillTwoSegments(b, dir, n);
+  testing::MakeTwoSegments(dir);
 }
 
 void CheckSegments(const LogBuilder& b, const TempDir& dir) {

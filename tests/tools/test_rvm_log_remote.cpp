@@ -21,11 +21,8 @@ using rvmr::testing::TempDir;
 
 namespace {
 
-constexpr uint64_t kSegSize = 64 * 1024;
-
-struct Out {
-  std::ostringstream out, err;
-};
+using Out = testing::CommandOutput;
+using testing::kSegSize;
 
 class TestServer {
  public:
@@ -80,14 +77,6 @@ uint16_t DeadPort() {
   return ntohs(a.sin_port);
 }
 
-void Fill(LogBuilder* b, const TempDir& dir, int n, uint64_t seed = 7) {
-  b->AddDict(1, dir.File("seg1"));
-  b->AddDict(2, dir.File("seg2"));
-  std::mt19937_64 rng(seed);
-  b->AddRandomTxns(n, 2, kSegSize, &rng);
-  b->Sync();
-}
-
 std::string Segs(const TempDir& dir) {
   return testing::ReadFile(dir.File("seg1")) + "|" + testing::ReadFile(dir.File("seg2"));
 }
@@ -111,29 +100,29 @@ TEST_CASE("replay --from remote and --from disk give byte-identical segments", "
   TempDir dir;
   LogBuilder b(dir.File("log"), 1 << 20, 4096, 33, 2);
   REQUIRE(b.ok());
-  Fill(&b, dir, 300);
+  testing::FillTwoSegments(&b, dir, 300);
   std::string name = LogIdHex(b.status());
   REQUIRE(FillRemote(srv.uri(), name, 2, b.head(), b.stream()).ok());
 
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out d;
   REQUIRE(Replay(b.path(), {}, "disk", &d) == kExitOk);
   std::string from_disk = Segs(dir);
   CHECK(from_disk != std::string(kSegSize, '\0') + "|" + std::string(kSegSize, '\0'));
 
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out r;
   REQUIRE(Replay(b.path(), {srv.uri()}, "remote", &r) == kExitOk);
   CHECK(r.out.str().find("replayed 300 transactions") != std::string::npos);
   CHECK(Segs(dir) == from_disk);
 
   // Remote alone (no disk log at hand), by name.
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out ro;
   REQUIRE(Replay("", {srv.uri()}, "remote", &ro, name) == kExitOk);
   CHECK(Segs(dir) == from_disk);
 
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out a;
   REQUIRE(Replay(b.path(), {srv.uri()}, "auto", &a) == kExitOk);
   CHECK(Segs(dir) == from_disk);
@@ -161,7 +150,7 @@ TEST_CASE("auto replay takes the committed tail the disk lacks from a mirror", "
   TempDir dir;
   LogBuilder b(dir.File("log"), 1 << 20);
   REQUIRE(b.ok());
-  Fill(&b, dir, 100);
+  testing::FillTwoSegments(&b, dir, 100);
   std::string name = LogIdHex(b.status());
   // Mirror 1 holds everything since offset 0; mirror 2 only the tail window.
   REQUIRE(FillRemote(srv1.uri(), name, 1, 0, b.stream()).ok());
@@ -172,7 +161,7 @@ TEST_CASE("auto replay takes the committed tail the disk lacks from a mirror", "
   b.Zero(disk_end, b.tail());
   b.Sync(disk_end);
 
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out a;
   REQUIRE(Replay(b.path(), {srv2.uri()}, "auto", &a) == kExitOk);
   CHECK(a.out.str().find("replayed 100 transactions") != std::string::npos);
@@ -208,7 +197,7 @@ TEST_CASE("diff finds where copies differ; damaged copies; lost tails", "[diff][
   TempDir dir;
   LogBuilder b(dir.File("log"), 1 << 20);
   REQUIRE(b.ok());
-  Fill(&b, dir, 30);
+  testing::FillTwoSegments(&b, dir, 30);
   std::string name = LogIdHex(b.status());
   // The remote copy of record 10 is damaged.
   std::string bytes = b.stream();
@@ -228,7 +217,7 @@ TEST_CASE("diff finds where copies differ; damaged copies; lost tails", "[diff][
   CHECK(RunVerify(vo, v.out, v.err) == kExitProblem);
   CHECK(v.out.str().find("offset " + std::to_string(bad)) != std::string::npos);
   // The remote alone cannot supply the committed tail.
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out r;
   CHECK(Replay("", {srv.uri()}, "remote", &r, name) == kExitProblem);
   CHECK(r.err.str().find("cannot be fully found") != std::string::npos);
@@ -274,7 +263,7 @@ TEST_CASE("inspect, verify and stat a remote log; stat over time", "[inspect][st
   TempDir dir;
   LogBuilder b(dir.File("log"), 1 << 20);
   REQUIRE(b.ok());
-  Fill(&b, dir, 10);
+  testing::FillTwoSegments(&b, dir, 10);
   std::string name = LogIdHex(b.status());
   REQUIRE(FillRemote(srv.uri(), name, 3, 0, b.stream()).ok());
   Out i;
@@ -315,8 +304,8 @@ TEST_CASE("an unreachable server is named in the error", "[unreachable]") {
   TempDir dir;
   LogBuilder b(dir.File("log"), 1 << 20);
   REQUIRE(b.ok());
-  Fill(&b, dir, 5);
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::FillTwoSegments(&b, dir, 5);
+  testing::MakeTwoSegments(dir);
   std::string uri = "tcp://127.0.0.1:" + std::to_string(DeadPort());
   auto r = testing::RunCli("stat " + uri);
   CHECK(r.code == 2);
@@ -354,12 +343,12 @@ TEST_CASE("a remote copy larger than the read window, read over parallel connect
   std::string name = LogIdHex(b.status());
   REQUIRE(FillRemote(srv.uri(), name, 1, 0, b.stream()).ok());
 
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out r;
   REQUIRE(Replay("", {srv.uri()}, "remote", &r, name) == kExitOk);
   CHECK(r.out.str().find("replayed 600 transactions") != std::string::npos);
   std::string from_remote = Segs(dir);
-  testing::MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+  testing::MakeTwoSegments(dir);
   Out d;
   REQUIRE(Replay(b.path(), {}, "disk", &d) == kExitOk);
   CHECK(Segs(dir) == from_remote);

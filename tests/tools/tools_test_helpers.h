@@ -187,6 +187,30 @@ inline std::string Expected(const std::string& model, uint64_t size) {
   return s;
 }
 
+// The size of the data segments seg1 and seg2 of the two-segment test logs.
+inline constexpr uint64_t kSegSize = 64 * 1024;
+
+// (Re)creates seg1 and seg2 in `dir`, zero-filled.
+inline void MakeTwoSegments(const TempDir& dir) {
+  MakeSegments({dir.File("seg1"), dir.File("seg2")}, kSegSize);
+}
+
+// Adds dictionary records naming seg1 (code 1) and seg2 (code 2) of `dir`,
+// then `n` random transactions over them, and syncs the status block.
+inline void FillTwoSegments(LogBuilder* b, const TempDir& dir, int n, uint64_t seed = 1) {
+  b->AddDict(1, dir.File("seg1"));
+  b->AddDict(2, dir.File("seg2"));
+  std::mt19937_64 rng(seed);
+  b->AddRandomTxns(n, 2, kSegSize, &rng);
+  b->Sync();
+}
+
+// What an in-process subcommand printed.
+struct CommandOutput {
+  std::ostringstream out, err;
+  std::string all() const { return out.str() + err.str(); }
+};
+
 struct RunResult {
   int code = -1;
   std::string output;  // stdout and stderr together

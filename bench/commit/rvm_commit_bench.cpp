@@ -201,7 +201,8 @@ int Worker(const WorkerArgs& a) {
   const size_t seg_len = std::max<size_t>(8u << 20, 4 * a.sizes.back());
   char* seg = SetUpRvm(a.dir, seg_len, 64u << 20);
   LatencyRun(a, seg, seg_len);
-  for (int threads : {1, 2}) TpcbRun(a, seg, seg_len, threads);
+  if (a.tpcb_seconds > 0)
+    for (int threads : {1, 2}) TpcbRun(a, seg, seg_len, threads);
   rvm_statistics_t* st = rvm_malloc_statistics();
   Check(RVM_STATISTICS(st), "rvm_statistics");
   std::printf("stats flush_commits %lu log_written %lu\n", st->tot_flush_commit,
@@ -314,7 +315,8 @@ struct ModeResult {
 };
 
 ModeResult RunMode(const std::string& self, const std::string& name, const std::string& mirrors,
-                   const std::string& sizes, const std::string& secs) {
+                   const std::string& sizes, const std::string& secs,
+                   const std::string& tpcb_secs = "") {
   ModeResult res;
   res.name = name;
   char tmpl[] = "/var/tmp/rvmbenchXXXXXX";
@@ -330,8 +332,12 @@ ModeResult RunMode(const std::string& self, const std::string& name, const std::
       ::unsetenv("RVM_MIRRORS");
     else
       ::setenv("RVM_MIRRORS", mirrors.c_str(), 1);
-    ::execl(self.c_str(), self.c_str(), "--worker", dir.c_str(), sizes.c_str(), secs.c_str(),
-            static_cast<char*>(nullptr));
+    if (tpcb_secs.empty())
+      ::execl(self.c_str(), self.c_str(), "--worker", dir.c_str(), sizes.c_str(), secs.c_str(),
+              static_cast<char*>(nullptr));
+    else
+      ::execl(self.c_str(), self.c_str(), "--worker", dir.c_str(), sizes.c_str(), secs.c_str(),
+              tpcb_secs.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   ::close(pipefd[1]);
@@ -380,7 +386,10 @@ void Usage() {
       "  --quick        sizes 8,4096,65536 and 0.5 s per size (the main job)\n"
       "  --sizes LIST   comma-separated transaction sizes in bytes\n"
       "                 (default 8,64,512,4096,65536,1048576)\n"
-      "  --seconds S    time budget per size and mode (default 1.5)\n");
+      "  --seconds S    time budget per size and mode (default 1.5)\n"
+      "  --tpcb-seconds N   TPC-B run time per thread count (0: skip; with --only)\n"
+      "  --only MODE    run one mode alone (local, 1, 2) and print its raw lines\n"
+      "                 (for profiling: perf record / strace -f the whole run)\n");
 }
 
 }  // namespace
@@ -392,10 +401,12 @@ int main(int argc, char** argv) {
     a.sizes = ParseSizes(argv[3]);
     a.seconds_per_size = std::atof(argv[4]);
     a.tpcb_seconds = a.seconds_per_size < 1.0 ? 1 : 2;
+    if (argc >= 6) a.tpcb_seconds = std::atoi(argv[5]);
     return Worker(a);
   }
   std::string sizes = "8,64,512,4096,65536,1048576";
   std::string secs = "1.5";
+  std::string only, tpcb_secs;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
@@ -408,6 +419,10 @@ int main(int argc, char** argv) {
       sizes = argv[++i];
     } else if (arg == "--seconds" && i + 1 < argc) {
       secs = argv[++i];
+    } else if (arg == "--only" && i + 1 < argc) {
+      only = argv[++i];
+    } else if (arg == "--tpcb-seconds" && i + 1 < argc) {
+      tpcb_secs = argv[++i];
     } else {
       std::fprintf(stderr, "rvm-commit-bench: unknown argument '%s' (see --help)\n", arg.c_str());
       return 2;
@@ -437,6 +452,15 @@ int main(int argc, char** argv) {
               uris[0].c_str(), uris[1].c_str());
   std::fflush(stdout);
 
+  if (!only.empty()) {
+    std::string m = only == "local" ? "" : only == "1" ? uris[0] : uris[0] + "," + uris[1];
+    ModeResult r = RunMode(self, only, m, sizes, secs, tpcb_secs);
+    for (const auto& [size, p] : r.latency)
+      std::printf("%9zu p50 %.1f p99 %.1f p99.9 %.1f\n", size, p.p50, p.p99, p.p999);
+    std::printf("no_flush p50 %.3f\n", r.noflush.p50);
+    for (const auto& [t, tps] : r.tpcb) std::printf("tpcb %d threads %.0f/s\n", t, tps);
+    return r.ok ? 0 : 1;
+  }
   std::vector<ModeResult> modes;
   modes.push_back(RunMode(self, "local disk", "", sizes, secs));
   modes.push_back(RunMode(self, "1 mirror", uris[0], sizes, secs));

@@ -148,10 +148,11 @@ Status MirrorSet::WaitAcked(uint64_t end) {
   std::array<pollfd, kMaxMirrors> pfds;
   std::array<size_t, kMaxMirrors> which;
   // The first pass polls no connection (a system call each), so that the
-  // common case of one outstanding mirror goes straight to its blocking wait.
+  // common case (every outstanding mirror is needed) goes straight to the
+  // blocking waits.
   bool first = true;
   for (;; first = false) {
-    size_t acked = 0, pending = 0, last_pending = 0;
+    size_t acked = 0, pending = 0;
     for (size_t i = 0; i < mirrors_.size(); ++i) {
       Mirror& m = mirrors_[i];
       if (!m.health.connected) continue;
@@ -170,21 +171,29 @@ Status MirrorSet::WaitAcked(uint64_t end) {
         // Never sent up to `end` (it was behind): cannot count for it.
       } else {
         which[pending++] = i;
-        last_pending = i;
       }
     }
     if (acked >= quorum_) return Status::Ok();
     if (acked + pending < quorum_) return QuorumError("append");
-    if (first && pending > 1) continue;  // poll them all once before sleeping
-    if (pending == 1 && acked + 1 == quorum_) {
-      // The common one-mirror case: block in the transport directly.
-      Mirror& m = mirrors_[last_pending];
-      uint64_t a = 0;
-      Status s = m.conn->WaitAcked(end, &a);
-      m.health.acked_end = a;
-      if (!s.ok()) Fail(m, s);
+    if (acked + pending == quorum_) {
+      // Every pending mirror is needed (one mirror, or all of N): block in
+      // each transport in turn, in the order the appends were sent. One
+      // blocking receive per mirror and no poll(2): the first ack is usually
+      // the last to arrive, so the others are already there. A failure
+      // leaves too few for the quorum, reported by the next pass.
+      for (size_t k = 0; k < pending; ++k) {
+        Mirror& m = mirrors_[which[k]];
+        uint64_t a = 0;
+        Status s = m.conn->WaitAcked(end, &a);
+        m.health.acked_end = a;
+        if (!s.ok()) {
+          Fail(m, s);
+          break;
+        }
+      }
       continue;
     }
+    if (first) continue;  // poll them all once before sleeping
     if (deadline == 0) deadline = NowNs() + int64_t(options_.connect.io_timeout_ms) * 1000000;
     int64_t left = deadline - NowNs();
     if (left <= 0) {

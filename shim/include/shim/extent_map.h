@@ -22,6 +22,15 @@ class ExtentMap {
     if (it != m_.begin()) {
       auto p = std::prev(it);
       uint64_t pend = p->first + p->second.size();
+      if (pend >= end) {
+        // Inside one extent (hot data written again): overwrite in place.
+        // Without this, splitting and re-merging copied the whole extent,
+        // which made applying a log of small updates to a large merged
+        // region quadratic.
+        std::memcpy(p->second.data() + (off - p->first), data, len);
+        bytes_ += len;
+        return;
+      }
       if (pend > off) {
         // Split p: keep its left part, and its right part beyond `end`.
         std::string right;

@@ -129,6 +129,19 @@ class Iteration {
     };
   }
 
+  // A kill rule that kills mirror `victim` once `k` commits are acknowledged,
+  // then SIGKILLs the workload `more` acknowledgements later. *killed_at: the
+  // acknowledgements when the mirror was killed (stays 0 if it never was).
+  KillRule KillMirrorAfter(int victim, uint64_t k, uint64_t more, uint64_t* killed_at) {
+    return [this, victim, k, more, killed_at](const RunResult& rr) {
+      if (*killed_at == 0 && rr.acks >= k) {
+        mirror(victim).Kill();
+        *killed_at = rr.acks;
+      }
+      return *killed_at != 0 && rr.acks >= *killed_at + more;
+    };
+  }
+
   // Runs the workload (which first recovers: that is checked against what
   // the previous runs acknowledged), then kills it per `rule` or lets the
   // fault in `fault` (an RVM_FAULT value, "" for none) kill it. `loss_ok`:
@@ -367,16 +380,8 @@ TEST_CASE("remote mode: one mirror killed mid-run, commits continue", "[crash]")
       int victim = static_cast<int>(it.Rand(0, 1));
       uint64_t k = it.Rand(1, 30);
       uint64_t killed_at = 0;
-      RunResult r = it.Crash(
-          [&](const RunResult& rr) {
-            if (killed_at == 0 && rr.acks >= k) {
-              it.mirror(victim).Kill();
-              killed_at = rr.acks;
-            }
-            // Commits must go on without the mirror.
-            return killed_at != 0 && rr.acks >= killed_at + 20;
-          },
-          "");
+      // Commits must go on without the mirror.
+      RunResult r = it.Crash(it.KillMirrorAfter(victim, k, 20, &killed_at), "");
       if (killed_at == 0 || r.acks < killed_at + 20)
         it.Fail("commits did not continue after a mirror was killed:\n" + r.err);
       // The mirror comes back empty (its memory is gone) before recovery.
@@ -394,15 +399,7 @@ TEST_CASE("remote mode: a mirror killed, then the application, then the disk tai
     int victim = static_cast<int>(it.Rand(0, 1));
     uint64_t k = it.Rand(1, 30), more = it.Rand(0, 10);
     uint64_t killed_at = 0;
-    it.Crash(
-        [&](const RunResult& rr) {
-          if (killed_at == 0 && rr.acks >= k) {
-            it.mirror(victim).Kill();
-            killed_at = rr.acks;
-          }
-          return killed_at != 0 && rr.acks >= killed_at + more;
-        },
-        "");
+    it.Crash(it.KillMirrorAfter(victim, k, more, &killed_at), "");
     it.LoseDiskTail();
     it.Recover();
   });

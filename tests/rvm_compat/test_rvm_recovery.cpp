@@ -163,6 +163,14 @@ void CommitAndCrash(const std::string& log, const std::string& seg, int from, in
           }) == 0);
 }
 
+// A scratch directory with a log path, a 4096-byte zeroed segment and a file
+// for a child's stderr.
+struct LogFiles {
+  TempDir dir;
+  std::string log = dir.File("log"), seg = dir.File("seg"), err = dir.File("err");
+  LogFiles() { MakeFile(seg, 4096, 0); }
+};
+
 // Recovers in a child with stderr captured; returns the value found.
 int RecoverValue(const std::string& log, const std::string& seg, const std::string& err) {
   int p[2];
@@ -187,10 +195,8 @@ int RecoverValue(const std::string& log, const std::string& seg, const std::stri
 
 }  // namespace
 
-TEST_CASE("a corrupted last record is cut off and reported, earlier ones applied") {
-  TempDir dir;
-  std::string log = dir.File("log"), seg = dir.File("seg"), err = dir.File("err");
-  MakeFile(seg, 4096, 0);
+TEST_CASE_METHOD(LogFiles,
+                 "a corrupted last record is cut off and reported, earlier ones applied") {
   CommitAndCrash(log, seg, 1, 3, true);
   rvmr::log::LogStatus st;
   auto recs = ScanLog(log, &st);
@@ -210,10 +216,8 @@ TEST_CASE("a corrupted last record is cut off and reported, earlier ones applied
   CHECK(ReadFile(err).empty());
 }
 
-TEST_CASE("garbage after the tail and a stale record from an earlier lap are ignored") {
-  TempDir dir;
-  std::string log = dir.File("log"), seg = dir.File("seg"), err = dir.File("err");
-  MakeFile(seg, 4096, 0);
+TEST_CASE_METHOD(LogFiles,
+                 "garbage after the tail and a stale record from an earlier lap are ignored") {
   CommitAndCrash(log, seg, 1, 3, true);
   rvmr::log::LogStatus st;
   auto recs = ScanLog(log, &st);
@@ -223,10 +227,7 @@ TEST_CASE("garbage after the tail and a stale record from an earlier lap are ign
   CHECK(ReadFile(err).empty());  // the normal end of the log is not damage
 }
 
-TEST_CASE("one damaged status copy: recovery uses the other") {
-  TempDir dir;
-  std::string log = dir.File("log"), seg = dir.File("seg"), err = dir.File("err");
-  MakeFile(seg, 4096, 0);
+TEST_CASE_METHOD(LogFiles, "one damaged status copy: recovery uses the other") {
   CommitAndCrash(log, seg, 1, 2, true);
   int fd = ::open(log.c_str(), O_RDONLY);
   rvmr::log::LogStatus st;

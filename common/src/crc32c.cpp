@@ -3,12 +3,11 @@
 #include <array>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <nmmintrin.h>
-#endif
+#include "crc32c_internal.h"
 
 namespace rvmr::crc32c {
+
+namespace internal {
 
 namespace {
 
@@ -29,7 +28,9 @@ struct Tables {
 };
 constexpr Tables kTables;
 
-uint32_t ExtendPortable(uint32_t crc, const uint8_t* p, size_t n) {
+}  // namespace
+
+uint32_t RawPortable(uint32_t crc, const uint8_t* p, size_t n) {
   const auto& t = kTables.t;
   while (n >= 8) {
     uint64_t v;
@@ -44,40 +45,61 @@ uint32_t ExtendPortable(uint32_t crc, const uint8_t* p, size_t n) {
   return crc;
 }
 
+}  // namespace internal
+
+namespace {
+
+uint32_t Raw(Impl impl, uint32_t c, const uint8_t* p, size_t n, uint8_t* dst) {
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t ExtendHw(uint32_t crc, const uint8_t* p, size_t n) {
-  uint64_t c = crc;
-  while (n >= 8) {
-    uint64_t v;
-    std::memcpy(&v, p, 8);
-    c = _mm_crc32_u64(c, v);
-    p += 8;
-    n -= 8;
-  }
-  uint32_t c32 = static_cast<uint32_t>(c);
-  while (n--) c32 = _mm_crc32_u8(c32, *p++);
-  return c32;
+  if (impl == Impl::kFold) return internal::RawFold(c, p, n, dst);
+  if (impl == Impl::kSse42) return internal::RawSse42(c, p, n, dst);
+#endif
+  if (dst != nullptr && n != 0) std::memcpy(dst, p, n);
+  return internal::RawPortable(c, p, n);
 }
 
-bool HaveSse42() {
-  unsigned a, b, c, d;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  return (c & bit_SSE4_2) != 0;
+Impl Best() {
+  if (Supported(Impl::kFold)) return Impl::kFold;
+  if (Supported(Impl::kSse42)) return Impl::kSse42;
+  return Impl::kPortable;
 }
-#endif
 
 }  // namespace
 
-uint32_t Extend(uint32_t crc, const void* data, size_t n) {
-  const auto* p = static_cast<const uint8_t*>(data);
-  crc = ~crc;
+bool Supported(Impl impl) {
+  switch (impl) {
+    case Impl::kPortable:
+      return true;
 #if defined(__x86_64__)
-  static const bool hw = HaveSse42();
-  crc = hw ? ExtendHw(crc, p, n) : ExtendPortable(crc, p, n);
-#else
-  crc = ExtendPortable(crc, p, n);
+    case Impl::kSse42:
+      return internal::CpuHasSse42();
+    case Impl::kFold:
+      return internal::CpuHasFold();
 #endif
-  return ~crc;
+    default:
+      return false;
+  }
+}
+
+Impl Selected() {
+  static const Impl best = Best();
+  return best;
+}
+
+uint32_t ExtendWith(Impl impl, uint32_t crc, const void* data, size_t n) {
+  return ~Raw(impl, ~crc, static_cast<const uint8_t*>(data), n, nullptr);
+}
+
+uint32_t ExtendAndCopyWith(Impl impl, uint32_t crc, void* dst, const void* src, size_t n) {
+  return ~Raw(impl, ~crc, static_cast<const uint8_t*>(src), n, static_cast<uint8_t*>(dst));
+}
+
+uint32_t Extend(uint32_t crc, const void* data, size_t n) {
+  return ExtendWith(Selected(), crc, data, n);
+}
+
+uint32_t ExtendAndCopy(uint32_t crc, void* dst, const void* src, size_t n) {
+  return ExtendAndCopyWith(Selected(), crc, dst, src, n);
 }
 
 }  // namespace rvmr::crc32c

@@ -1,10 +1,12 @@
 #include "remote_log/log_store.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <deque>
 
-#include "remote_log/crc32c_fast.h"
+#include "common/crc32c.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log {
@@ -15,27 +17,36 @@ struct LogStore::Log {
   LogInfo info;
   // chunks[i] holds offsets [base + i*kChunkSize, base + (i+1)*kChunkSize).
   uint64_t base = 0;
-  std::deque<std::unique_ptr<uint8_t[]>> chunks;
+  std::deque<Chunk> chunks;
 };
 
-LogStore::LogStore(uint64_t capacity) : capacity_(capacity) {}
+void LogStore::ChunkUnmap::operator()(uint8_t* p) const {
+  munmap(p, kChunkSize);
+}
+
+LogStore::LogStore(uint64_t capacity)
+    : capacity_(capacity),
+      max_free_chunks_(size_t(std::min(capacity, kMaxPoolBytes) / kChunkSize)) {}
 LogStore::~LogStore() = default;
 
-std::unique_ptr<uint8_t[]> LogStore::TakeChunk() {
+LogStore::Chunk LogStore::TakeChunk() {
   {
     std::lock_guard<std::mutex> g(free_mu_);
     if (!free_chunks_.empty()) {
-      auto c = std::move(free_chunks_.back());
+      Chunk c = std::move(free_chunks_.back());
       free_chunks_.pop_back();
       return c;
     }
   }
-  return std::unique_ptr<uint8_t[]>(new uint8_t[kChunkSize]);
+  void* p = mmap(nullptr, kChunkSize, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+  if (p == MAP_FAILED) return Chunk();
+  return Chunk(static_cast<uint8_t*>(p));
 }
 
-void LogStore::GiveChunk(std::unique_ptr<uint8_t[]> c) {
+void LogStore::GiveChunk(Chunk c) {
   std::lock_guard<std::mutex> g(free_mu_);
-  if (free_chunks_.size() < kMaxFreeChunks) free_chunks_.push_back(std::move(c));
+  if (free_chunks_.size() < max_free_chunks_) free_chunks_.push_back(std::move(c));
 }
 
 int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
@@ -100,13 +111,18 @@ int32_t LogStore::AppendImpl(Log* log, uint64_t epoch, uint64_t offset, const ui
   while (done < n) {
     uint64_t idx = (pos - log->base) / kChunkSize;
     while (log->chunks.size() <= idx) {
-      log->chunks.push_back(TakeChunk());
+      Chunk c = TakeChunk();
+      if (!c) {
+        used_.fetch_sub(n, std::memory_order_relaxed);
+        return wire::kErrNoSpace;  // the system is out of memory
+      }
+      log->chunks.push_back(std::move(c));
     }
     uint64_t in_chunk = (pos - log->base) % kChunkSize;
     size_t m = size_t(std::min<uint64_t>(kChunkSize - in_chunk, n - done));
     uint8_t* dst = log->chunks[idx].get() + in_chunk;
     if (check) {
-      crc = Crc32cCopyFast(crc, dst, data + done, m);
+      crc = crc32c::ExtendAndCopy(crc, dst, data + done, m);
     } else {
       std::memcpy(dst, data + done, m);
     }

@@ -15,7 +15,6 @@
 
 #include "common/crc32c.h"
 #include "remote_log/auth.h"
-#include "remote_log/crc32c_fast.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log {
@@ -154,7 +153,7 @@ struct Server::Session {
     h.status = status;
     h.request_id = id;
     h.payload_len = uint32_t(n);
-    h.payload_crc = Crc32cExtendFast(0, payload, n);
+    h.payload_crc = crc32c::Extend(0, payload, n);
     uint8_t hdr[wire::kHeaderSize];
     wire::EncodeHeader(h, hdr);
     if (n <= kQueueMaxPayload) {
@@ -338,7 +337,7 @@ void Server::Serve(Session* s) {
     // An authenticated APPEND is verified while it is copied into the log
     // (one pass over the bytes); everything else here.
     const bool fused = s->authed && t0(type) == wire::Type::kAppend;
-    if (!fused && Crc32cExtendFast(0, p, n) != h.payload_crc) {
+    if (!fused && crc32c::Extend(0, p, n) != h.payload_crc) {
       rejected_++;
       s->Send(type, h.request_id, wire::kErrChecksum, nullptr, 0);
       return;
@@ -409,12 +408,12 @@ void Server::Serve(Session* s) {
         rep.offset = off;
         int32_t rc = wire::kErrNoLog;
         if (s->log) {
-          uint32_t seed = Crc32cExtendFast(0, p, wire::kAppendFixedSize);
+          uint32_t seed = crc32c::Extend(0, p, wire::kAppendFixedSize);
           rc = store_.AppendChecked(s->log.get(), s->epoch, off, data, len, seed, h.payload_crc,
                                     &rep.tail);
         }
         // A refusal must not hide a corrupt message.
-        if (rc != 0 && rc != wire::kErrChecksum && Crc32cExtendFast(0, p, n) != h.payload_crc)
+        if (rc != 0 && rc != wire::kErrChecksum && crc32c::Extend(0, p, n) != h.payload_crc)
           rc = wire::kErrChecksum;
         if (rc == wire::kErrChecksum) return fail(rc);
         if (rc == 0) appends_++;

@@ -14,7 +14,6 @@
 
 #include "common/crc32c.h"
 #include "remote_log/auth.h"
-#include "remote_log/crc32c_fast.h"
 
 namespace rvmr::remote_log {
 
@@ -250,7 +249,7 @@ Status TcpConnection::ProcessInput() {
       break;
     }
     const uint8_t* pl = p + wire::kHeaderSize;
-    if (Crc32cExtendFast(0, pl, h.payload_len) != h.payload_crc)
+    if (crc32c::Extend(0, pl, h.payload_len) != h.payload_crc)
       return Break(Status::Corruption("reply payload checksum mismatch"));
     wire::Type t = wire::Type(h.type & ~wire::kReplyBit);
     if (t == wire::Type::kAppend) {

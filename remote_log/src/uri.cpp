@@ -1,7 +1,6 @@
 #include <string>
 
 #include "common/crc32c.h"
-#include "remote_log/crc32c_fast.h"
 #include "remote_log/transport.h"
 #include "remote_log/wire.h"
 
@@ -11,7 +10,7 @@ uint32_t AppendCrc(uint64_t offset, const struct iovec* iov, int iovcnt) {
   uint8_t off[8];
   wire::Put64(off, offset);
   uint32_t crc = crc32c::Value(off, sizeof off);
-  for (int i = 0; i < iovcnt; ++i) crc = Crc32cExtendFast(crc, iov[i].iov_base, iov[i].iov_len);
+  for (int i = 0; i < iovcnt; ++i) crc = crc32c::Extend(crc, iov[i].iov_base, iov[i].iov_len);
   return crc;
 }
 

@@ -53,4 +53,15 @@ void CallTransaction::Abort() {
   rvm_abort_transaction(tid_);
 }
 
+int CallTransaction::Finish(Heap& heap, int rc) {
+  if (rc != SUCCESS) {
+    Abort();
+    heap.EndOp(false);
+    return rc;
+  }
+  rc = Commit();
+  heap.EndOp(rc == RVM_SUCCESS);
+  return rc;
+}
+
 }  // namespace rvmr::rds

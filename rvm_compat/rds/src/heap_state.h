@@ -40,6 +40,10 @@ class CallTransaction {
   int Commit();
   // Aborts our own transaction; the caller's is left to the caller.
   void Abort();
+  // Ends a heap operation run in this transaction (after heap.BeginOp()):
+  // commits when `rc` is SUCCESS, aborts otherwise, then heap.EndOp() with
+  // the outcome. Returns `rc`, or the commit's error.
+  int Finish(Heap& heap, int rc);
 
  private:
   rvm_tid_t* tid_;

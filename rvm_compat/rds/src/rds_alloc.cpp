@@ -34,15 +34,7 @@ extern "C" char* rds_malloc(unsigned long size, rvm_tid_t* tid, int* err) {
   }
   heap.BeginOp();
   BlockHeader* b = nullptr;
-  int rc = heap.Allocate(chunks, tx.tid(), &b);
-  if (rc != SUCCESS) {
-    tx.Abort();
-    heap.EndOp(false);
-    *err = rc;
-    return nullptr;
-  }
-  rc = tx.Commit();
-  heap.EndOp(rc == RVM_SUCCESS);
+  int rc = tx.Finish(heap, heap.Allocate(chunks, tx.tid(), &b));
   *err = rc;
   if (rc != RVM_SUCCESS) return nullptr;
   RDS_LOG("rdstrace: malloc addr %p size %lx req %lx\n", static_cast<void*>(UserBytes(b)),
@@ -71,14 +63,7 @@ extern "C" int rds_free(char* addr, rvm_tid_t* tid, int* err) {
   heap.BeginOp();
   int rc = heap.CoverStats(tx.tid());
   if (rc == SUCCESS) rc = heap.Release(b, tx.tid());
-  if (rc != SUCCESS) {
-    tx.Abort();
-    heap.EndOp(false);
-    *err = rc;
-    return -1;
-  }
-  rc = tx.Commit();
-  heap.EndOp(rc == RVM_SUCCESS);
+  rc = tx.Finish(heap, rc);
   *err = rc;
   return rc == RVM_SUCCESS ? 0 : -1;
 }
@@ -176,14 +161,7 @@ extern "C" int rds_prealloc(unsigned long size, unsigned long nblocks, rvm_tid_t
   if (rc == SUCCESS) heap.header()->stats.prealloc++;
   for (unsigned long i = 0; rc == SUCCESS && i < nblocks; ++i)
     rc = heap.Preallocate(chunks, tx.tid());
-  if (rc != SUCCESS) {
-    tx.Abort();
-    heap.EndOp(false);
-    *err = rc;
-    return -1;
-  }
-  rc = tx.Commit();
-  heap.EndOp(rc == RVM_SUCCESS);
+  rc = tx.Finish(heap, rc);
   *err = rc;
   return rc == RVM_SUCCESS ? 0 : -1;
 }
@@ -210,16 +188,7 @@ extern "C" void coalesce(rvm_tid_t* tid, int* err) {
     return;
   }
   heap.BeginOp();
-  int rc = heap.Coalesce(tx.tid());
-  if (rc != SUCCESS) {
-    tx.Abort();
-    heap.EndOp(false);
-    *err = rc;
-    return;
-  }
-  rc = tx.Commit();
-  heap.EndOp(rc == RVM_SUCCESS);
-  *err = rc;
+  *err = tx.Finish(heap, heap.Coalesce(tx.tid()));
 }
 
 // Exported internal (norton): prints every free list and checks its links

@@ -112,15 +112,8 @@ extern "C" int rds_clear_stats(int* err) {
   }
   heap.BeginOp();
   int rc = heap.CoverStats(tx.tid());
-  if (rc != RVM_SUCCESS) {
-    tx.Abort();
-    heap.EndOp(false);
-    *err = rc;
-    return -1;
-  }
-  memset(&heap.header()->stats, 0, sizeof(rds_stats_t));
-  rc = tx.Commit();
-  heap.EndOp(rc == RVM_SUCCESS);
+  if (rc == SUCCESS) memset(&heap.header()->stats, 0, sizeof(rds_stats_t));
+  rc = tx.Finish(heap, rc);
   *err = rc;
   return rc == RVM_SUCCESS ? 0 : -1;
 }

@@ -102,6 +102,10 @@ rvm_return_t LogManager::Open(const std::string& path, std::unique_ptr<LogManage
 
 LogManager::~LogManager() {
   {
+    std::lock_guard<std::mutex> al(append_mu_);
+    if (!failed_ && sink_) (void)WaitInflight();
+  }
+  {
     std::lock_guard<std::mutex> l(bg_mu_);
     bg_stop_ = true;
   }
@@ -207,6 +211,7 @@ rvm_return_t LogManager::Commit(PendingTxn txn) {
   {
     std::lock_guard<std::mutex> l(q_mu_);
     seq = ++queued_seq_;
+    if (flush) q_flush_seq_ = seq;
     if (!flush) {
       q_no_flush_++;
       q_no_flush_bytes_ += log::RecordSize(txn.record.size() - log::kRecordHeaderSize);
@@ -222,6 +227,7 @@ rvm_return_t LogManager::Flush(bool explicit_call) {
   {
     std::lock_guard<std::mutex> l(q_mu_);
     seq = queued_seq_;
+    q_flush_seq_ = seq;
   }
   if (explicit_call) {
     std::lock_guard<std::mutex> l(stats_mu_);
@@ -289,33 +295,70 @@ void LogManager::CoalesceBatch(std::vector<PendingTxn>* batch) {
 rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   std::unique_lock<std::mutex> lk(append_mu_);
   if (durable_seq_ >= seq) return RVM_SUCCESS;
-  if (failed_) return RVM_EIO;
   auto t0 = Clock::now();
-  std::vector<PendingTxn> batch;
+  // One batch at a time is on its way; whoever holds append_mu_ drives it.
+  // A thread whose transaction went out in a batch another thread sent
+  // only waits for that batch.
+  while (durable_seq_ < seq) {
+    if (failed_) return RVM_EIO;
+    rvm_return_t rc = inflight_ ? WaitInflight() : SendQueued();
+    if (rc != RVM_SUCCESS) return rc;
+  }
+  // Send ahead: flush commits that other threads queued during our round
+  // trip leave now, before we return, rather than after their owner has
+  // woken up to take append_mu_ (it then only waits for the acks). Only
+  // where starting a batch costs little (the remote sink's Send does not
+  // wait); a failure is theirs to see (failed_), not ours.
+  if (sink_->SendIsAsync() && !inflight_ && !failed_) {
+    bool waiting;
+    {
+      std::lock_guard<std::mutex> l(q_mu_);
+      waiting = q_flush_seq_ > durable_seq_;
+    }
+    if (waiting) {
+      (void)SendQueued();
+      std::lock_guard<std::mutex> l(stats_mu_);
+      counters_.n_send_ahead++;
+    }
+  }
+  uint64_t us = MicrosSince(t0);
+  {
+    std::lock_guard<std::mutex> l(stats_mu_);
+    counters_.last_flush_ms = us / 1000;
+    counters_.flush_time_us += us;
+    static const uint64_t kBounds[] = {flush_times_dist};
+    counters_.flush_times[Bucket(us / 1000, kBounds, flush_times_len - 1)]++;
+  }
+  lk.unlock();
+  MaybeKickTruncation();
+  return RVM_SUCCESS;
+}
+
+rvm_return_t LogManager::SendQueued() {
+  batch_.clear();
   uint64_t last;
   {
     std::lock_guard<std::mutex> l(q_mu_);
-    batch.swap(queue_);
+    batch_.swap(queue_);
     last = queued_seq_;
     q_no_flush_ = 0;
     q_no_flush_bytes_ = 0;
   }
-  if ((rvm_optimizations & RVM_COALESCE_TRANS) && batch.size() > 1) CoalesceBatch(&batch);
+  if ((rvm_optimizations & RVM_COALESCE_TRANS) && batch_.size() > 1) CoalesceBatch(&batch_);
   const uint64_t area = status_.area_size;
-  std::vector<struct iovec> iov;
-  std::deque<std::string> dicts;
+  iov_.clear();
+  dicts_.clear();
   uint64_t bytes = 0;
-  std::vector<SegInfo*> need_dict;
-  for (PendingTxn& p : batch) {
+  for (PendingTxn& p : batch_) {
     for (;;) {
-      need_dict.clear();
+      need_dict_.clear();
       uint64_t need = log::RecordSize(p.record.size() - log::kRecordHeaderSize);
       {
         std::lock_guard<std::mutex> l(seg_mu_);
         for (uint32_t c : p.seg_codes) {
           SegInfo* si = &segs_[c - 1];
           if (si->dict_gen != dict_gen_) {
-            need_dict.push_back(si);
+            need_dict_.push_back(si);
             need += log::RecordSize(8 + si->path.size());
           }
         }
@@ -326,11 +369,14 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
         head = head_;
       }
       if (writer_->next_offset() + need - head <= area) break;
-      if (!iov.empty()) {
-        rvm_return_t rc = AppendIov(&iov, bytes);
+      // The log is full: what is framed so far goes out and becomes
+      // durable, then truncation makes room.
+      if (!iov_.empty()) {
+        rvm_return_t rc = SendIov(bytes, durable_seq_);
+        if (rc == RVM_SUCCESS) rc = WaitInflight();
         if (rc != RVM_SUCCESS) return rc;
-        iov.clear();
-        dicts.clear();
+        iov_.clear();
+        dicts_.clear();
         bytes = 0;
         continue;
       }
@@ -342,52 +388,35 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
       rvm_return_t rc = TruncateHoldingAppend();
       if (rc != RVM_SUCCESS) return rc;
     }
-    for (SegInfo* si : need_dict) {
-      dicts.emplace_back();
-      writer_->Add(&dicts.back(), log::RecordType::kSegmentDict, 0,
+    for (SegInfo* si : need_dict_) {
+      dicts_.emplace_back();
+      writer_->Add(&dicts_.back(), log::RecordType::kSegmentDict, 0,
                    log::EncodeSegmentDict(si->code, si->path));
       si->dict_gen = dict_gen_;
-      iov.push_back({dicts.back().data(), dicts.back().size()});
-      bytes += dicts.back().size();
+      iov_.push_back({dicts_.back().data(), dicts_.back().size()});
+      bytes += dicts_.back().size();
       std::lock_guard<std::mutex> l(stats_mu_);
       counters_.n_special++;
     }
     writer_->Finish(&p.record, 0, log::RecordType::kTransaction, p.flags);
-    iov.push_back({p.record.data(), p.record.size()});
+    iov_.push_back({p.record.data(), p.record.size()});
     bytes += p.record.size();
   }
-  if (!iov.empty()) {
-    rvm_return_t rc = AppendIov(&iov, bytes);
-    if (rc != RVM_SUCCESS) return rc;
+  if (iov_.empty()) {
+    durable_seq_ = std::max(durable_seq_, last);  // nothing (more) to write
+    return RVM_SUCCESS;
   }
-  durable_seq_ = last;
-  uint64_t us = MicrosSince(t0);
-  {
-    std::lock_guard<std::mutex> l(stats_mu_);
-    counters_.last_flush_ms = us / 1000;
-    counters_.flush_time_us += us;
-    static const uint64_t kBounds[] = {flush_times_dist};
-    counters_.flush_times[Bucket(us / 1000, kBounds, flush_times_len - 1)]++;
-  }
-  MaybeKickTruncation();
-  return RVM_SUCCESS;
+  return SendIov(bytes, last);
 }
 
-rvm_return_t LogManager::AppendIov(std::vector<struct iovec>* iov, uint64_t bytes) {
+rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   uint64_t offset = writer_->next_offset() - bytes;
-  Status s = sink_->Append(offset, iov->data(), static_cast<int>(iov->size()));
-  if (!s.ok()) {
-    failed_ = true;
-    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
-    SetErr("log write failed");
-    errno = s.sys_errno();
-    return RVM_EIO;
-  }
-  {
-    std::lock_guard<std::mutex> l(state_mu_);
-    tail_ = offset + bytes;
-    tail_lsn_ = writer_->next_lsn();
-  }
+  Status s = sink_->Send(offset, iov_.data(), static_cast<int>(iov_.size()));
+  if (!s.ok()) return SinkFailed(s);
+  inflight_ = true;
+  inflight_seq_ = last_seq;
+  inflight_end_ = offset + bytes;
+  inflight_lsn_ = writer_->next_lsn();
   std::lock_guard<std::mutex> l(stats_mu_);
   counters_.n_flush++;
   counters_.log_written_total += bytes;
@@ -395,7 +424,32 @@ rvm_return_t LogManager::AppendIov(std::vector<struct iovec>* iov, uint64_t byte
   return RVM_SUCCESS;
 }
 
+rvm_return_t LogManager::WaitInflight() {
+  if (!inflight_) return RVM_SUCCESS;
+  inflight_ = false;
+  Status s = sink_->WaitSent();
+  if (!s.ok()) return SinkFailed(s);
+  durable_seq_ = std::max(durable_seq_, inflight_seq_);
+  std::lock_guard<std::mutex> l(state_mu_);
+  tail_ = inflight_end_;
+  tail_lsn_ = inflight_lsn_;
+  return RVM_SUCCESS;
+}
+
+rvm_return_t LogManager::SinkFailed(const Status& s) {
+  failed_ = true;
+  std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+  SetErr("log write failed");
+  errno = s.sys_errno();
+  return RVM_EIO;
+}
+
 rvm_return_t LogManager::TruncateHoldingAppend() {
+  // The snapshot below must end at the writer's end: a batch still on its
+  // way was framed in the current dictionary generation, which the
+  // truncation retires.
+  rvm_return_t rc = WaitInflight();
+  if (rc != RVM_SUCCESS) return rc;
   std::lock_guard<std::mutex> tl(trunc_mu_);
   uint64_t h, hl, t, tlsn;
   {
@@ -415,6 +469,9 @@ rvm_return_t LogManager::TruncateHoldingAppend() {
 
 rvm_return_t LogManager::TruncateBackground() {
   std::unique_lock<std::mutex> al(append_mu_);
+  if (failed_) return RVM_SUCCESS;
+  rvm_return_t rc = WaitInflight();  // see TruncateHoldingAppend
+  if (rc != RVM_SUCCESS) return rc;
   std::lock_guard<std::mutex> tl(trunc_mu_);
   uint64_t h, hl, t, tlsn;
   {
@@ -481,6 +538,11 @@ rvm_return_t LogManager::Close() {
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
   std::lock_guard<std::mutex> al(append_mu_);
+  // A batch sent ahead by the last flush.
+  if (!failed_) {
+    rvm_return_t wrc = WaitInflight();
+    if (wrc != RVM_SUCCESS && rc == RVM_SUCCESS) rc = wrc;
+  }
   std::lock_guard<std::mutex> tl(trunc_mu_);
   {
     std::lock_guard<std::mutex> l(state_mu_);

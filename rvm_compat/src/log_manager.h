@@ -40,6 +40,7 @@ struct PendingTxn {
 struct LogCounters {
   uint64_t n_flush = 0, n_rvm_flush = 0, n_special = 0, n_wrap = 0;
   uint64_t n_trans_coalesced = 0, n_trans_elim = 0;
+  uint64_t n_send_ahead = 0;       // batches a leader sent for others before returning
   uint64_t log_written_total = 0;  // bytes appended since open
   uint64_t n_truncations = 0, n_async_truncations = 0, n_sync_truncations = 0;
   uint64_t n_truncation_wait = 0, n_recovery = 0;
@@ -103,7 +104,17 @@ class LogManager {
   rvm_return_t Apply(uint64_t head, uint64_t head_lsn, uint64_t limit, bool recovery, uint64_t* end,
                      uint64_t* end_lsn);
   rvm_return_t FlushUpTo(uint64_t seq);
-  rvm_return_t AppendIov(std::vector<struct iovec>* iov, uint64_t bytes);
+  // Takes the whole queue, frames it and Sends it as one batch (append_mu_
+  // held, nothing in flight). If the log fills up on the way, what is framed
+  // so far is made durable and the log truncated first.
+  rvm_return_t SendQueued();
+  // Sends iov_ (`bytes` long, ending at the writer's end) as the batch in
+  // flight; `last_seq`: the last queued transaction it completes.
+  rvm_return_t SendIov(uint64_t bytes, uint64_t last_seq);
+  // Waits for the batch in flight, if any: then durable up to its sequence.
+  rvm_return_t WaitInflight();
+  // Marks the log failed (every later commit fails) and says why.
+  rvm_return_t SinkFailed(const Status& s);
   // Truncation with append_mu_ held by the caller (lk). Releases nothing.
   rvm_return_t TruncateHoldingAppend();
   // Truncation from the background thread.
@@ -123,6 +134,13 @@ class LogManager {
   uint64_t dict_gen_ = 1;                         // append_mu_
   uint64_t durable_seq_ = 0;                      // append_mu_
   bool failed_ = false;                           // append_mu_
+  // The batch sent but not yet waited for (append_mu_).
+  bool inflight_ = false;
+  uint64_t inflight_seq_ = 0, inflight_end_ = 0, inflight_lsn_ = 0;
+  // Reused by SendQueued (append_mu_): no allocation per batch once warm.
+  std::vector<PendingTxn> batch_;
+  std::vector<struct iovec> iov_;
+  std::deque<std::string> dicts_;
 
   std::mutex trunc_mu_;
   log::LogStatus status_;  // trunc_mu_ (geometry fields are constant)
@@ -135,6 +153,7 @@ class LogManager {
   std::mutex q_mu_;
   std::vector<PendingTxn> queue_;  // q_mu_
   uint64_t queued_seq_ = 0;        // q_mu_
+  uint64_t q_flush_seq_ = 0;       // q_mu_: the last sequence a thread waits to be durable
   uint64_t q_no_flush_ = 0, q_no_flush_bytes_ = 0;
 
   struct SegInfo {
@@ -143,7 +162,8 @@ class LogManager {
     uint64_t dict_gen = 0;  // append_mu_: generation its dictionary record was written in
   };
   std::mutex seg_mu_;
-  std::deque<SegInfo> segs_;  // code = index + 1
+  std::deque<SegInfo> segs_;         // code = index + 1
+  std::vector<SegInfo*> need_dict_;  // append_mu_: SendQueued's scratch
   std::unordered_map<std::string, uint32_t> seg_by_path_;
 
   std::mutex stats_mu_;

@@ -51,13 +51,15 @@ int InChild(const std::function<int()>& fn) {
 }
 
 // Child side: initialise RVM on dir/log (created if missing) and map dir/data.
-char* StartRvm(const std::string& dir) {
+// By default the log is large and never truncated (recovery must replay it
+// all); a small log with a truncation threshold wraps and truncates often.
+char* StartRvm(const std::string& dir, uint64_t log_len = 8u << 20, long truncate_pct = 0) {
   std::string log = dir + "/log", data = dir + "/data";
   rvm_options_t* o = rvm_malloc_options();
   o->log_dev = strdup(log.c_str());
   o->create_log_file = access(log.c_str(), F_OK) == 0 ? rvm_false : rvm_true;
-  o->create_log_size = RVM_MK_OFFSET(0, 8u << 20);
-  o->truncate = 0;  // keep everything in the log: recovery must replay it
+  o->create_log_size = RVM_MK_OFFSET(0, log_len);
+  o->truncate = truncate_pct;
   if (RVM_INIT(o) != RVM_SUCCESS) _exit(10);
   if (access(data.c_str(), F_OK) != 0) {
     int fd = open(data.c_str(), O_RDWR | O_CREAT, 0600);
@@ -71,18 +73,20 @@ char* StartRvm(const std::string& dir) {
   return r->vmaddr;
 }
 
-// Child: kThreads threads commit kPerThread flush transactions each, slot
-// t*kPerThread+i gets value i+1; reports via exit status; never terminates
+// Child: kThreads threads commit per_thread flush transactions each, slot
+// t*per_thread+i gets value i+1; reports via exit status; never terminates
 // RVM (a crash right after the last acknowledged commit).
-int CommitAndCrash(const std::string& dir, const std::string& stats_file) {
-  char* seg = StartRvm(dir);
+int CommitAndCrash(const std::string& dir, const std::string& stats_file,
+                   int per_thread = kPerThread, uint64_t log_len = 8u << 20,
+                   long truncate_pct = 0) {
+  char* seg = StartRvm(dir, log_len, truncate_pct);
   std::vector<std::thread> ts;
   std::atomic<int> bad{0};
   for (int t = 0; t < kThreads; ++t)
     ts.emplace_back([&, t] {
       rvm_tid_t* tid = rvm_malloc_tid();
-      for (int i = 0; i < kPerThread; ++i) {
-        long* slot = reinterpret_cast<long*>(seg) + t * kPerThread + i;
+      for (int i = 0; i < per_thread; ++i) {
+        long* slot = reinterpret_cast<long*>(seg) + t * per_thread + i;
         if (rvm_begin_transaction(tid, restore) != RVM_SUCCESS) bad++;
         if (rvm_set_range(tid, slot, sizeof(long)) != RVM_SUCCESS) bad++;
         *slot = i + 1;
@@ -98,12 +102,12 @@ int CommitAndCrash(const std::string& dir, const std::string& stats_file) {
 }
 
 // Child: recovers and checks every slot.
-int Verify(const std::string& dir) {
-  char* seg = StartRvm(dir);
+int Verify(const std::string& dir, int per_thread = kPerThread, uint64_t log_len = 8u << 20) {
+  char* seg = StartRvm(dir, log_len);
   const long* v = reinterpret_cast<const long*>(seg);
   for (int t = 0; t < kThreads; ++t)
-    for (int i = 0; i < kPerThread; ++i)
-      if (v[t * kPerThread + i] != i + 1) return 30;
+    for (int i = 0; i < per_thread; ++i)
+      if (v[t * per_thread + i] != i + 1) return 30;
   return rvm_terminate() == RVM_SUCCESS ? 0 : 31;
 }
 
@@ -119,7 +123,8 @@ void LoseDiskLog(const std::string& dir) {
           static_cast<ssize_t>(zeros.size()));
   REQUIRE(fsync(fd) == 0);
   close(fd);
-  // The data segment is untouched by commits (truncate = 0), so it is still zero.
+  // With truncate = 0 the data segment is untouched by commits, so it is
+  // still zero; otherwise it holds what truncations applied before the head.
 }
 
 }  // namespace
@@ -240,6 +245,31 @@ TEST_CASE("rvm remote mode: with one mirror killed commits go on and nothing is 
             if (v[i] != i + 1) return 41;
           return 0;
         }) == 0);
+  unsetenv("RVM_MIRRORS");
+  unsetenv("RVM_SHIM_CONFIG");
+}
+
+TEST_CASE("rvm remote mode: group commit across log wraps and truncations loses no commit") {
+  // A small log that fills up many times while 4 threads commit: batches are
+  // sent ahead by the leader of the previous one, truncations (background
+  // and when the log is full) run between them. Every acknowledged commit
+  // must then come back from the mirrors alone, and recovery must find a
+  // segment dictionary record for every transaction after the head.
+  Dir dir;
+  MirrorProcess m1, m2;
+  std::string conf = dir.path + "/shim.conf";
+  std::ofstream(conf) << "trim_interval_bytes = 1G\n";  // the mirrors keep everything
+  setenv("RVM_SHIM_CONFIG", conf.c_str(), 1);
+  setenv("RVM_MIRRORS", (m1.uri() + "," + m2.uri()).c_str(), 1);
+  constexpr int kMany = 1500;
+  constexpr uint64_t kSmallLog = 64u << 10;
+  std::string stats = dir.path + "/stats";
+  REQUIRE(InChild([&] { return CommitAndCrash(dir.path, stats, kMany, kSmallLog, 25); }) == 0);
+  unsigned long commits = 0, flushes = 0;
+  std::ifstream(stats) >> commits >> flushes;
+  CHECK(commits == kThreads * kMany);
+  LoseDiskLog(dir.path);
+  CHECK(InChild([&] { return Verify(dir.path, kMany, kSmallLog); }) == 0);
   unsetenv("RVM_MIRRORS");
   unsetenv("RVM_SHIM_CONFIG");
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "commands.h"
+
 namespace rvmr::tools {
 
 Status LogCopy::OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out) {
@@ -55,6 +57,18 @@ Status ResolveRemoteName(const std::string& name, const DiskLog* disk, std::stri
   }
   *out = LogIdHex(disk->status());
   return Status::Ok();
+}
+
+Status OpenNamedRemoteCopy(const std::string& uri, const std::string& name,
+                           const RemoteOptions& remote, const LogCopy* disk,
+                           std::unique_ptr<LogCopy>* out) {
+  const DiskLog* dl = disk != nullptr ? disk->disk() : nullptr;
+  remote_log::ConnectOptions co;
+  std::string resolved;
+  Status s = remote.ToConnectOptions(&co);
+  if (s.ok()) s = ResolveRemoteName(name, dl, &resolved);
+  if (s.ok()) s = LogCopy::OpenRemote(uri, resolved, co, dl, out);
+  return s;
 }
 
 }  // namespace rvmr::tools

@@ -60,4 +60,13 @@ class LogCopy {
 // hex; InvalidArgument when there is neither.
 Status ResolveRemoteName(const std::string& name, const DiskLog* disk, std::string* out);
 
+struct RemoteOptions;  // commands.h
+
+// Opens the one remote copy a subcommand names: log `name` (resolved as
+// ResolveRemoteName does, from `disk` when empty; `disk` may be null) on the
+// server at `uri`, connected with `remote`'s options.
+Status OpenNamedRemoteCopy(const std::string& uri, const std::string& name,
+                           const RemoteOptions& remote, const LogCopy* disk,
+                           std::unique_ptr<LogCopy>* out);
+
 }  // namespace rvmr::tools

@@ -44,12 +44,7 @@ int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
     }
   }
   if (!o.remote_uri.empty()) {
-    remote_log::ConnectOptions co;
-    std::string name;
-    Status s = o.remote.ToConnectOptions(&co);
-    if (s.ok()) s = ResolveRemoteName(o.name, disk ? disk->disk() : nullptr, &name);
-    if (s.ok())
-      s = LogCopy::OpenRemote(o.remote_uri, name, co, disk ? disk->disk() : nullptr, &remote);
+    Status s = OpenNamedRemoteCopy(o.remote_uri, o.name, o.remote, disk.get(), &remote);
     if (!s.ok()) return fail_run(s);
   }
   if (!disk && !remote) {

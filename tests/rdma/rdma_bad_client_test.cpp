@@ -160,15 +160,23 @@ void CheckWriterAlive(Server& srv, Connection* writer, uint64_t* off) {
   CHECK(view.tail == *off);
 }
 
+// The victim: a good client that created log "victim" (epoch 1) and appended
+// to it; *off: the tail after that.
+std::unique_ptr<Connection> VictimWriter(Server& srv, uint64_t* off) {
+  auto writer = srv.Good();
+  LogInfo info;
+  REQUIRE(writer->Open("victim", 1, true, 0, &info).ok());
+  *off = 0;
+  CheckWriterAlive(srv, writer.get(), off);
+  return writer;
+}
+
 }  // namespace
 
 TEST_CASE("rdma: malformed control messages close only that connection") {
   Server srv;
-  auto writer = srv.Good();
-  LogInfo info;
-  REQUIRE(writer->Open("victim", 1, true, 0, &info).ok());
   uint64_t off = 0;
-  CheckWriterAlive(srv, writer.get(), &off);
+  auto writer = VictimWriter(srv, &off);
 
   std::vector<std::vector<uint8_t>> attacks;
   attacks.push_back(std::vector<uint8_t>(100, 0xAB));  // garbage
@@ -214,11 +222,8 @@ TEST_CASE("rdma: malformed control messages close only that connection") {
 
 TEST_CASE("rdma: another connection cannot use the writer's rkey") {
   Server srv;
-  auto writer = srv.Good();
-  LogInfo info;
-  REQUIRE(writer->Open("victim", 1, true, 0, &info).ok());
   uint64_t off = 0;
-  CheckWriterAlive(srv, writer.get(), &off);
+  auto writer = VictimWriter(srv, &off);
   const auto& region =
       static_cast<RdmaConnection*>(writer.get())->region();  // what an attacker might learn
   RawClient intruder;

@@ -5,10 +5,22 @@
 //     an APPEND ack) with blocking send/recv, interleaved in rounds so that
 //     both see the same machine load.
 //  2. Pipelined append throughput with 1 and 2 mirrors.
+// Placement: with two or more CPUs the client threads run on CPU 0 and every
+// server-side thread (the Servers' sessions and the ping-pong server) on
+// CPU 1, as if on two machines, for both the append and the ping-pong: left
+// to the scheduler, each new connection's threads land differently (same CPU:
+// a cheap switch; two CPUs: a cross-CPU wakeup, which costs tens of
+// microseconds on an idle VM), and that, not the code under test, decided
+// whole rows. The fourth argument "onecpu" puts every thread on CPU 0 (each
+// hand-off is then a switch on one CPU: what the code costs, without
+// wakeup latency), "nopin" leaves placement to the scheduler.
 // Usage: remote_log_bench [iterations-per-size] [throughput-seconds] [smallest-size]
+//                         [split|onecpu|nopin]
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -50,6 +63,24 @@ bool WriteN(int fd, const void* p, size_t n) {
     done += size_t(w);
   }
   return true;
+}
+
+bool g_pin = false;
+int g_server_cpu = 1;
+
+// Binds the calling thread to one CPU (no-op unless placement is pinned).
+void PinTo(int cpu) {
+  if (!g_pin) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+void PinToClientCpu() {
+  PinTo(0);
+}
+void PinToServerCpu() {
+  PinTo(g_server_cpu);
 }
 
 // Bare ping-pong server: reads a u32 size, then that many bytes, answers with
@@ -88,6 +119,7 @@ class PingPong {
 
  private:
   void Serve() {
+    PinToServerCpu();
     int fd = accept(lfd_, nullptr, nullptr);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -129,17 +161,52 @@ std::unique_ptr<MirrorSet> Connect(const std::vector<std::string>& uris, bool bu
   return m;
 }
 
+bool HaveCpus0And1() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return false;
+  return CPU_ISSET(0, &set) && CPU_ISSET(1, &set);
+}
+
+// The first three fields of /proc/loadavg.
+std::string LoadAverage() {
+  char buf[128] = {};
+  FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return "?";
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  std::string s(buf, n);
+  size_t cut = 0;
+  for (int i = 0; i < 3 && cut != std::string::npos; ++i) cut = s.find(' ', cut + 1);
+  return cut == std::string::npos ? s : s.substr(0, cut);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int iters = argc > 1 ? std::atoi(argv[1]) : 5000;
   double tput_secs = argc > 2 ? std::atof(argv[2]) : 2.0;
   size_t min_size = argc > 3 ? size_t(std::atol(argv[3])) : 0;
+  const std::string placement = argc > 4 ? argv[4] : "split";
+  if (placement != "split" && placement != "onecpu" && placement != "nopin") {
+    std::fprintf(stderr, "placement must be split, onecpu or nopin\n");
+    return 2;
+  }
+  g_pin = placement != "nopin" && HaveCpus0And1();
+  g_server_cpu = placement == "onecpu" ? 0 : 1;
   ServerOptions so;
   so.listen = "127.0.0.1:0";
   so.capacity = uint64_t(2) << 30;
   Server s1(so), s2(so);
+  // Threads inherit the creator's CPU mask: the servers' acceptors, and so
+  // their sessions, start from a thread bound to the server CPU.
+  PinToServerCpu();
   if (!s1.Start().ok() || !s2.Start().ok()) return 1;
+  PinToClientCpu();
+  std::printf("placement: %s\n", !g_pin ? "left to the scheduler"
+                                 : g_server_cpu == 0
+                                     ? "every thread on CPU 0"
+                                     : "client threads on CPU 0, server threads on CPU 1");
   std::string u1 = "tcp://127.0.0.1:" + std::to_string(s1.port());
   std::string u2 = "tcp://127.0.0.1:" + std::to_string(s2.port());
 
@@ -151,8 +218,8 @@ int main(int argc, char** argv) {
     const char* names[] = {"portable", "sse4.2 three-way", "avx512 fold"};
     for (crc32c::Impl impl : {crc32c::Impl::kPortable, crc32c::Impl::kSse42, crc32c::Impl::kFold}) {
       if (!crc32c::Supported(impl)) continue;
+      uint32_t c = crc32c::ExtendWith(impl, 0, data.data(), data.size());  // warm up
       auto t0 = Clock::now();
-      uint32_t c = 0;
       for (int i = 0; i < 500; ++i) c = crc32c::ExtendWith(impl, c, data.data(), data.size());
       double us = Us(Clock::now() - t0) / 500;
       std::printf(" %s%s %.2f us (%.1f GB/s);", names[int(impl)],
@@ -161,6 +228,7 @@ int main(int argc, char** argv) {
     std::printf("\n\n");
   }
 
+  std::printf("load average at start: %s\n", LoadAverage().c_str());
   std::printf("## Append round trip vs bare TCP ping-pong (loopback, %d per size)\n\n", iters);
   std::printf(
       "| size | ping-pong p50 | p99 | p99.9 | append p50 | p99 | p99.9 | p50 ratio |"
@@ -176,8 +244,9 @@ int main(int argc, char** argv) {
     if (!m->Open(name, epoch, true, 0, nullptr).ok()) return 1;
     std::vector<double> tp, ta, tb;
     uint64_t off = 0;
-    const int rounds = 10;
-    const int per = std::max(1, iters / rounds);
+    // Short rounds, so that both see the same machine load.
+    const int per = std::min(iters, 100);
+    const int rounds = std::max(1, iters / per);
     for (int w = 0; w < 200; ++w) {
       pp.RoundTrip(data.data(), size);
       m->Append(off, data.data(), size);
@@ -220,7 +289,7 @@ int main(int argc, char** argv) {
                 b50, b50 / p50);
     std::fflush(stdout);
   }
-  std::printf("\n(latencies in microseconds)\n\n");
+  std::printf("\n(latencies in microseconds; load average at end: %s)\n\n", LoadAverage().c_str());
 
   std::printf("## Pipelined append throughput (%.1f s each)\n\n", tput_secs);
   std::printf("| mirrors | record | appends/s | MB/s |\n|---|---|---|---|\n");

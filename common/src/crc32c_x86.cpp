@@ -13,6 +13,7 @@
 #include <cpuid.h>
 #include <immintrin.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "crc32c_internal.h"
@@ -170,10 +171,13 @@ RVMR_FOLD_TARGET inline __m512i Consts512() {
                           int64_t(kLo), int64_t(kHi), int64_t(kLo));
 }
 
+// Loads 64 bytes; if kCopy, stores them to dst (64-byte aligned) with a
+// streaming store: the copy goes to memory without first reading the
+// destination lines into the cache.
 template <bool kCopy>
 RVMR_FOLD_TARGET inline __m512i Load512(const uint8_t* p, uint8_t* dst) {
   __m512i v = _mm512_loadu_si512(p);
-  if constexpr (kCopy) _mm512_storeu_si512(dst, v);
+  if constexpr (kCopy) _mm512_stream_si512(reinterpret_cast<__m512i*>(dst), v);
   return v;
 }
 
@@ -183,6 +187,15 @@ constexpr size_t kFoldMin = 256;
 template <bool kCopy>
 RVMR_FOLD_TARGET uint32_t FoldT(uint32_t c, const uint8_t* p, size_t n, uint8_t* dst) {
   if (n < kFoldMin) return Serial<kCopy>(c, p, n, dst);
+  if constexpr (kCopy) {
+    // Up to 63 bytes serially, so that the block stores are aligned.
+    const size_t head = (64 - (reinterpret_cast<uintptr_t>(dst) & 63)) & 63;
+    c = Serial<true>(c, p, head, dst);
+    p += head;
+    dst += head;
+    n -= head;
+    if (n < kFoldMin) return Serial<true>(c, p, n, dst);
+  }
   // The register is XORed into the first four bytes; the state is then 0.
   __m512i x0 = _mm512_xor_si512(Load512<kCopy>(p, dst),
                                 _mm512_mask_set1_epi32(_mm512_setzero_si512(), 1, int(c)));
@@ -228,6 +241,7 @@ RVMR_FOLD_TARGET uint32_t FoldT(uint32_t c, const uint8_t* p, size_t n, uint8_t*
     p += 16;
     n -= 16;
   }
+  if constexpr (kCopy) _mm_sfence();  // order the streaming stores before later ones
   uint64_t c64 = _mm_crc32_u64(0, uint64_t(_mm_cvtsi128_si64(r)));
   c64 = _mm_crc32_u64(c64, uint64_t(_mm_extract_epi64(r, 1)));
   return Serial<kCopy>(uint32_t(c64), p, n, dst);

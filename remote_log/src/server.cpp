@@ -38,6 +38,9 @@ bool IsLoopback(const sockaddr* sa) {
   return false;
 }
 
+// SO_RCVBUF of server sockets (the kernel caps it at net.core.rmem_max).
+constexpr int kReceiveBuffer = 4 << 20;
+
 }  // namespace
 
 Status ParseHostPort(const std::string& s, std::string* host, uint16_t* port) {
@@ -76,10 +79,16 @@ struct Server::Session {
   size_t rpos = 0, wpos = 0;
   std::vector<uint8_t> out;  // reply payload scratch
 
+  // Each recv offers at least this much room (or the whole frame's), so
+  // that a record the kernel already holds arrives in one call.
+  static constexpr size_t kMinRoom = 128 * 1024;
+
   // Makes at least n unconsumed bytes available. false on EOF or error.
   bool Ensure(size_t n) {
     if (wpos - rpos >= n) return true;
-    if (in.size() - rpos < n) {
+    if (rpos == wpos) rpos = wpos = 0;
+    if (in.size() - rpos < n || in.size() - wpos < kMinRoom) {
+      // Only a partial frame is unconsumed here: a short move.
       std::memmove(in.data(), in.data() + rpos, wpos - rpos);
       wpos -= rpos;
       rpos = 0;
@@ -205,6 +214,11 @@ Status Server::Start() {
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // A receive buffer (inherited by accepted sockets) that admits several
+  // 64 KiB records from the first one: with the default the initial window is
+  // about 64 KiB, and the tail of a larger APPEND waits for a window update.
+  int rcvbuf = kReceiveBuffer;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
     int e = errno;
     freeaddrinfo(res);

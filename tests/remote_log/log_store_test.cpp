@@ -132,3 +132,43 @@ TEST_CASE("a checked append with a wrong CRC changes nothing") {
   CHECK(out == d);
   CHECK(store.AppendChecked(log.get(), 1, 5000, d.data(), 0, 5, 6, &tail) == wire::kErrChecksum);
 }
+
+TEST_CASE("chunks trimmed from one log are reused by another without stale bytes") {
+  // A small capacity bounds the pool of trimmed chunks kept for reuse.
+  LogStore store(4 * LogStore::kChunkSize);
+  std::shared_ptr<LogStore::Log> a, b;
+  LogInfo info;
+  REQUIRE(store.Open("a", 1, true, 0, &a, &info) == 0);
+  REQUIRE(store.Open("b", 1, true, 77, &b, &info) == 0);
+  auto da = Bytes(3 * LogStore::kChunkSize, 1);
+  auto db = Bytes(3 * LogStore::kChunkSize + 999, 2);
+  uint64_t tail;
+  for (int round = 0; round < 3; ++round) {
+    // Fill a, trim it all (its chunks go to the pool), then fill b from the
+    // pool with checked appends at odd offsets and sizes.
+    uint64_t start = uint64_t(round) * da.size();
+    for (size_t pos = 0; pos < da.size(); pos += 65536)
+      REQUIRE(store.Append(a.get(), 1, start + pos, da.data() + pos, 65536, &tail) == 0);
+    REQUIRE(store.Trim(a.get(), 1, start + da.size(), &info) == 0);
+    uint64_t bstart = 77 + uint64_t(round) * db.size();
+    size_t pos = 0, step = 333;
+    while (pos < db.size()) {
+      size_t n = std::min(step, db.size() - pos);
+      uint32_t crc = rvmr::crc32c::Extend(9, db.data() + pos, n);
+      REQUIRE(store.AppendChecked(b.get(), 1, bstart + pos, db.data() + pos, n, 9, crc, &tail) ==
+              0);
+      pos += n;
+      step = step * 7 % 100003 + 1;
+    }
+    std::vector<uint8_t> out(db.size());
+    size_t got;
+    REQUIRE(store.Read(b.get(), bstart, out.size(), out.data(), &got, &info) == 0);
+    REQUIRE(got == db.size());
+    CHECK(out == db);
+    REQUIRE(store.Trim(b.get(), 1, bstart + db.size(), &info) == 0);
+    CHECK(store.used() == 0);
+  }
+  // The capacity still bounds what is held.
+  CHECK(store.Append(a.get(), 1, 3 * da.size(), da.data(), da.size(), &tail) == 0);
+  CHECK(store.Append(a.get(), 1, 4 * da.size(), da.data(), da.size(), &tail) == wire::kErrNoSpace);
+}

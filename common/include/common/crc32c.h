@@ -24,7 +24,9 @@ inline uint32_t Value(const void* data, size_t n) {
 }
 
 // Copies n bytes from src to dst (the ranges must not overlap) and returns
-// Extend(crc, src, n), reading the bytes once.
+// Extend(crc, src, n), reading the bytes once. Meant for data not read again
+// soon (log records): the folding variant writes large copies with streaming
+// stores that bypass the cache.
 uint32_t ExtendAndCopy(uint32_t crc, void* dst, const void* src, size_t n);
 
 // The variants, for tests and benchmarks; production code calls the

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -42,6 +43,7 @@ double Seconds(Clock::duration d) {
 struct Percentiles {
   double p50 = 0, p99 = 0, p999 = 0;
   size_t n = 0;
+  double cpu_us = 0;  // process CPU per operation (worker side)
 };
 
 Percentiles Summarise(std::vector<double> us) {
@@ -64,6 +66,15 @@ std::vector<size_t> ParseSizes(const std::string& s) {
   std::string item;
   while (std::getline(ss, item, ',')) out.push_back(std::stoul(item));
   return out;
+}
+
+// CPU time (user + system) this process used so far, all its threads: the
+// committing threads, the disk writer, truncation; not the mirrors.
+double ProcessCpuUs() {
+  rusage ru;
+  ::getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
+         ru.ru_stime.tv_usec;
 }
 
 [[noreturn]] void Die(const std::string& what) {
@@ -113,6 +124,7 @@ void LatencyRun(const WorkerArgs& a, char* seg, size_t seg_len) {
     std::vector<double> us;
     auto deadline = Clock::now() + std::chrono::duration<double>(a.seconds_per_size);
     size_t slots = seg_len / size;
+    const double cpu0 = ProcessCpuUs();
     for (size_t i = 0; i < a.max_count && (i < 50 || Clock::now() < deadline); ++i) {
       char* p = seg + (i % slots) * size;
       auto t0 = Clock::now();
@@ -122,8 +134,9 @@ void LatencyRun(const WorkerArgs& a, char* seg, size_t seg_len) {
       Check(rvm_end_transaction(tid, flush), "end(flush)");
       us.push_back(Seconds(Clock::now() - t0) * 1e6);
     }
+    const double cpu = (ProcessCpuUs() - cpu0) / static_cast<double>(us.size());
     Percentiles p = Summarise(us);
-    std::printf("latency %zu %zu %.2f %.2f %.2f\n", size, p.n, p.p50, p.p99, p.p999);
+    std::printf("latency %zu %zu %.2f %.2f %.2f %.2f\n", size, p.n, p.p50, p.p99, p.p999, cpu);
     std::fflush(stdout);
     Check(rvm_truncate(), "rvm_truncate");
   }
@@ -187,13 +200,16 @@ void TpcbRun(const WorkerArgs& a, char* seg, size_t seg_len, int threads) {
     rvm_free_tid(tid);
   };
   auto t0 = Clock::now();
+  const double cpu0 = ProcessCpuUs();
   std::vector<std::thread> ts;
   for (int i = 0; i < threads; ++i) ts.emplace_back(worker, 7u + 31u * static_cast<unsigned>(i));
   std::this_thread::sleep_for(std::chrono::seconds(a.tpcb_seconds));
   stop = true;
   for (auto& t : ts) t.join();
   double secs = Seconds(Clock::now() - t0);
-  std::printf("tpcb %d %ld %.1f\n", threads, done.load(), static_cast<double>(done.load()) / secs);
+  std::printf("tpcb %d %ld %.1f %.2f\n", threads, done.load(),
+              static_cast<double>(done.load()) / secs,
+              (ProcessCpuUs() - cpu0) / static_cast<double>(std::max(1L, done.load())));
   std::fflush(stdout);
 }
 
@@ -310,7 +326,8 @@ struct ModeResult {
   std::string name;
   std::map<size_t, Percentiles> latency;
   Percentiles noflush;
-  std::map<int, double> tpcb;  // threads -> transactions/s
+  std::map<int, double> tpcb;      // threads -> transactions/s
+  std::map<int, double> tpcb_cpu;  // threads -> worker CPU µs per transaction
   bool ok = false;
 };
 
@@ -349,7 +366,8 @@ ModeResult RunMode(const std::string& self, const std::string& name, const std::
     if (std::strcmp(kind, "latency") == 0) {
       size_t size = 0;
       Percentiles p;
-      std::sscanf(line, "latency %zu %zu %lf %lf %lf", &size, &p.n, &p.p50, &p.p99, &p.p999);
+      std::sscanf(line, "latency %zu %zu %lf %lf %lf %lf", &size, &p.n, &p.p50, &p.p99, &p.p999,
+                  &p.cpu_us);
       res.latency[size] = p;
     } else if (std::strcmp(kind, "noflush") == 0) {
       std::sscanf(line, "noflush 8 %zu %lf %lf %lf", &res.noflush.n, &res.noflush.p50,
@@ -357,9 +375,10 @@ ModeResult RunMode(const std::string& self, const std::string& name, const std::
     } else if (std::strcmp(kind, "tpcb") == 0) {
       int threads = 0;
       long n = 0;
-      double tps = 0;
-      std::sscanf(line, "tpcb %d %ld %lf", &threads, &n, &tps);
+      double tps = 0, cpu = 0;
+      std::sscanf(line, "tpcb %d %ld %lf %lf", &threads, &n, &tps, &cpu);
       res.tpcb[threads] = tps;
+      res.tpcb_cpu[threads] = cpu;
     }
   }
   std::fclose(in);
@@ -456,9 +475,11 @@ int main(int argc, char** argv) {
     std::string m = only == "local" ? "" : only == "1" ? uris[0] : uris[0] + "," + uris[1];
     ModeResult r = RunMode(self, only, m, sizes, secs, tpcb_secs);
     for (const auto& [size, p] : r.latency)
-      std::printf("%9zu p50 %.1f p99 %.1f p99.9 %.1f\n", size, p.p50, p.p99, p.p999);
+      std::printf("%9zu p50 %.1f p99 %.1f p99.9 %.1f cpu/commit %.1f us\n", size, p.p50, p.p99,
+                  p.p999, p.cpu_us);
     std::printf("no_flush p50 %.3f\n", r.noflush.p50);
-    for (const auto& [t, tps] : r.tpcb) std::printf("tpcb %d threads %.0f/s\n", t, tps);
+    for (const auto& [t, tps] : r.tpcb)
+      std::printf("tpcb %d threads %.0f/s cpu/txn %.1f us\n", t, tps, r.tpcb_cpu[t]);
     return r.ok ? 0 : 1;
   }
   std::vector<ModeResult> modes;
@@ -488,14 +509,24 @@ int main(int argc, char** argv) {
            r2 = modes[2].latency.at(size).p50, p = pp[size].p50;
     std::printf("%9zu  %-22.1f %-22.2f %-22.2f\n", size, l / r1, r1 / p, r2 / p);
   }
+  std::printf(
+      "\nCPU per flush commit in the RVM process (all its threads: committer, disk writer,\n"
+      "truncation; not the mirrors), microseconds\n");
+  std::printf("%9s  %-12s %-12s %-12s\n", "size", "local disk", "1 mirror", "2 mirrors");
+  for (size_t size : size_list) {
+    std::printf("%9zu ", size);
+    for (const auto& m : modes) std::printf(" %-12.1f", m.latency.at(size).cpu_us);
+    std::printf("\n");
+  }
   std::printf("\nno_flush commit (8 bytes), microseconds p50 / p99\n");
   for (const auto& m : modes)
     std::printf("  %-10s %.3f / %.3f\n", m.name.c_str(), m.noflush.p50, m.noflush.p99);
   std::printf("\nTPC-B-like flush transactions per second\n");
-  std::printf("  %-10s %10s %10s %16s\n", "mode", "1 thread", "2 threads", "2 thr / 1 thr");
+  std::printf("  %-10s %10s %10s %16s %22s\n", "mode", "1 thread", "2 threads", "2 thr / 1 thr",
+              "CPU us/txn 1 / 2 thr");
   for (const auto& m : modes)
-    std::printf("  %-10s %10.0f %10.0f %16.2f\n", m.name.c_str(), m.tpcb.at(1), m.tpcb.at(2),
-                m.tpcb.at(2) / m.tpcb.at(1));
+    std::printf("  %-10s %10.0f %10.0f %16.2f %14.1f / %5.1f\n", m.name.c_str(), m.tpcb.at(1),
+                m.tpcb.at(2), m.tpcb.at(2) / m.tpcb.at(1), m.tpcb_cpu.at(1), m.tpcb_cpu.at(2));
   std::printf("  1 mirror / local disk, 1 thread: %.1fx\n",
               modes[1].tpcb.at(1) / modes[0].tpcb.at(1));
   return 0;

@@ -199,6 +199,9 @@ void TpcbRun(const WorkerArgs& a, char* seg, size_t seg_len, int threads) {
     done += mine;
     rvm_free_tid(tid);
   };
+  rvm_statistics_t* st = rvm_malloc_statistics();
+  Check(RVM_STATISTICS(st), "rvm_statistics");
+  const unsigned long commits0 = st->tot_flush_commit, writes0 = st->tot_flush;
   auto t0 = Clock::now();
   const double cpu0 = ProcessCpuUs();
   std::vector<std::thread> ts;
@@ -207,9 +210,14 @@ void TpcbRun(const WorkerArgs& a, char* seg, size_t seg_len, int threads) {
   stop = true;
   for (auto& t : ts) t.join();
   double secs = Seconds(Clock::now() - t0);
-  std::printf("tpcb %d %ld %.1f %.2f\n", threads, done.load(),
-              static_cast<double>(done.load()) / secs,
-              (ProcessCpuUs() - cpu0) / static_cast<double>(std::max(1L, done.load())));
+  const double cpu = (ProcessCpuUs() - cpu0) / static_cast<double>(std::max(1L, done.load()));
+  Check(RVM_STATISTICS(st), "rvm_statistics");
+  // Group commit: flush commits per log write (a batch; 1.0 = no sharing).
+  const double per_write = static_cast<double>(st->tot_flush_commit - commits0) /
+                           static_cast<double>(std::max(1UL, st->tot_flush - writes0));
+  rvm_free_statistics(st);
+  std::printf("tpcb %d %ld %.1f %.2f %.2f\n", threads, done.load(),
+              static_cast<double>(done.load()) / secs, cpu, per_write);
   std::fflush(stdout);
 }
 
@@ -326,8 +334,9 @@ struct ModeResult {
   std::string name;
   std::map<size_t, Percentiles> latency;
   Percentiles noflush;
-  std::map<int, double> tpcb;      // threads -> transactions/s
-  std::map<int, double> tpcb_cpu;  // threads -> worker CPU µs per transaction
+  std::map<int, double> tpcb;        // threads -> transactions/s
+  std::map<int, double> tpcb_cpu;    // threads -> worker CPU µs per transaction
+  std::map<int, double> tpcb_batch;  // threads -> flush commits per log write
   bool ok = false;
 };
 
@@ -375,10 +384,11 @@ ModeResult RunMode(const std::string& self, const std::string& name, const std::
     } else if (std::strcmp(kind, "tpcb") == 0) {
       int threads = 0;
       long n = 0;
-      double tps = 0, cpu = 0;
-      std::sscanf(line, "tpcb %d %ld %lf %lf", &threads, &n, &tps, &cpu);
+      double tps = 0, cpu = 0, batch = 0;
+      std::sscanf(line, "tpcb %d %ld %lf %lf %lf", &threads, &n, &tps, &cpu, &batch);
       res.tpcb[threads] = tps;
       res.tpcb_cpu[threads] = cpu;
+      res.tpcb_batch[threads] = batch;
     }
   }
   std::fclose(in);
@@ -479,7 +489,8 @@ int main(int argc, char** argv) {
                   p.p999, p.cpu_us);
     std::printf("no_flush p50 %.3f\n", r.noflush.p50);
     for (const auto& [t, tps] : r.tpcb)
-      std::printf("tpcb %d threads %.0f/s cpu/txn %.1f us\n", t, tps, r.tpcb_cpu[t]);
+      std::printf("tpcb %d threads %.0f/s cpu/txn %.1f us commits/write %.2f\n", t, tps,
+                  r.tpcb_cpu[t], r.tpcb_batch[t]);
     return r.ok ? 0 : 1;
   }
   std::vector<ModeResult> modes;
@@ -522,11 +533,12 @@ int main(int argc, char** argv) {
   for (const auto& m : modes)
     std::printf("  %-10s %.3f / %.3f\n", m.name.c_str(), m.noflush.p50, m.noflush.p99);
   std::printf("\nTPC-B-like flush transactions per second\n");
-  std::printf("  %-10s %10s %10s %16s %22s\n", "mode", "1 thread", "2 threads", "2 thr / 1 thr",
-              "CPU us/txn 1 / 2 thr");
+  std::printf("  %-10s %10s %10s %14s %21s %16s\n", "mode", "1 thread", "2 threads",
+              "2 thr / 1 thr", "CPU us/txn 1 / 2 thr", "txn/write 2 thr");
   for (const auto& m : modes)
-    std::printf("  %-10s %10.0f %10.0f %16.2f %14.1f / %5.1f\n", m.name.c_str(), m.tpcb.at(1),
-                m.tpcb.at(2), m.tpcb.at(2) / m.tpcb.at(1), m.tpcb_cpu.at(1), m.tpcb_cpu.at(2));
+    std::printf("  %-10s %10.0f %10.0f %14.2f %13.1f / %5.1f %16.2f\n", m.name.c_str(),
+                m.tpcb.at(1), m.tpcb.at(2), m.tpcb.at(2) / m.tpcb.at(1), m.tpcb_cpu.at(1),
+                m.tpcb_cpu.at(2), m.tpcb_batch.at(2));
   std::printf("  1 mirror / local disk, 1 thread: %.1fx\n",
               modes[1].tpcb.at(1) / modes[0].tpcb.at(1));
   return 0;

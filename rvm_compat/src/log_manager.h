@@ -40,7 +40,6 @@ struct PendingTxn {
 struct LogCounters {
   uint64_t n_flush = 0, n_rvm_flush = 0, n_special = 0, n_wrap = 0;
   uint64_t n_trans_coalesced = 0, n_trans_elim = 0;
-  uint64_t n_send_ahead = 0;       // batches a leader sent for others before returning
   uint64_t log_written_total = 0;  // bytes appended since open
   uint64_t n_truncations = 0, n_async_truncations = 0, n_sync_truncations = 0;
   uint64_t n_truncation_wait = 0, n_recovery = 0;
@@ -153,7 +152,6 @@ class LogManager {
   std::mutex q_mu_;
   std::vector<PendingTxn> queue_;  // q_mu_
   uint64_t queued_seq_ = 0;        // q_mu_
-  uint64_t q_flush_seq_ = 0;       // q_mu_: the last sequence a thread waits to be durable
   uint64_t q_no_flush_ = 0, q_no_flush_bytes_ = 0;
 
   struct SegInfo {

@@ -250,9 +250,9 @@ TEST_CASE("rvm remote mode: with one mirror killed commits go on and nothing is 
 }
 
 TEST_CASE("rvm remote mode: group commit across log wraps and truncations loses no commit") {
-  // A small log that fills up many times while 4 threads commit: batches are
-  // sent ahead by the leader of the previous one, truncations (background
-  // and when the log is full) run between them. Every acknowledged commit
+  // A small log that fills up many times while 4 threads commit in shared
+  // batches, truncations (background and when the log is full) running
+  // between them. Every acknowledged commit
   // must then come back from the mirrors alone, and recovery must find a
   // segment dictionary record for every transaction after the head.
   Dir dir;

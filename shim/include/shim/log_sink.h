@@ -31,22 +31,18 @@ class LogSink {
   // terminate).
   virtual Status SyncToDisk(uint64_t offset) = 0;
 
-  // Append in two halves, so that a group commit leader can start the next
-  // batch on its way before returning to its own caller. Send starts an
-  // append (same arguments and rules as Append) and returns once the sink
-  // no longer needs the buffers; WaitSent returns when it is durable as
-  // Append promises. Calls alternate Send, WaitSent, Send, ... (Append may
-  // be called only with no Send outstanding); the same serialization as
-  // Append. A Send that fails needs no WaitSent. The default sends
-  // synchronously (Send = Append) and WaitSent has nothing left to do.
+  // Append in two halves: Send starts an append (same arguments and rules as
+  // Append) and returns once the sink no longer needs the buffers; WaitSent
+  // returns when it is durable as Append promises. Calls alternate Send,
+  // WaitSent, Send, ... (Append only with no Send outstanding), under the
+  // same serialization as Append; a Send that fails needs no WaitSent. The
+  // caller may do other work between the halves (RemoteSink's Send only
+  // starts the mirrors' round trip). The default sends synchronously (Send =
+  // Append) and WaitSent has nothing left to do.
   virtual Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
     return Append(offset, iov, iovcnt);
   }
   virtual Status WaitSent() { return Status::Ok(); }
-  // True if Send returns before the append is durable, i.e. starting a batch
-  // with Send for other threads costs its caller little (RemoteSink). False
-  // for sinks whose Send is the whole synchronous append (LocalSink).
-  virtual bool SendIsAsync() const { return false; }
   virtual std::string Describe() const = 0;
 };
 

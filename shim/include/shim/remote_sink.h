@@ -51,7 +51,6 @@ class RemoteSink : public LogSink {
   // Waits for the write quorum's acks of the last Send (or, degraded, for the
   // disk copy); counts the append.
   Status WaitSent() override;
-  bool SendIsAsync() const override { return true; }
   // Waits for the disk writer's durable offset.
   Status SyncToDisk(uint64_t offset) override;
   std::string Describe() const override;

@@ -122,6 +122,8 @@ class DiskWriter::Impl {
   Status OpenFile();
   Status SetUpBackend();
   void WriterLoop();
+  // True when the next batch should wait for more bytes (batch_delay_us).
+  bool ShouldDelayLocked() const;
   // Cuts new batches from the staged bytes not yet handed to the backend,
   // as far as the in-flight limit allows (needs mu_).
   void PlanBatchesLocked(std::vector<std::pair<uint64_t, uint64_t>>* fresh);
@@ -171,6 +173,8 @@ class DiskWriter::Impl {
   std::atomic<uint64_t> durable_{0};     // written under mu_
   uint64_t submitted_end_ = 0;           // end of the last batch handed to the backend
   bool writer_idle_ = false;             // the writer waits on work_cv_
+  bool writer_delaying_ = false;         // the writer waits out batch_delay_us
+  int durable_waiters_ = 0;              // threads inside WaitDurable
   bool ring_waiting_ = false;            // the writer waits in the backend and could start a batch
   bool closing_ = false;
   bool closed_ = false;
@@ -332,6 +336,9 @@ Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* 
     } else if (ring_waiting_ && tail_ - submitted_end_ >= pipeline_bytes_) {
       ring_waiting_ = false;
       backend_->Wake();
+    } else if (writer_delaying_ && tail_ - submitted_end_ >= pipeline_bytes_) {
+      writer_delaying_ = false;
+      work_cv_.notify_one();
     }
   }
   if (total > 0) {
@@ -354,7 +361,13 @@ Status DiskWriter::Impl::WaitDurable(uint64_t offset) {
   if (offset > tail_) {
     return Status::InvalidArgument("disk writer: WaitDurable beyond the appended bytes");
   }
+  durable_waiters_++;
+  if (writer_delaying_) {
+    writer_delaying_ = false;
+    work_cv_.notify_one();
+  }
   progress_cv_.wait(l, [&] { return durable_.load() >= offset || failed_; });
+  durable_waiters_--;
   if (durable_.load() >= offset) return Status::Ok();
   return failure_;
 }
@@ -409,6 +422,12 @@ void DiskWriter::Impl::WriterLoop() {
     {
       std::unique_lock<std::mutex> l(mu_);
       for (;;) {
+        if (ShouldDelayLocked()) {
+          writer_delaying_ = true;
+          work_cv_.wait_for(l, std::chrono::microseconds(opt_.batch_delay_us),
+                            [&] { return !writer_delaying_ || !ShouldDelayLocked(); });
+          writer_delaying_ = false;
+        }
         PlanBatchesLocked(&fresh);
         if (!fresh.empty() || !inflight_.empty()) break;
         if (closing_) return;  // nothing staged, nothing in flight: all durable
@@ -479,6 +498,12 @@ void DiskWriter::Impl::WriterLoop() {
     }
     for (const auto& fn : *subs) fn(durable);
   }
+}
+
+bool DiskWriter::Impl::ShouldDelayLocked() const {
+  return opt_.batch_delay_us > 0 && inflight_.empty() && !closing_ && !failed_ &&
+         durable_waiters_ == 0 && tail_ > submitted_end_ &&
+         tail_ - submitted_end_ < pipeline_bytes_;
 }
 
 void DiskWriter::Impl::PlanBatchesLocked(std::vector<std::pair<uint64_t, uint64_t>>* fresh) {

@@ -110,6 +110,7 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
   dw.area_size = cfg.status.area_size;
   dw.initial_offset = sink->end_;
   dw.staging_bytes = sc.staging_bytes;
+  dw.batch_delay_us = sc.disk_batch_delay_us;
   dw.use_o_direct = sc.o_direct;
   dw.force_fallback = sc.disk_writer == ShimConfig::DiskWriterKind::kPwrite;
   dw.fault_hook = sc.disk_fault_hook;

@@ -19,6 +19,7 @@ TEST_CASE("shim config parses every setting") {
       "require_mirror_at_recovery = yes\n"
       "staging_bytes = 8M\n"
       "trim_interval_bytes = 64K\n"
+      "disk_batch_delay_us = 250\n"
       "connect_timeout_ms = 100\n"
       "io_timeout_ms = 250\n"
       "reconnect_interval_ms = 50\n"
@@ -35,6 +36,7 @@ TEST_CASE("shim config parses every setting") {
   CHECK(c.require_mirror_at_recovery);
   CHECK(c.staging_bytes == 8u << 20);
   CHECK(c.trim_interval_bytes == 64u << 10);
+  CHECK(c.disk_batch_delay_us == 250);
   CHECK(c.connect_timeout_ms == 100);
   CHECK(c.io_timeout_ms == 250);
   CHECK(c.reconnect_interval_ms == 50);
@@ -58,6 +60,10 @@ TEST_CASE("shim config errors name the file, line and key") {
   s = rvmr::ParseShimConfig("failure_policy = maybe\n", "z", &c);
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("'fallback' or 'strict'") != std::string::npos);
+
+  s = rvmr::ParseShimConfig("disk_batch_delay_us = 2000000\n", "v", &c);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("microseconds, 0..1000000") != std::string::npos);
 
   s = rvmr::ParseShimConfig("no equals sign\n", "w", &c);
   REQUIRE_FALSE(s.ok());

@@ -69,6 +69,16 @@ struct DiskWriterOptions {
   // fallback thread always runs one batch at a time.
   int max_inflight_batches = 2;
 
+  // When > 0: with nothing in flight and a backlog smaller than a quarter of
+  // max_batch_bytes, the writer waits up to this long (from the end of the
+  // previous batch) for more bytes before it starts the next batch, so that
+  // a stream of small appends costs one write + fdatasync per interval, not
+  // one per append. It never delays a byte someone waits for: WaitDurable and
+  // Close start the batch at once. 0 (the default): a batch never waits.
+  // Meant for callers whose appends are already safe elsewhere (the shim's
+  // remote mode, where the mirrors hold every acknowledged byte).
+  uint32_t batch_delay_us = 0;
+
   // Open the file with O_DIRECT and write whole aligned blocks. The partial
   // block at the tail is written zero padded, so up to 4095 bytes past the
   // log tail (in the circular area) are overwritten: the log must keep that

@@ -33,6 +33,9 @@ struct ShimConfig {
   bool require_mirror_at_recovery = false;
   size_t staging_bytes = size_t{64} << 20;  // disk writer staging buffer
   uint64_t trim_interval_bytes = 1u << 20;  // trim mirrors after this much disk progress
+  // Remote mode: how long the disk writer may wait for more bytes before it
+  // writes + fdatasyncs a small batch (DiskWriterOptions::batch_delay_us).
+  uint32_t disk_batch_delay_us = 1000;
   int connect_timeout_ms = 2000;
   int io_timeout_ms = 2000;         // a mirror silent this long has failed
   int reconnect_interval_ms = 500;  // between attempts to bring a mirror back

@@ -102,10 +102,6 @@ rvm_return_t LogManager::Open(const std::string& path, std::unique_ptr<LogManage
 
 LogManager::~LogManager() {
   {
-    std::lock_guard<std::mutex> al(append_mu_);
-    if (!failed_ && sink_) (void)WaitInflight();
-  }
-  {
     std::lock_guard<std::mutex> l(bg_mu_);
     bg_stop_ = true;
   }
@@ -295,14 +291,14 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   if (durable_seq_ >= seq) return RVM_SUCCESS;
   auto t0 = Clock::now();
   // Group commit: the leader (whoever holds append_mu_) takes everything
-  // queued and sends it as one batch; threads that queue meanwhile wait for
+  // queued and appends it as one batch; threads that queue meanwhile wait for
   // append_mu_ and the next leader takes them all at once. (Starting their
   // batch right away, "sending ahead" from the finishing leader, was tried:
   // on two vCPUs it made every batch a single transaction and cost more CPU
   // and throughput than the wake-up it saves.)
   while (durable_seq_ < seq) {
     if (failed_) return RVM_EIO;
-    rvm_return_t rc = inflight_ ? WaitInflight() : SendQueued();
+    rvm_return_t rc = AppendQueued();
     if (rc != RVM_SUCCESS) return rc;
   }
   uint64_t us = MicrosSince(t0);
@@ -318,7 +314,7 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   return RVM_SUCCESS;
 }
 
-rvm_return_t LogManager::SendQueued() {
+rvm_return_t LogManager::AppendQueued() {
   batch_.clear();
   uint64_t last;
   {
@@ -356,8 +352,7 @@ rvm_return_t LogManager::SendQueued() {
       // The log is full: what is framed so far goes out and becomes
       // durable, then truncation makes room.
       if (!iov_.empty()) {
-        rvm_return_t rc = SendIov(bytes, durable_seq_);
-        if (rc == RVM_SUCCESS) rc = WaitInflight();
+        rvm_return_t rc = AppendIov(bytes, durable_seq_);
         if (rc != RVM_SUCCESS) return rc;
         iov_.clear();
         dicts_.clear();
@@ -390,17 +385,25 @@ rvm_return_t LogManager::SendQueued() {
     durable_seq_ = std::max(durable_seq_, last);  // nothing (more) to write
     return RVM_SUCCESS;
   }
-  return SendIov(bytes, last);
+  return AppendIov(bytes, last);
 }
 
-rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
+rvm_return_t LogManager::AppendIov(uint64_t bytes, uint64_t last_seq) {
   uint64_t offset = writer_->next_offset() - bytes;
-  Status s = sink_->Send(offset, iov_.data(), static_cast<int>(iov_.size()));
-  if (!s.ok()) return SinkFailed(s);
-  inflight_ = true;
-  inflight_seq_ = last_seq;
-  inflight_end_ = offset + bytes;
-  inflight_lsn_ = writer_->next_lsn();
+  Status s = sink_->Append(offset, iov_.data(), static_cast<int>(iov_.size()));
+  if (!s.ok()) {
+    failed_ = true;
+    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+    SetErr("log write failed");
+    errno = s.sys_errno();
+    return RVM_EIO;
+  }
+  durable_seq_ = std::max(durable_seq_, last_seq);
+  {
+    std::lock_guard<std::mutex> l(state_mu_);
+    tail_ = offset + bytes;
+    tail_lsn_ = writer_->next_lsn();
+  }
   std::lock_guard<std::mutex> l(stats_mu_);
   counters_.n_flush++;
   counters_.log_written_total += bytes;
@@ -408,32 +411,7 @@ rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   return RVM_SUCCESS;
 }
 
-rvm_return_t LogManager::WaitInflight() {
-  if (!inflight_) return RVM_SUCCESS;
-  inflight_ = false;
-  Status s = sink_->WaitSent();
-  if (!s.ok()) return SinkFailed(s);
-  durable_seq_ = std::max(durable_seq_, inflight_seq_);
-  std::lock_guard<std::mutex> l(state_mu_);
-  tail_ = inflight_end_;
-  tail_lsn_ = inflight_lsn_;
-  return RVM_SUCCESS;
-}
-
-rvm_return_t LogManager::SinkFailed(const Status& s) {
-  failed_ = true;
-  std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
-  SetErr("log write failed");
-  errno = s.sys_errno();
-  return RVM_EIO;
-}
-
 rvm_return_t LogManager::TruncateHoldingAppend() {
-  // The snapshot below must end at the writer's end: a batch still on its
-  // way was framed in the current dictionary generation, which the
-  // truncation retires.
-  rvm_return_t rc = WaitInflight();
-  if (rc != RVM_SUCCESS) return rc;
   std::lock_guard<std::mutex> tl(trunc_mu_);
   uint64_t h, hl, t, tlsn;
   {
@@ -454,8 +432,6 @@ rvm_return_t LogManager::TruncateHoldingAppend() {
 rvm_return_t LogManager::TruncateBackground() {
   std::unique_lock<std::mutex> al(append_mu_);
   if (failed_) return RVM_SUCCESS;
-  rvm_return_t rc = WaitInflight();  // see TruncateHoldingAppend
-  if (rc != RVM_SUCCESS) return rc;
   std::lock_guard<std::mutex> tl(trunc_mu_);
   uint64_t h, hl, t, tlsn;
   {
@@ -522,11 +498,6 @@ rvm_return_t LogManager::Close() {
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
   std::lock_guard<std::mutex> al(append_mu_);
-  // A batch sent ahead by the last flush.
-  if (!failed_) {
-    rvm_return_t wrc = WaitInflight();
-    if (wrc != RVM_SUCCESS && rc == RVM_SUCCESS) rc = wrc;
-  }
   std::lock_guard<std::mutex> tl(trunc_mu_);
   {
     std::lock_guard<std::mutex> l(state_mu_);

@@ -103,17 +103,13 @@ class LogManager {
   rvm_return_t Apply(uint64_t head, uint64_t head_lsn, uint64_t limit, bool recovery, uint64_t* end,
                      uint64_t* end_lsn);
   rvm_return_t FlushUpTo(uint64_t seq);
-  // Takes the whole queue, frames it and Sends it as one batch (append_mu_
-  // held, nothing in flight). If the log fills up on the way, what is framed
-  // so far is made durable and the log truncated first.
-  rvm_return_t SendQueued();
-  // Sends iov_ (`bytes` long, ending at the writer's end) as the batch in
-  // flight; `last_seq`: the last queued transaction it completes.
-  rvm_return_t SendIov(uint64_t bytes, uint64_t last_seq);
-  // Waits for the batch in flight, if any: then durable up to its sequence.
-  rvm_return_t WaitInflight();
-  // Marks the log failed (every later commit fails) and says why.
-  rvm_return_t SinkFailed(const Status& s);
+  // Takes the whole queue, frames it and appends it as one batch (append_mu_
+  // held). If the log fills up on the way, what is framed so far is appended
+  // and the log truncated first.
+  rvm_return_t AppendQueued();
+  // Appends iov_ (`bytes` long, ending at the writer's end) through the sink;
+  // then durable up to `last_seq`, the last queued transaction it completes.
+  rvm_return_t AppendIov(uint64_t bytes, uint64_t last_seq);
   // Truncation with append_mu_ held by the caller (lk). Releases nothing.
   rvm_return_t TruncateHoldingAppend();
   // Truncation from the background thread.
@@ -133,10 +129,7 @@ class LogManager {
   uint64_t dict_gen_ = 1;                         // append_mu_
   uint64_t durable_seq_ = 0;                      // append_mu_
   bool failed_ = false;                           // append_mu_
-  // The batch sent but not yet waited for (append_mu_).
-  bool inflight_ = false;
-  uint64_t inflight_seq_ = 0, inflight_end_ = 0, inflight_lsn_ = 0;
-  // Reused by SendQueued (append_mu_): no allocation per batch once warm.
+  // Reused by AppendQueued (append_mu_): no allocation per batch once warm.
   std::vector<PendingTxn> batch_;
   std::vector<struct iovec> iov_;
   std::deque<std::string> dicts_;
@@ -161,7 +154,7 @@ class LogManager {
   };
   std::mutex seg_mu_;
   std::deque<SegInfo> segs_;         // code = index + 1
-  std::vector<SegInfo*> need_dict_;  // append_mu_: SendQueued's scratch
+  std::vector<SegInfo*> need_dict_;  // append_mu_: AppendQueued's scratch
   std::unordered_map<std::string, uint32_t> seg_by_path_;
 
   std::mutex stats_mu_;

@@ -336,13 +336,6 @@ Status RemoteSink::Fence(const Status& why) {
 }
 
 Status RemoteSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  Status s = Send(offset, iov, iovcnt);
-  if (!s.ok()) return s;
-  return WaitSent();
-}
-
-Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
-  if (pending_) return Status::InvalidArgument("Send with an earlier Send not yet waited for");
   if (offset != end_)
     return Status::InvalidArgument("append at " + std::to_string(offset) + ", expected " +
                                    std::to_string(end_));
@@ -351,9 +344,9 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   const uint64_t end = offset + len;
   if (degraded_) MaybeRestoreMirrors();
 
-  // 1. Send to the mirrors (no waiting yet), 2. stage for the disk; WaitSent
-  // then waits. Degraded, the bytes still go to the mirrors that answer
-  // (partial_), and the commit also waits for the disk.
+  // 1. Send to the mirrors (no waiting yet), 2. stage for the disk, 3. wait.
+  // Degraded, the bytes still go to the mirrors that answer (partial_), and
+  // the commit also waits for the disk.
   RVMR_FAULT_POINT("shim.before_remote_append");
   remote_log::MirrorSet* set = degraded_ ? partial_.get() : mirrors_.get();
   bool sent = false;
@@ -377,21 +370,6 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   if (staged_end != end)
     return Status::Failed("disk writer tail " + std::to_string(staged_end) +
                           " disagrees with the log tail " + std::to_string(end));
-  pending_ = true;
-  pending_sent_ = sent;
-  pending_set_ = sent ? set : nullptr;
-  pending_len_ = len;
-  return Status::Ok();
-}
-
-Status RemoteSink::WaitSent() {
-  if (!pending_) return Status::InvalidArgument("WaitSent without a Send");
-  pending_ = false;
-  const uint64_t end = end_;
-  bool sent = pending_sent_;
-  remote_log::MirrorSet* set = pending_set_;
-  // A failure since the Send may have replaced the set: its acks no longer count.
-  if (sent && set != (degraded_ ? partial_.get() : mirrors_.get())) sent = false;
   // RVM_FAULT=test_only.ack_before_remote_ack:on breaks the ordering on
   // purpose (the crash suite must then fail); never armed by default.
   if (sent && !RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack")) {
@@ -417,7 +395,7 @@ Status RemoteSink::WaitSent() {
   {
     std::lock_guard<std::mutex> l(stats_mu_);
     stats_.appends++;
-    stats_.bytes += pending_len_;
+    stats_.bytes += len;
     if (remote)
       stats_.remote_acks++;
     else

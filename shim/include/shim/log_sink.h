@@ -15,9 +15,8 @@
 
 namespace rvmr {
 
-// Threads: Append / Send / WaitSent calls are serialized by the caller;
-// SyncToDisk may be called from another thread (the truncation thread) while
-// one of them runs.
+// Threads: Append calls are serialized by the caller; SyncToDisk may be
+// called from another thread (the truncation thread) while an Append runs.
 class LogSink {
  public:
   virtual ~LogSink();
@@ -30,19 +29,6 @@ class LogSink {
   // Returns when every byte before `offset` is on the local disk (truncation,
   // terminate).
   virtual Status SyncToDisk(uint64_t offset) = 0;
-
-  // Append in two halves: Send starts an append (same arguments and rules as
-  // Append) and returns once the sink no longer needs the buffers; WaitSent
-  // returns when it is durable as Append promises. Calls alternate Send,
-  // WaitSent, Send, ... (Append only with no Send outstanding), under the
-  // same serialization as Append; a Send that fails needs no WaitSent. The
-  // caller may do other work between the halves (RemoteSink's Send only
-  // starts the mirrors' round trip). The default sends synchronously (Send =
-  // Append) and WaitSent has nothing left to do.
-  virtual Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
-    return Append(offset, iov, iovcnt);
-  }
-  virtual Status WaitSent() { return Status::Ok(); }
   virtual std::string Describe() const = 0;
 };
 

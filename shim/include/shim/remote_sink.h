@@ -44,13 +44,7 @@ class RemoteSink : public LogSink {
   ~RemoteSink() override;
 
   // See LogSink. Thread-compatible: the core serialises calls.
-  // Append = Send + WaitSent.
   Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) override;
-  // Sends to the mirrors (no waiting) and hands the bytes to the disk writer.
-  Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
-  // Waits for the write quorum's acks of the last Send (or, degraded, for the
-  // disk copy); counts the append.
-  Status WaitSent() override;
   // Waits for the disk writer's durable offset.
   Status SyncToDisk(uint64_t offset) override;
   std::string Describe() const override;
@@ -95,11 +89,6 @@ class RemoteSink : public LogSink {
   std::thread prober_;
   std::atomic<size_t> reachable_{0};
   uint64_t last_trim_ = 0;
-  // The Send that WaitSent completes.
-  bool pending_ = false;
-  bool pending_sent_ = false;  // it went to `pending_set_` (not degraded to disk only)
-  remote_log::MirrorSet* pending_set_ = nullptr;
-  uint64_t pending_len_ = 0;
   TailRecoveryReport recovery_;
 
   mutable std::mutex stats_mu_;

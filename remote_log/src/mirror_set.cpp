@@ -40,22 +40,30 @@ Status MirrorSet::Connect(const MirrorSetOptions& options, std::unique_ptr<Mirro
   set->options_ = options;
   set->quorum_ = q;
   set->mirrors_.resize(n);
+  set->concurrent_waits_ = true;
   for (size_t i = 0; i < n; ++i) {
     Mirror& m = set->mirrors_[i];
     m.health.uri = options.uris[i];
     Status s = TransportRegistry::Global().Connect(options.uris[i], options.connect, &m.conn);
     if (s.ok()) {
       m.health.connected = true;
+      if (!m.conn->SupportsConcurrentWait()) set->concurrent_waits_ = false;
     } else {
       set->Fail(m, s);
     }
   }
+  std::lock_guard<std::mutex> l(set->mu_);
   if (set->HealthyCount() < q) return set->QuorumError("connect");
   *out = std::move(set);
   return Status::Ok();
 }
 
 void MirrorSet::Fail(Mirror& m, const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  FailLocked(m, s);
+}
+
+void MirrorSet::FailLocked(Mirror& m, const Status& s) {
   if (m.health.error.ok()) m.health.error = s.ok() ? Status::Failed("mirror failed") : s;
   m.health.connected = false;
 }
@@ -95,6 +103,21 @@ Status MirrorSet::QuorumError(const char* what) const {
   return Status::Unavailable(std::string(what) + ": not enough healthy mirrors");
 }
 
+uint64_t MirrorSet::QuorumAckedLocked() const {
+  std::array<uint64_t, kMaxMirrors> acks{};
+  size_t n = 0;
+  for (const auto& m : mirrors_)
+    if (m.health.connected) acks[n++] = m.health.acked_end;
+  if (n < quorum_) return 0;
+  std::sort(acks.begin(), acks.begin() + n, std::greater<uint64_t>());
+  return acks[quorum_ - 1];
+}
+
+uint64_t MirrorSet::QuorumAcked() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return QuorumAckedLocked();
+}
+
 Status MirrorSet::Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
                        std::vector<LogInfo>* infos) {
   name_ = name;
@@ -103,19 +126,28 @@ Status MirrorSet::Open(const std::string& name, uint64_t epoch, bool create, uin
   if (infos) infos->assign(mirrors_.size(), LogInfo{});
   for (size_t i = 0; i < mirrors_.size(); ++i) {
     Mirror& m = mirrors_[i];
-    if (!m.health.connected) continue;
+    if (!Healthy(m)) continue;
     LogInfo info;
     Status s = m.conn->Open(name, epoch, create, create_offset, &info);
     if (!s.ok()) {
       Fail(m, s);
       continue;
     }
-    m.health.info = info;
-    m.health.sent_end = m.health.acked_end = info.tail;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      m.health.info = info;
+      m.health.sent_end = m.health.acked_end = info.tail;
+    }
     if (infos) (*infos)[i] = info;
   }
+  std::lock_guard<std::mutex> l(mu_);
   if (HealthyCount() < quorum_) return QuorumError("open");
   return Status::Ok();
+}
+
+bool MirrorSet::Healthy(const Mirror& m) const {
+  std::lock_guard<std::mutex> l(mu_);
+  return m.health.connected;
 }
 
 Status MirrorSet::AppendAsync(uint64_t offset, const struct iovec* iov, int iovcnt) {
@@ -124,20 +156,25 @@ Status MirrorSet::AppendAsync(uint64_t offset, const struct iovec* iov, int iovc
   bool have_crc = false;
   uint32_t crc = 0;
   for (auto& m : mirrors_) {
-    if (!m.health.connected) continue;
-    if (m.health.sent_end != offset) continue;  // behind: needs AppendTo first
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!m.health.connected) continue;
+      if (m.health.sent_end != offset) continue;  // behind: needs AppendTo first
+    }
     if (!have_crc) {
       crc = AppendCrc(offset, iov, iovcnt);  // once for all mirrors
       have_crc = true;
     }
     Status s = m.conn->StartAppendWithCrc(offset, iov, iovcnt, crc);
+    std::lock_guard<std::mutex> l(mu_);
     if (!s.ok()) {
-      Fail(m, s);
+      FailLocked(m, s);
       continue;
     }
     m.health.sent_end = offset + len;
     ++sent;
   }
+  std::lock_guard<std::mutex> l(mu_);
   if (sent < quorum_) return QuorumError("append");
   return Status::Ok();
 }
@@ -155,16 +192,21 @@ Status MirrorSet::WaitAcked(uint64_t end) {
     size_t acked = 0, pending = 0;
     for (size_t i = 0; i < mirrors_.size(); ++i) {
       Mirror& m = mirrors_[i];
-      if (!m.health.connected) continue;
-      if (m.health.acked_end >= end) {
-        ++acked;
-        continue;
+      uint64_t a;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (!m.health.connected) continue;
+        if (m.health.acked_end >= end) {
+          ++acked;
+          continue;
+        }
+        a = m.health.acked_end;
       }
-      uint64_t a = m.health.acked_end;
       Status s = first ? Status::Ok() : m.conn->Poll(&a);
+      std::lock_guard<std::mutex> l(mu_);
       m.health.acked_end = a;
       if (!s.ok()) {
-        Fail(m, s);
+        FailLocked(m, s);
       } else if (a >= end) {
         ++acked;
       } else if (m.health.sent_end < end) {
@@ -174,7 +216,10 @@ Status MirrorSet::WaitAcked(uint64_t end) {
       }
     }
     if (acked >= quorum_) return Status::Ok();
-    if (acked + pending < quorum_) return QuorumError("append");
+    if (acked + pending < quorum_) {
+      std::lock_guard<std::mutex> l(mu_);
+      return QuorumError("append");
+    }
     if (acked + pending == quorum_) {
       // Every pending mirror is needed (one mirror, or all of N): block in
       // each transport in turn, in the order the appends were sent. One
@@ -185,9 +230,10 @@ Status MirrorSet::WaitAcked(uint64_t end) {
         Mirror& m = mirrors_[which[k]];
         uint64_t a = 0;
         Status s = m.conn->WaitAcked(end, &a);
+        std::lock_guard<std::mutex> l(mu_);
         m.health.acked_end = a;
         if (!s.ok()) {
-          Fail(m, s);
+          FailLocked(m, s);
           break;
         }
       }
@@ -219,22 +265,15 @@ Status MirrorSet::WaitAcked(uint64_t end) {
 }
 
 uint64_t MirrorSet::AckedEnd() {
-  std::array<uint64_t, kMaxMirrors> acks{};
-  size_t n = 0;
   for (auto& m : mirrors_) {
-    if (!m.health.connected) continue;
+    if (!Healthy(m)) continue;
     uint64_t a = 0;
     Status s = m.conn->Poll(&a);
+    std::lock_guard<std::mutex> l(mu_);
     m.health.acked_end = a;
-    if (!s.ok()) {
-      Fail(m, s);
-      continue;
-    }
-    acks[n++] = a;
+    if (!s.ok()) FailLocked(m, s);
   }
-  if (n < quorum_) return 0;
-  std::sort(acks.begin(), acks.begin() + n, std::greater<uint64_t>());
-  return acks[quorum_ - 1];
+  return QuorumAcked();
 }
 
 Status MirrorSet::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
@@ -251,15 +290,24 @@ Status MirrorSet::Append(uint64_t offset, const void* data, size_t len) {
 Status MirrorSet::AppendTo(size_t i, uint64_t offset, const struct iovec* iov, int iovcnt) {
   if (i >= mirrors_.size()) return Status::InvalidArgument("no such mirror");
   Mirror& m = mirrors_[i];
-  if (!m.health.connected) return m.health.error;
-  Status s = m.conn->StartAppend(offset, iov, iovcnt);
-  uint64_t a = m.health.acked_end;
-  if (s.ok()) {
-    m.health.sent_end = offset + IovLen(iov, iovcnt);
-    s = m.conn->WaitAcked(m.health.sent_end, &a);
+  uint64_t a;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!m.health.connected) return m.health.error;
+    a = m.health.acked_end;
   }
+  const uint64_t end = offset + IovLen(iov, iovcnt);
+  Status s = m.conn->StartAppend(offset, iov, iovcnt);
+  if (s.ok()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      m.health.sent_end = end;
+    }
+    s = m.conn->WaitAcked(end, &a);
+  }
+  std::lock_guard<std::mutex> l(mu_);
   m.health.acked_end = a;
-  if (!s.ok()) Fail(m, s);
+  if (!s.ok()) FailLocked(m, s);
   return s;
 }
 
@@ -269,8 +317,11 @@ Status MirrorSet::Read(uint64_t offset, size_t len, void* buf, size_t* got, int 
   for (size_t i = 0; i < mirrors_.size(); ++i) {
     if (mirror >= 0 && i != size_t(mirror)) continue;
     Mirror& m = mirrors_[i];
-    if (!m.health.connected) {
-      if (mirror >= 0) return m.health.error;
+    if (!Healthy(m)) {
+      if (mirror >= 0) {
+        std::lock_guard<std::mutex> l(mu_);
+        return m.health.error;
+      }
       continue;
     }
     size_t done = 0;
@@ -296,17 +347,23 @@ Status MirrorSet::Read(uint64_t offset, size_t len, void* buf, size_t* got, int 
 Status MirrorSet::Trim(uint64_t durable) {
   size_t ok = 0;
   for (auto& m : mirrors_) {
-    if (!m.health.connected) continue;
-    uint64_t d = std::min(durable, m.health.acked_end);
+    uint64_t d;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!m.health.connected) continue;
+      d = std::min(durable, m.health.acked_end);
+    }
     LogInfo info;
     Status s = m.conn->Trim(d, &info);
+    std::lock_guard<std::mutex> l(mu_);
     if (!s.ok()) {
-      Fail(m, s);
+      FailLocked(m, s);
       continue;
     }
     m.health.info = info;
     ++ok;
   }
+  std::lock_guard<std::mutex> l(mu_);
   if (ok < quorum_) return QuorumError("trim");
   return Status::Ok();
 }
@@ -314,16 +371,18 @@ Status MirrorSet::Trim(uint64_t durable) {
 Status MirrorSet::Stat() {
   size_t ok = 0;
   for (auto& m : mirrors_) {
-    if (!m.health.connected) continue;
+    if (!Healthy(m)) continue;
     LogInfo info;
     Status s = m.conn->Stat(&info);
+    std::lock_guard<std::mutex> l(mu_);
     if (!s.ok()) {
-      Fail(m, s);
+      FailLocked(m, s);
       continue;
     }
     m.health.info = info;
     ++ok;
   }
+  std::lock_guard<std::mutex> l(mu_);
   if (ok < quorum_) return QuorumError("stat");
   return Status::Ok();
 }
@@ -331,14 +390,18 @@ Status MirrorSet::Stat() {
 Status MirrorSet::Reconnect(size_t i, bool create, uint64_t create_offset) {
   if (i >= mirrors_.size()) return Status::InvalidArgument("no such mirror");
   Mirror& m = mirrors_[i];
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    m.health.connected = false;
+    m.health.error = Status::Ok();
+  }
   m.conn.reset();
-  m.health.connected = false;
-  m.health.error = Status::Ok();
   Status s = TransportRegistry::Global().Connect(m.health.uri, options_.connect, &m.conn);
   if (!s.ok()) {
     Fail(m, s);
     return s;
   }
+  if (!m.conn->SupportsConcurrentWait()) concurrent_waits_ = false;
   if (open_) {
     LogInfo info;
     s = m.conn->Open(name_, epoch_, create, create_offset, &info);
@@ -349,14 +412,17 @@ Status MirrorSet::Reconnect(size_t i, bool create, uint64_t create_offset) {
       Fail(m, s);
       return s;
     }
+    std::lock_guard<std::mutex> l(mu_);
     m.health.info = info;
     m.health.sent_end = m.health.acked_end = info.tail;
   }
+  std::lock_guard<std::mutex> l(mu_);
   m.health.connected = true;
   return Status::Ok();
 }
 
 std::vector<MirrorHealth> MirrorSet::Health() const {
+  std::lock_guard<std::mutex> l(mu_);
   std::vector<MirrorHealth> out;
   out.reserve(mirrors_.size());
   for (const auto& m : mirrors_) out.push_back(m.health);

@@ -109,6 +109,7 @@ int64_t TcpConnection::Deadline() const {
 }
 
 Status TcpConnection::Break(Status s) {
+  std::lock_guard<std::mutex> l(state_mu_);
   if (broken_.ok()) {
     broken_ = Status::Unavailable(uri_ + ": " + s.ToString());
     if (s.code() == Status::Code::kTimedOut) broken_ = Status::TimedOut(uri_ + ": " + s.message());
@@ -117,7 +118,18 @@ Status TcpConnection::Break(Status s) {
   return broken_;
 }
 
+Status TcpConnection::Error() const {
+  std::lock_guard<std::mutex> l(state_mu_);
+  return broken_.ok() ? append_error_ : broken_;
+}
+
+size_t TcpConnection::InFlight() const {
+  std::lock_guard<std::mutex> l(state_mu_);
+  return ring_count_;
+}
+
 Status TcpConnection::Handshake() {
+  std::lock_guard<std::mutex> tx(tx_mu_);
   scratch_.clear();
   wire::EncodeHelloRequest(wire::HelloRequest{}, &scratch_);
   int32_t st;
@@ -167,17 +179,20 @@ Status TcpConnection::SendAll(struct iovec* iov, int cnt) {
     if (w < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return Break(Status::IoError("send", errno));
-      // Socket full: wait for room, reading replies meanwhile.
+      // Socket full: wait for room, reading replies meanwhile (the server
+      // may be blocked sending acks) unless a waiting thread is reading them.
       if (deadline == 0) deadline = Deadline();
       int64_t left = deadline - NowNs();
       if (left <= 0) return Break(Status::TimedOut("send timed out"));
-      pollfd p{fd_, POLLOUT | POLLIN, 0};
-      int n = poll(&p, 1, int(left / 1000000) + 1);
-      if (n < 0 && errno != EINTR) return Break(Status::IoError("poll", errno));
-      if (n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) {
-        Status s = Pump(false, 0);
-        if (!s.ok()) return s;
-      }
+      const bool reader = rx_mu_.try_lock();
+      pollfd p{fd_, short(POLLOUT | (reader ? POLLIN : 0)), 0};
+      int n = poll(&p, 1, reader ? int(left / 1000000) + 1 : 1);
+      Status s;
+      if (n < 0 && errno != EINTR) s = Break(Status::IoError("poll", errno));
+      if (s.ok() && reader && n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)))
+        s = Pump(false, 0);
+      if (reader) rx_mu_.unlock();
+      if (!s.ok()) return s;
       continue;
     }
     deadline = 0;
@@ -202,7 +217,10 @@ Status TcpConnection::SendAll(struct iovec* iov, int cnt) {
 }
 
 Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
-  if (!broken_.ok()) return broken_;
+  {
+    std::lock_guard<std::mutex> l(state_mu_);
+    if (!broken_.ok()) return broken_;
+  }
   for (;;) {
     if (in_.size() - wpos_ < 4096) {
       // Compact, then grow if a frame needs more room.
@@ -253,18 +271,24 @@ Status TcpConnection::ProcessInput() {
       return Break(Status::Corruption("reply payload checksum mismatch"));
     wire::Type t = wire::Type(h.type & ~wire::kReplyBit);
     if (t == wire::Type::kAppend) {
-      if (ring_count_ == 0 || ring_[ring_head_].id != h.request_id)
-        return Break(Status::Corruption("unexpected APPEND reply"));
-      uint64_t end = ring_[ring_head_].end;
-      ring_head_ = (ring_head_ + 1) % kMaxInFlight;
-      --ring_count_;
       wire::AppendReply rep;
       if (h.payload_len != 0) {
         s = wire::DecodeAppendReply(pl, h.payload_len, &rep);
         if (!s.ok()) return Break(s);
       }
+      std::unique_lock<std::mutex> l(state_mu_);
+      if (ring_count_ == 0 || ring_[ring_head_].id != h.request_id) {
+        l.unlock();
+        return Break(Status::Corruption("unexpected APPEND reply"));
+      }
+      uint64_t end = ring_[ring_head_].end;
+      ring_head_ = (ring_head_ + 1) % kMaxInFlight;
+      --ring_count_;
       if (h.status == 0) {
-        if (rep.tail != end) return Break(Status::Corruption("APPEND ack with a wrong tail"));
+        if (rep.tail != end) {
+          l.unlock();
+          return Break(Status::Corruption("APPEND ack with a wrong tail"));
+        }
         if (append_error_.ok()) acked_end_ = end;
       } else if (append_error_.ok()) {
         append_error_ = wire::ErrorToStatus(
@@ -272,11 +296,14 @@ Status TcpConnection::ProcessInput() {
                           " refused (server tail " + std::to_string(rep.tail) + ")");
       }
     } else {
-      if (call_id_ == 0 || h.request_id != call_id_ || call_done_)
+      std::unique_lock<std::mutex> l(state_mu_);
+      if (call_id_ == 0 || h.request_id != call_id_ || call_done_) {
+        l.unlock();
         return Break(Status::Corruption("unexpected reply"));
-      call_done_ = true;
+      }
       call_status_ = h.status;
       reply_.assign(pl, pl + h.payload_len);
+      call_done_ = true;
     }
     rpos_ += total;
   }
@@ -284,8 +311,18 @@ Status TcpConnection::ProcessInput() {
   return Status::Ok();
 }
 
+Status TcpConnection::DrainAppends() {
+  if (InFlight() == 0) return Status::Ok();
+  std::lock_guard<std::mutex> rx(rx_mu_);
+  int64_t deadline = Deadline();
+  while (InFlight() != 0) {
+    Status s = Pump(true, deadline);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 Status TcpConnection::Call(wire::Type type, const std::vector<uint8_t>& payload, int32_t* status) {
-  if (!broken_.ok()) return broken_;
   wire::Header h;
   h.type = uint8_t(type);
   h.request_id = next_id_++;
@@ -293,16 +330,31 @@ Status TcpConnection::Call(wire::Type type, const std::vector<uint8_t>& payload,
   h.payload_crc = crc32c::Value(payload.data(), payload.size());
   uint8_t hdr[wire::kHeaderSize];
   wire::EncodeHeader(h, hdr);
-  call_id_ = h.request_id;
-  call_done_ = false;
+  {
+    std::lock_guard<std::mutex> l(state_mu_);
+    if (!broken_.ok()) return broken_;
+    call_id_ = h.request_id;
+    call_done_ = false;
+  }
   iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload.data()), payload.size()}};
   Status s = SendAll(iov, payload.empty() ? 1 : 2);
-  int64_t deadline = Deadline();
-  while (s.ok() && !call_done_) s = Pump(true, deadline);
+  if (s.ok()) {
+    // A thread waiting for acks may read the reply first; it sets call_done_.
+    std::lock_guard<std::mutex> rx(rx_mu_);
+    int64_t deadline = Deadline();
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> l(state_mu_);
+        if (call_done_) break;
+      }
+      s = Pump(true, deadline);
+      if (!s.ok()) break;
+    }
+    *status = call_status_;
+  }
+  std::lock_guard<std::mutex> l(state_mu_);
   call_id_ = 0;
-  if (!s.ok()) return s;
-  *status = call_status_;
-  return Status::Ok();
+  return s;
 }
 
 Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
@@ -310,15 +362,11 @@ Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
   if (!wire::ValidName(name))
     return Status::InvalidArgument("bad log name '" + std::string(name) +
                                    "' (1..255 of [A-Za-z0-9._-])");
+  std::lock_guard<std::mutex> tx(tx_mu_);
   // Appends still in flight (e.g. behind a refused one) are drained first:
   // their acks or refusals must not be mistaken for the new log's.
-  if (ring_count_ != 0) {
-    int64_t deadline = Deadline();
-    while (ring_count_ != 0) {
-      Status s = Pump(true, deadline);
-      if (!s.ok()) return s;
-    }
-  }
+  Status s = DrainAppends();
+  if (!s.ok()) return s;
   wire::OpenRequest req;
   req.epoch = epoch;
   req.create = create;
@@ -328,12 +376,13 @@ Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
   wire::EncodeOpenRequest(req, &scratch_);
   int32_t st;
   log_open_ = false;
-  Status s = Call(wire::Type::kOpen, scratch_, &st);
+  s = Call(wire::Type::kOpen, scratch_, &st);
   if (!s.ok()) return s;
   if (st != 0) return wire::ErrorToStatus(st, uri_ + ": open '" + req.name + "'");
   s = wire::DecodeLogInfo(reply_.data(), reply_.size(), info);
   if (!s.ok()) return Break(s);
   log_open_ = true;
+  std::lock_guard<std::mutex> l(state_mu_);
   sent_end_ = acked_end_ = info->tail;
   append_error_ = Status::Ok();
   return Status::Ok();
@@ -346,23 +395,30 @@ Status TcpConnection::StartAppend(uint64_t offset, const struct iovec* iov, int 
 
 Status TcpConnection::StartAppendWithCrc(uint64_t offset, const struct iovec* iov, int iovcnt,
                                          uint32_t crc) {
-  if (!broken_.ok()) return broken_;
-  if (!append_error_.ok()) return append_error_;
+  std::lock_guard<std::mutex> tx(tx_mu_);
+  Status err = Error();
+  if (!err.ok()) return err;
   if (!log_open_) return Status::InvalidArgument(uri_ + ": append without an open log");
   if (iovcnt < 0 || iovcnt > kMaxIov) return Status::InvalidArgument("too many iovecs");
-  if (offset != sent_end_)
+  uint64_t sent_end;
+  {
+    std::lock_guard<std::mutex> l(state_mu_);
+    sent_end = sent_end_;
+  }
+  if (offset != sent_end)
     return Status::InvalidArgument(uri_ + ": append at " + std::to_string(offset) +
                                    " but this connection's appends end at " +
-                                   std::to_string(sent_end_));
+                                   std::to_string(sent_end));
   size_t len = 0;
   for (int i = 0; i < iovcnt; ++i) len += iov[i].iov_len;
   if (len > wire::kMaxAppendData)
     return Status::InvalidArgument("append of " + std::to_string(len) + " bytes over the maximum " +
                                    std::to_string(wire::kMaxAppendData));
   // Make room in the in-flight ring.
-  if (ring_count_ == kMaxInFlight) {
+  if (InFlight() == kMaxInFlight) {
+    std::lock_guard<std::mutex> rx(rx_mu_);
     int64_t deadline = Deadline();
-    while (ring_count_ == kMaxInFlight) {
+    while (InFlight() == kMaxInFlight) {
       Status s = Pump(true, deadline);
       if (!s.ok()) return s;
     }
@@ -376,37 +432,50 @@ Status TcpConnection::StartAppendWithCrc(uint64_t offset, const struct iovec* io
   wire::EncodeHeader(h, hdr_);
   iov_[0] = {hdr_, sizeof hdr_};
   for (int i = 0; i < iovcnt; ++i) iov_[i + 1] = iov[i];
-  ring_[(ring_head_ + ring_count_) % kMaxInFlight] = Pending{h.request_id, offset + len};
-  ++ring_count_;
-  sent_end_ = offset + len;
+  {
+    std::lock_guard<std::mutex> l(state_mu_);
+    ring_[(ring_head_ + ring_count_) % kMaxInFlight] = Pending{h.request_id, offset + len};
+    ++ring_count_;
+    sent_end_ = offset + len;
+  }
   return SendAll(iov_, iovcnt + 1);
 }
 
 Status TcpConnection::Poll(uint64_t* acked_end) {
+  std::lock_guard<std::mutex> rx(rx_mu_);
   Status s = Pump(false, 0);
+  Status err = Error();
+  std::lock_guard<std::mutex> l(state_mu_);
   *acked_end = acked_end_;
-  if (!s.ok()) return s;
-  return append_error_;
+  return s.ok() ? err : s;
 }
 
 Status TcpConnection::WaitAcked(uint64_t end, uint64_t* acked_end) {
+  std::lock_guard<std::mutex> rx(rx_mu_);
   Status s = ProcessInput();
   int64_t deadline = 0;
-  while (s.ok() && append_error_.ok() && acked_end_ < end) {
-    if (ring_count_ == 0) {
-      s = Status::InvalidArgument(uri_ + ": waiting for " + std::to_string(end) +
-                                  " but appends end at " + std::to_string(sent_end_));
-      break;
+  for (;;) {
+    if (!s.ok()) break;
+    {
+      std::lock_guard<std::mutex> l(state_mu_);
+      if (!append_error_.ok() || acked_end_ >= end) break;
+      if (ring_count_ == 0) {
+        s = Status::InvalidArgument(uri_ + ": waiting for " + std::to_string(end) +
+                                    " but appends end at " + std::to_string(sent_end_));
+        break;
+      }
     }
     if (deadline == 0) deadline = Deadline();
     s = Pump(true, deadline);
   }
+  Status err = Error();
+  std::lock_guard<std::mutex> l(state_mu_);
   *acked_end = acked_end_;
-  if (!s.ok()) return s;
-  return append_error_;
+  return s.ok() ? err : s;
 }
 
 Status TcpConnection::Read(uint64_t offset, size_t len, void* buf, size_t* got) {
+  std::lock_guard<std::mutex> tx(tx_mu_);
   *got = 0;
   if (len > wire::kMaxReadData) len = wire::kMaxReadData;
   scratch_.clear();
@@ -428,6 +497,7 @@ Status TcpConnection::Read(uint64_t offset, size_t len, void* buf, size_t* got) 
 }
 
 Status TcpConnection::Trim(uint64_t durable, LogInfo* info) {
+  std::lock_guard<std::mutex> tx(tx_mu_);
   scratch_.clear();
   wire::EncodeU64(durable, &scratch_);
   int32_t st;
@@ -439,6 +509,7 @@ Status TcpConnection::Trim(uint64_t durable, LogInfo* info) {
 }
 
 Status TcpConnection::Stat(LogInfo* info) {
+  std::lock_guard<std::mutex> tx(tx_mu_);
   scratch_.clear();
   int32_t st;
   Status s = Call(wire::Type::kStat, scratch_, &st);
@@ -449,6 +520,7 @@ Status TcpConnection::Stat(LogInfo* info) {
 }
 
 Status TcpConnection::List(std::vector<LogEntry>* logs) {
+  std::lock_guard<std::mutex> tx(tx_mu_);
   scratch_.clear();
   int32_t st;
   Status s = Call(wire::Type::kList, scratch_, &st);
@@ -459,14 +531,13 @@ Status TcpConnection::List(std::vector<LogEntry>* logs) {
 }
 
 Status TcpConnection::CloseLog() {
-  if (ring_count_ != 0) {
-    uint64_t a;
-    Status s = WaitAcked(sent_end_, &a);
-    if (!s.ok() && !broken_.ok()) return s;
-  }
+  std::lock_guard<std::mutex> tx(tx_mu_);
+  // A refused append leaves the connection usable; a broken one is not.
+  Status s = DrainAppends();
+  if (!s.ok()) return s;
   scratch_.clear();
   int32_t st;
-  Status s = Call(wire::Type::kClose, scratch_, &st);
+  s = Call(wire::Type::kClose, scratch_, &st);
   if (!s.ok()) return s;
   log_open_ = false;
   return wire::ErrorToStatus(st, uri_ + ": close");

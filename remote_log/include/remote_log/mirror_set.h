@@ -2,14 +2,20 @@
 // mirror in parallel (one Connection each, any transport); an append is
 // acknowledged once W mirrors acknowledged it. A mirror that fails (transport
 // error, refusal, timeout) is marked failed and skipped until Reconnect; the
-// set fails only when fewer than W mirrors remain. Not thread-safe: one
-// writer thread drives it.
+// set fails only when fewer than W mirrors remain.
+//
+// Threads: one writer thread drives it, except that when concurrent_waits()
+// one thread may be inside WaitAcked/AckedEnd (the waiter) while another
+// calls AppendAsync/Trim/Stat (the sender): appends are then pipelined, the
+// next one sent while an earlier one's ack is awaited. QuorumAcked and
+// Health may be called from any thread.
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,6 +75,14 @@ class MirrorSet {
   // End of the prefix the quorum acknowledged so far (non-blocking).
   uint64_t AckedEnd();
 
+  // As AckedEnd, from what the last waits saw (no system call); 0 if fewer
+  // than the quorum are healthy.
+  uint64_t QuorumAcked() const;
+
+  // True if every connection lets a waiter and a sender run concurrently
+  // (Connection::SupportsConcurrentWait).
+  bool concurrent_waits() const { return concurrent_waits_; }
+
   // Reads [offset, offset+len) from the first healthy mirror that holds it
   // (mirror >= 0: from that one). *got may be < len at the tail.
   Status Read(uint64_t offset, size_t len, void* buf, size_t* got, int mirror = -1);
@@ -101,12 +115,21 @@ class MirrorSet {
     MirrorHealth health;
   };
   MirrorSet() = default;
+  bool Healthy(const Mirror& m) const;  // takes mu_
+  // Marks m failed (mu_ not held / held).
   void Fail(Mirror& m, const Status& s);
+  void FailLocked(Mirror& m, const Status& s);
+  // mu_ held.
   size_t HealthyCount() const;
   Status QuorumError(const char* what) const;
+  uint64_t QuorumAckedLocked() const;
 
   MirrorSetOptions options_;
   size_t quorum_ = 0;
+  bool concurrent_waits_ = false;
+  // Guards every Mirror's health (not its connection); held only briefly,
+  // never across a transport call.
+  mutable std::mutex mu_;
   std::vector<Mirror> mirrors_;
   std::string name_;
   uint64_t epoch_ = 0;

@@ -4,10 +4,16 @@
 // acks are read in order and matched against a fixed ring of in-flight
 // appends. While the socket is full it keeps reading acks, so a pipelining
 // client can never deadlock with the server.
+//
+// Full duplex (SupportsConcurrentWait): the send side (appends, calls) and
+// the receive side (Poll, WaitAcked) have a mutex each, and the state both
+// touch (ring of in-flight appends, errors, acked end) a third, held only
+// briefly. Lock order: tx_mu_ -> rx_mu_ -> state_mu_.
 #pragma once
 
 #include <array>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,6 +44,7 @@ class TcpConnection final : public Connection {
   Status Poll(uint64_t* acked_end) override;
   Status WaitAcked(uint64_t end, uint64_t* acked_end) override;
   int wait_fd() const override { return fd_; }
+  bool SupportsConcurrentWait() const override { return true; }
   Status Read(uint64_t offset, size_t len, void* buf, size_t* got) override;
   Status Trim(uint64_t durable, LogInfo* info) override;
   Status Stat(LogInfo* info) override;
@@ -49,46 +56,56 @@ class TcpConnection final : public Connection {
   TcpConnection(int fd, std::string uri, const ConnectOptions& opts);
 
   Status Handshake();
-  // Sends iov[0..cnt) completely, reading replies while the socket is full.
+  // Sends iov[0..cnt) completely (tx_mu_ held), reading replies while the
+  // socket is full unless another thread is reading them.
   Status SendAll(struct iovec* iov, int cnt);
-  // Receives what is available; if `wait`, first waits (poll or spin) up to
-  // the deadline. Then parses every complete reply.
+  // rx_mu_ held. Receives what is available; if `wait`, first waits (poll or
+  // spin) up to the deadline. Then parses every complete reply.
   Status Pump(bool wait, int64_t deadline_ns);
   Status ProcessInput();
-  // Sends a request and waits for its reply; the reply payload is left in
-  // reply_, its status in *status.
+  // tx_mu_ held. Pumps (taking rx_mu_) until no append is in flight.
+  Status DrainAppends();
+  // tx_mu_ held. Sends a request and waits for its reply; the reply payload
+  // is left in reply_, its status in *status.
   Status Call(wire::Type type, const std::vector<uint8_t>& payload, int32_t* status);
+  // Marks the connection unusable (first reason wins); returns that status.
   Status Break(Status s);
+  // The sticky error an append or wait reports (broken, then refused), OK if none.
+  Status Error() const;
+  size_t InFlight() const;
   int64_t Deadline() const;
 
   int fd_;
   std::string uri_;
   ConnectOptions opts_;
-  Status broken_;        // set once the connection is unusable
-  Status append_error_;  // first refused append (sticky)
-  uint64_t next_id_ = 1;
 
+  std::mutex tx_mu_;  // the send side: appends and calls
+  std::mutex rx_mu_;  // the receive side: in_, replies
+  mutable std::mutex state_mu_;
+
+  Status broken_;        // state_mu_: set once the connection is unusable
+  Status append_error_;  // state_mu_: first refused append (sticky)
   struct Pending {
     uint64_t id;
     uint64_t end;
   };
-  std::array<Pending, kMaxInFlight> ring_{};
-  size_t ring_head_ = 0, ring_count_ = 0;
-  uint64_t sent_end_ = 0;
-  uint64_t acked_end_ = 0;
-  bool log_open_ = false;
+  std::array<Pending, kMaxInFlight> ring_{};  // state_mu_
+  size_t ring_head_ = 0, ring_count_ = 0;     // state_mu_
+  uint64_t sent_end_ = 0;                     // state_mu_ (written with tx_mu_ held)
+  uint64_t acked_end_ = 0;                    // state_mu_
+  uint64_t call_id_ = 0;                      // state_mu_: the outstanding call
+  bool call_done_ = false;                    // state_mu_
 
-  // The outstanding synchronous call.
-  uint64_t call_id_ = 0;
-  bool call_done_ = false;
-  int32_t call_status_ = 0;
-  std::vector<uint8_t> reply_;
+  uint64_t next_id_ = 1;                                         // tx_mu_
+  bool log_open_ = false;                                        // tx_mu_
+  uint8_t hdr_[wire::kHeaderSize + wire::kAppendFixedSize] = {};  // tx_mu_
+  struct iovec iov_[kMaxIov + 1] = {};                           // tx_mu_
+  std::vector<uint8_t> scratch_;                                 // tx_mu_
 
-  std::vector<uint8_t> in_;
-  size_t rpos_ = 0, wpos_ = 0;
-  uint8_t hdr_[wire::kHeaderSize + wire::kAppendFixedSize] = {};
-  struct iovec iov_[kMaxIov + 1] = {};
-  std::vector<uint8_t> scratch_;
+  int32_t call_status_ = 0;     // rx_mu_ (read by the caller after call_done_)
+  std::vector<uint8_t> reply_;  // rx_mu_ (likewise)
+  std::vector<uint8_t> in_;     // rx_mu_
+  size_t rpos_ = 0, wpos_ = 0;  // rx_mu_
 };
 
 }  // namespace rvmr::remote_log

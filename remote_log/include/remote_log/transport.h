@@ -5,7 +5,9 @@
 // ("tcp://host:port", "rdma://host:port") through TransportRegistry.
 //
 // Threading: a Connection is used by one thread at a time (MirrorSet
-// serialises calls); the registry is thread-safe.
+// serialises calls), except that a transport whose SupportsConcurrentWait()
+// is true also lets one thread wait (Poll, WaitAcked) while another sends
+// (StartAppend*, Trim, Stat). The registry is thread-safe.
 #pragma once
 
 #include <sys/uio.h>
@@ -114,6 +116,10 @@ class Connection {
   // (socket, completion channel), for poll(2) across several connections.
   // -1 if the transport has none (callers then spin on Poll).
   virtual int wait_fd() const = 0;
+
+  // True if Poll/WaitAcked may run in one thread while StartAppend*, Trim
+  // and Stat run in another (pipelined commits); the TCP transport does.
+  virtual bool SupportsConcurrentWait() const { return false; }
 
   // Reads up to `len` bytes at `offset` into buf; *got = bytes read (fewer
   // than len at the tail). Waits for outstanding appends first. NotFound-like

@@ -121,7 +121,7 @@ rvm_return_t LogManager::Recover() {
   status_.head_lsn = end_lsn;
   status_.tail_hint = end;
   if (!log::WriteLogStatus(fd_, &status_).ok()) return RVM_EIO;
-  head_ = tail_ = end;
+  head_ = tail_ = sent_end_ = end;
   head_lsn_ = tail_lsn_ = end_lsn;
   writer_ = std::make_unique<log::LogRecordWriter>(status_.epoch, end, end_lsn);
   std::lock_guard<std::mutex> l(stats_mu_);
@@ -287,19 +287,34 @@ void LogManager::CoalesceBatch(std::vector<PendingTxn>* batch) {
 }
 
 rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
-  std::unique_lock<std::mutex> lk(append_mu_);
-  if (durable_seq_ >= seq) return RVM_SUCCESS;
+  if (durable_seq_.load(std::memory_order_acquire) >= seq) return RVM_SUCCESS;
   auto t0 = Clock::now();
-  // Group commit: the leader (whoever holds append_mu_) takes everything
-  // queued and appends it as one batch; threads that queue meanwhile wait for
-  // append_mu_ and the next leader takes them all at once. (Starting their
-  // batch right away, "sending ahead" from the finishing leader, was tried:
-  // on two vCPUs it made every batch a single transaction and cost more CPU
-  // and throughput than the wake-up it saves.)
-  while (durable_seq_ < seq) {
+  // Group commit, pipelined: the thread holding append_mu_ takes everything
+  // queued, frames it and sends it as one batch, then lets go of append_mu_
+  // and waits for the batch's acks. Threads that queued meanwhile take the
+  // next batch at once, while this one's acks are on their way; a thread
+  // whose transaction went out in someone else's batch waits for that batch.
+  uint64_t wait_end, wait_seq;
+  {
+    std::lock_guard<std::mutex> lk(append_mu_);
+    while (sent_seq_ < seq) {
+      if (failed_) return RVM_EIO;
+      rvm_return_t rc = AppendQueued();
+      if (rc != RVM_SUCCESS) return rc;
+    }
     if (failed_) return RVM_EIO;
-    rvm_return_t rc = AppendQueued();
-    if (rc != RVM_SUCCESS) return rc;
+    wait_end = sent_end_;
+    wait_seq = sent_seq_;
+  }
+  if (durable_seq_.load(std::memory_order_acquire) < seq) {
+    Status s = sink_->Wait(wait_end);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lk(append_mu_);
+      return SinkFailed(s);
+    }
+    uint64_t d = durable_seq_.load(std::memory_order_relaxed);
+    while (d < wait_seq && !durable_seq_.compare_exchange_weak(d, wait_seq)) {
+    }
   }
   uint64_t us = MicrosSince(t0);
   {
@@ -309,9 +324,16 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
     static const uint64_t kBounds[] = {flush_times_dist};
     counters_.flush_times[Bucket(us / 1000, kBounds, flush_times_len - 1)]++;
   }
-  lk.unlock();
   MaybeKickTruncation();
   return RVM_SUCCESS;
+}
+
+rvm_return_t LogManager::SinkFailed(const Status& s) {
+  failed_ = true;
+  std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+  SetErr("log write failed");
+  errno = s.sys_errno();
+  return RVM_EIO;
 }
 
 rvm_return_t LogManager::AppendQueued() {
@@ -352,7 +374,7 @@ rvm_return_t LogManager::AppendQueued() {
       // The log is full: what is framed so far goes out and becomes
       // durable, then truncation makes room.
       if (!iov_.empty()) {
-        rvm_return_t rc = AppendIov(bytes, durable_seq_);
+        rvm_return_t rc = SendIov(bytes, sent_seq_);
         if (rc != RVM_SUCCESS) return rc;
         iov_.clear();
         dicts_.clear();
@@ -382,23 +404,20 @@ rvm_return_t LogManager::AppendQueued() {
     bytes += p.record.size();
   }
   if (iov_.empty()) {
-    durable_seq_ = std::max(durable_seq_, last);  // nothing (more) to write
+    // Nothing (more) to write: the queue's transactions went out in earlier
+    // batches, which end at sent_end_.
+    sent_seq_ = std::max(sent_seq_, last);
     return RVM_SUCCESS;
   }
-  return AppendIov(bytes, last);
+  return SendIov(bytes, last);
 }
 
-rvm_return_t LogManager::AppendIov(uint64_t bytes, uint64_t last_seq) {
+rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   uint64_t offset = writer_->next_offset() - bytes;
-  Status s = sink_->Append(offset, iov_.data(), static_cast<int>(iov_.size()));
-  if (!s.ok()) {
-    failed_ = true;
-    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
-    SetErr("log write failed");
-    errno = s.sys_errno();
-    return RVM_EIO;
-  }
-  durable_seq_ = std::max(durable_seq_, last_seq);
+  Status s = sink_->Send(offset, iov_.data(), static_cast<int>(iov_.size()));
+  if (!s.ok()) return SinkFailed(s);
+  sent_seq_ = std::max(sent_seq_, last_seq);
+  sent_end_ = offset + bytes;
   {
     std::lock_guard<std::mutex> l(state_mu_);
     tail_ = offset + bytes;

@@ -3,11 +3,14 @@
 // written, recovery, and truncation (synchronous and background).
 //
 // Locks, in acquisition order: append_mu_ (one appender at a time: writer
-// state, segment dictionary generation) -> trunc_mu_ (one truncation at a
-// time, status block writes) -> state_mu_ (head/tail, leaf) ; q_mu_ and
-// stats_mu_ are leaves.
+// state, segment dictionary generation, sending batches; not held while a
+// batch's acks are awaited) -> trunc_mu_ (one truncation at a time, status
+// block writes) -> state_mu_ (head/tail, leaf) ; q_mu_ and stats_mu_ are
+// leaves. tail_ is the end of what was sent: a truncation waits for the disk
+// to hold it (SyncToDisk) before applying.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -103,13 +106,15 @@ class LogManager {
   rvm_return_t Apply(uint64_t head, uint64_t head_lsn, uint64_t limit, bool recovery, uint64_t* end,
                      uint64_t* end_lsn);
   rvm_return_t FlushUpTo(uint64_t seq);
-  // Takes the whole queue, frames it and appends it as one batch (append_mu_
-  // held). If the log fills up on the way, what is framed so far is appended
-  // and the log truncated first.
+  // Takes the whole queue, frames it and sends it as one batch (append_mu_
+  // held). If the log fills up on the way, what is framed so far is sent and
+  // the log truncated (which waits for it to reach the disk) first.
   rvm_return_t AppendQueued();
-  // Appends iov_ (`bytes` long, ending at the writer's end) through the sink;
-  // then durable up to `last_seq`, the last queued transaction it completes.
-  rvm_return_t AppendIov(uint64_t bytes, uint64_t last_seq);
+  // Sends iov_ (`bytes` long, ending at the writer's end) through the sink;
+  // `last_seq`: the last queued transaction it completes.
+  rvm_return_t SendIov(uint64_t bytes, uint64_t last_seq);
+  // The sink failed (append_mu_ held): no more appends; RVM_EIO.
+  rvm_return_t SinkFailed(const Status& s);
   // Truncation with append_mu_ held by the caller (lk). Releases nothing.
   rvm_return_t TruncateHoldingAppend();
   // Truncation from the background thread.
@@ -127,8 +132,11 @@ class LogManager {
   std::mutex append_mu_;
   std::unique_ptr<log::LogRecordWriter> writer_;  // append_mu_
   uint64_t dict_gen_ = 1;                         // append_mu_
-  uint64_t durable_seq_ = 0;                      // append_mu_
-  bool failed_ = false;                           // append_mu_
+  uint64_t sent_seq_ = 0;  // append_mu_: transactions up to here were sent...
+  uint64_t sent_end_ = 0;  // append_mu_: ...in batches ending here
+  bool failed_ = false;    // append_mu_
+  // Transactions up to here are durable (their batches' Waits returned).
+  std::atomic<uint64_t> durable_seq_{0};
   // Reused by AppendQueued (append_mu_): no allocation per batch once warm.
   std::vector<PendingTxn> batch_;
   std::vector<struct iovec> iov_;
@@ -139,7 +147,7 @@ class LogManager {
 
   std::mutex state_mu_;
   uint64_t head_ = 0, head_lsn_ = 1;  // state_mu_
-  uint64_t tail_ = 0, tail_lsn_ = 1;  // state_mu_ (durable end of the log)
+  uint64_t tail_ = 0, tail_lsn_ = 1;  // state_mu_ (end of what was sent)
   long truncate_pct_ = 0;             // state_mu_
 
   std::mutex q_mu_;

@@ -67,6 +67,8 @@ extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
         static_cast<unsigned long>(sh.fallback_commits),
         static_cast<unsigned long>(sh.degraded_episodes),
         static_cast<unsigned long>(sh.mirror_restores));
+    std::fprintf(f, "  log writes in flight at once, max        %lu\n",
+                 static_cast<unsigned long>(sh.max_in_flight));
     std::fprintf(f, "  bytes only in remote memory now / max    %lu / %lu\n",
                  static_cast<unsigned long>(sh.remote_only_bytes),
                  static_cast<unsigned long>(sh.max_remote_only_bytes));

@@ -35,7 +35,7 @@ Status LocalSink::WritePiece(uint64_t file_pos, const struct iovec* iov, int iov
   return Status::Ok();
 }
 
-Status LocalSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
+Status LocalSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   uint64_t end = end_.load(std::memory_order_acquire);
   if (end != kTailUnknown && offset != end)
     return Status::InvalidArgument("append not at the end of the log");
@@ -79,6 +79,10 @@ Status LocalSink::SyncToDisk(uint64_t offset) {
   if (end == kTailUnknown) return Status::Ok();
   if (offset > end) return Status::InvalidArgument("sync beyond the end of the log");
   return Status::Ok();
+}
+
+Status LocalSink::Wait(uint64_t end) {
+  return SyncToDisk(end);
 }
 
 std::string LocalSink::Describe() const {

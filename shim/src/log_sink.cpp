@@ -8,6 +8,13 @@ namespace rvmr {
 
 LogSink::~LogSink() = default;
 
+Status LogSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
+  uint64_t end = offset;
+  for (int i = 0; i < iovcnt; ++i) end += iov[i].iov_len;
+  Status s = Send(offset, iov, iovcnt);
+  return s.ok() ? Wait(end) : s;
+}
+
 Status OpenLogSink(const LogSinkConfig& cfg, std::unique_ptr<LogSink>* out) {
   if (cfg.fd < 0) return Status::InvalidArgument("log sink needs an open log file");
   ShimConfig sc;

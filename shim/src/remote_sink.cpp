@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -117,10 +118,12 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
   s = DiskWriter::Open(dw, &sink->disk_);
   if (!s.ok()) return s;
 
+  sink->done_end_.store(sink->end_);
   s = sink->OpenMirrorSet(sink->end_, sc.write_quorum, &sink->mirrors_);
   if (!s.ok()) {
     if (sc.failure_policy == ShimConfig::FailurePolicy::kStrict) return s;
-    sink->EnterDegraded(s);
+    std::lock_guard<std::mutex> l(sink->mu_);
+    sink->EnterDegradedLocked(s);
   }
   {
     std::lock_guard<std::mutex> l(sink->stats_mu_);
@@ -142,8 +145,7 @@ bool GetActiveShimStats(ShimStats* out) {
   return true;
 }
 
-Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum,
-                                 std::unique_ptr<remote_log::MirrorSet>* out) {
+Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum, SetPtr* out) {
   remote_log::MirrorSetOptions mo;
   mo.uris = sc_.mirrors;
   mo.write_quorum = quorum;
@@ -175,7 +177,7 @@ Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum,
   }
   if (set->AckedEnd() < tail)
     return Status::Unavailable("fewer mirrors than the quorum hold the log tail");
-  *out = std::move(set);
+  *out = SetPtr(std::move(set));
   return Status::Ok();
 }
 
@@ -209,6 +211,7 @@ RemoteSink::~RemoteSink() {
     if (g_active == this) g_active = nullptr;
   }
   StopProber();
+  if (prober_.joinable()) prober_.join();
   if (disk_) {
     Status s = disk_->Close();
     if (!s.ok())
@@ -218,7 +221,7 @@ RemoteSink::~RemoteSink() {
   }
 }
 
-void RemoteSink::EnterDegraded(const Status& why) {
+void RemoteSink::EnterDegradedLocked(const Status& why) {
   degraded_ = true;
   mirrors_.reset();
   partial_.reset();
@@ -238,10 +241,22 @@ void RemoteSink::EnterDegraded(const Status& why) {
   StartProber();
 }
 
+void RemoteSink::SetFailedLocked(const SetPtr& set, const Status& why) {
+  if (set == mirrors_ && !degraded_)
+    EnterDegradedLocked(why);
+  else if (set == partial_)
+    partial_.reset();
+  // else: a set already replaced; nothing more to do.
+}
+
+// The prober runs while wanted; a thread that has seen itself unwanted exits
+// (probe_running_ false) and the next StartProber joins it first.
 void RemoteSink::StartProber() {
   std::lock_guard<std::mutex> l(probe_mu_);
-  if (prober_.joinable()) return;
-  probe_stop_ = false;
+  probe_want_ = true;
+  if (probe_running_) return;
+  if (prober_.joinable()) prober_.join();  // it has left ProbeLoop
+  probe_running_ = true;
   reachable_ = 0;
   prober_ = std::thread([this] { ProbeLoop(); });
 }
@@ -249,19 +264,18 @@ void RemoteSink::StartProber() {
 void RemoteSink::StopProber() {
   {
     std::lock_guard<std::mutex> l(probe_mu_);
-    probe_stop_ = true;
+    probe_want_ = false;
   }
   probe_cv_.notify_all();
-  if (prober_.joinable()) prober_.join();
 }
 
-// Background: how many mirrors answer, so that the committing thread only
+// Background: how many mirrors answer, so that the sending thread only
 // tries to reopen mirrors when they can be reached (a connect to a dead host
 // would otherwise stall commits for the connect timeout).
 void RemoteSink::ProbeLoop() {
   const remote_log::ConnectOptions co = MirrorConnectOptions(sc_);
   std::unique_lock<std::mutex> l(probe_mu_);
-  while (!probe_stop_) {
+  while (probe_want_) {
     l.unlock();
     size_t up = 0;
     for (const std::string& uri : sc_.mirrors) {
@@ -273,25 +287,34 @@ void RemoteSink::ProbeLoop() {
     reachable_.store(up);
     l.lock();
     probe_cv_.wait_for(l, std::chrono::milliseconds(sc_.reconnect_interval_ms),
-                       [this] { return probe_stop_; });
+                       [this] { return !probe_want_; });
   }
+  probe_running_ = false;
 }
 
 void RemoteSink::MaybeRestoreMirrors() {
   const size_t up = reachable_.load();
   const size_t quorum = sc_.write_quorum == 0 ? sc_.mirrors.size() : sc_.write_quorum;
-  if (up == 0 || (up < quorum && partial_)) return;
-  // Everything appended so far is on disk (degraded commits wait for it), so
+  bool have_partial;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    have_partial = partial_ != nullptr;
+  }
+  if (up == 0 || (up < quorum && have_partial)) return;
+  // Everything sent so far is on disk (degraded commits wait for it), so
   // mirrors that lost the log may restart it at the tail and laggards can be
   // caught up from the disk copy.
   if (!disk_->WaitDurable(end_).ok()) return;
   if (up >= quorum) {
-    std::unique_ptr<remote_log::MirrorSet> set;
+    SetPtr set;
     if (OpenMirrorSet(end_, sc_.write_quorum, &set).ok()) {
-      mirrors_ = std::move(set);
-      partial_.reset();
-      degraded_ = false;
-      said_degraded_ = false;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        mirrors_ = std::move(set);
+        partial_.reset();
+        degraded_ = false;
+        said_degraded_ = false;
+      }
       StopProber();
       std::fprintf(stderr,
                    "rvm shim: mirrors of log '%s' are back; commits no longer wait for the disk\n",
@@ -304,13 +327,26 @@ void RemoteSink::MaybeRestoreMirrors() {
   }
   // Not enough for the quorum: keep what answers in a set that needs one ack,
   // so degraded commits still reach every mirror that is up.
-  if (!partial_) (void)OpenMirrorSet(end_, 1, &partial_);
+  if (have_partial) return;
+  SetPtr p;
+  if (!OpenMirrorSet(end_, 1, &p).ok()) return;
+  std::lock_guard<std::mutex> l(mu_);
+  if (degraded_) partial_ = std::move(p);
 }
 
 void RemoteSink::MaybeTrim() {
   uint64_t d = disk_->durable_offset();
   if (d - last_trim_ < sc_.trim_interval_bytes) return;
-  if (mirrors_->Trim(d).ok()) {
+  SetPtr set;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (degraded_) return;
+    set = mirrors_;
+  }
+  if (!set) return;
+  std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
+  if (!set->concurrent_waits()) io.lock();
+  if (set->Trim(d).ok()) {
     last_trim_ = d;
     std::lock_guard<std::mutex> l(stats_mu_);
     stats_.trims++;
@@ -326,41 +362,51 @@ void RemoteSink::NoteWindow() {
   stats_.max_remote_only_bytes = std::max(stats_.max_remote_only_bytes, stats_.remote_only_bytes);
 }
 
-Status RemoteSink::Fence(const Status& why) {
+Status RemoteSink::FenceLocked(const Status& why) {
+  if (!fenced_)
+    std::fprintf(stderr,
+                 "rvm shim: log '%s' was opened by a newer writer (%s); this process may no "
+                 "longer commit to it\n",
+                 name_.c_str(), why.ToString().c_str());
   fenced_ = true;
-  std::fprintf(stderr,
-               "rvm shim: log '%s' was opened by a newer writer (%s); this process may no longer "
-               "commit to it\n",
-               name_.c_str(), why.ToString().c_str());
   return Status::Fenced("log '" + name_ + "' is fenced by a newer writer: " + why.message());
 }
 
-Status RemoteSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) {
+Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   if (offset != end_)
     return Status::InvalidArgument("append at " + std::to_string(offset) + ", expected " +
                                    std::to_string(end_));
-  if (fenced_) return Status::Fenced("log '" + name_ + "' is fenced by a newer writer");
   const size_t len = IovBytes(iov, iovcnt);
   const uint64_t end = offset + len;
-  if (degraded_) MaybeRestoreMirrors();
-
-  // 1. Send to the mirrors (no waiting yet), 2. stage for the disk, 3. wait.
-  // Degraded, the bytes still go to the mirrors that answer (partial_), and
-  // the commit also waits for the disk.
+  // 1. Send to the mirrors (no waiting: Wait reads the acks), 2. stage for
+  // the disk. Degraded, the bytes still go to the mirrors that answer
+  // (partial_), and their Wait also waits for the disk.
+  SetPtr set;
+  bool remote;
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    if (fenced_) return Status::Fenced("log '" + name_ + "' is fenced by a newer writer");
+    if (degraded_) {
+      l.unlock();
+      MaybeRestoreMirrors();
+      l.lock();
+    }
+    set = degraded_ ? partial_ : mirrors_;
+    remote = !degraded_;
+  }
   RVMR_FAULT_POINT("shim.before_remote_append");
-  remote_log::MirrorSet* set = degraded_ ? partial_.get() : mirrors_.get();
-  bool sent = false;
-  if (set != nullptr) {
+  if (set) {
+    std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
+    if (!set->concurrent_waits()) io.lock();
     Status s = ForEachPiece(offset, iov, iovcnt, [&](uint64_t off, const struct iovec* v, int n) {
       return set->AppendAsync(off, v, n);
     });
-    if (s.code() == Status::Code::kFenced) return Fence(s);
-    if (s.ok())
-      sent = true;
-    else if (degraded_)
-      partial_.reset();
-    else
-      EnterDegraded(s);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (s.code() == Status::Code::kFenced) return FenceLocked(s);
+      SetFailedLocked(set, s);
+      set.reset();
+    }
   }
   RVMR_FAULT_POINT("shim.before_disk_handoff");
   uint64_t staged_end = 0;
@@ -370,39 +416,90 @@ Status RemoteSink::Append(uint64_t offset, const struct iovec* iov, int iovcnt) 
   if (staged_end != end)
     return Status::Failed("disk writer tail " + std::to_string(staged_end) +
                           " disagrees with the log tail " + std::to_string(end));
-  // RVM_FAULT=test_only.ack_before_remote_ack:on breaks the ordering on
-  // purpose (the crash suite must then fail); never armed by default.
-  if (sent && !RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack")) {
-    Status s = set->WaitAcked(end);
-    if (s.code() == Status::Code::kFenced) return Fence(s);
-    if (!s.ok()) {
-      sent = false;
-      if (degraded_)
-        partial_.reset();
-      else
-        EnterDegraded(s);
-    }
-  }
-  RVMR_FAULT_POINT("shim.after_remote_ack");
-  const bool remote = sent && !degraded_;
-  if (!remote) {
-    if (sc_.failure_policy == ShimConfig::FailurePolicy::kStrict)
-      return Status::Unavailable("mirrors of log '" + name_ +
-                                 "' did not acknowledge (strict policy)");
-    Status s = disk_->WaitDurable(end);
-    if (!s.ok()) return s;
+  size_t in_flight;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    batches_.push_back(Batch{end, set, remote && set != nullptr});
+    in_flight = batches_.size();
   }
   {
     std::lock_guard<std::mutex> l(stats_mu_);
     stats_.appends++;
     stats_.bytes += len;
-    if (remote)
-      stats_.remote_acks++;
-    else
-      stats_.fallback_commits++;
+    stats_.max_in_flight = std::max<uint64_t>(stats_.max_in_flight, in_flight);
   }
   if (remote) MaybeTrim();
   NoteWindow();
+  return Status::Ok();
+}
+
+Status RemoteSink::WaitAckedOn(remote_log::MirrorSet* set, uint64_t end) {
+  std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
+  if (!set->concurrent_waits()) io.lock();
+  return set->WaitAcked(end);
+}
+
+Status RemoteSink::Complete(const Batch& b, bool* remote) {
+  *remote = false;
+  if (b.set) {
+    // RVM_FAULT=test_only.ack_before_remote_ack:on breaks the ordering on
+    // purpose (the crash suite must then fail); never armed by default.
+    Status s = RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack") ? Status::Ok()
+                                                                    : WaitAckedOn(b.set.get(), b.end);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (s.code() == Status::Code::kFenced) return FenceLocked(s);
+      SetFailedLocked(b.set, s);
+    } else if (b.remote) {
+      *remote = true;
+    }
+  }
+  RVMR_FAULT_POINT("shim.after_remote_ack");
+  if (*remote) return Status::Ok();
+  if (sc_.failure_policy == ShimConfig::FailurePolicy::kStrict)
+    return Status::Unavailable("mirrors of log '" + name_ +
+                               "' did not acknowledge (strict policy)");
+  return disk_->WaitDurable(b.end);
+}
+
+Status RemoteSink::Wait(uint64_t end) {
+  if (done_end_.load(std::memory_order_acquire) >= end) return Status::Ok();
+  // One waiter reads acks at a time; the next one, woken by this mutex, often
+  // finds its batch already covered by the acks the previous one read.
+  std::lock_guard<std::mutex> reader(read_mu_);
+  if (done_end_.load(std::memory_order_acquire) >= end) return Status::Ok();
+  Batch b;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (fenced_) return Status::Fenced("log '" + name_ + "' is fenced by a newer writer");
+    auto it = std::find_if(batches_.begin(), batches_.end(),
+                           [end](const Batch& x) { return x.end >= end; });
+    if (it == batches_.end())
+      return Status::InvalidArgument("wait for " + std::to_string(end) + " beyond the last send");
+    b = *it;
+  }
+  bool remote = false;
+  Status s = Complete(b, &remote);
+  if (!s.ok()) return s;
+  // b and everything before it are durable as promised; so are the later
+  // batches on the same set that the acks read meanwhile cover.
+  uint64_t covered = b.end, n = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (remote) {
+      const uint64_t q = b.set->QuorumAcked();
+      for (const Batch& x : batches_)
+        if (x.end > covered && x.set == b.set && x.remote && x.end <= q) covered = x.end;
+    }
+    while (!batches_.empty() && batches_.front().end <= covered) {
+      batches_.pop_front();
+      n++;
+    }
+    if (covered > done_end_.load(std::memory_order_relaxed))
+      done_end_.store(covered, std::memory_order_release);
+  }
+  std::lock_guard<std::mutex> l(stats_mu_);
+  (remote ? stats_.remote_acks : stats_.fallback_commits) += n;
   return Status::Ok();
 }
 

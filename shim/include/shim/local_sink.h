@@ -15,7 +15,10 @@ class LocalSink : public LogSink {
   // area_start + L % area_size. `tail` is where the first append must be, or
   // kTailUnknown (then the first append may be anywhere).
   LocalSink(int fd, std::string path, uint64_t area_start, uint64_t area_size, uint64_t tail);
-  Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  // Writes and fdatasyncs before returning: durable already.
+  Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  // Every Send is durable on return: checks `end` and returns.
+  Status Wait(uint64_t end) override;
   // Every Append is already durable: checks `offset` against the end of the
   // last append and returns.
   Status SyncToDisk(uint64_t offset) override;

@@ -15,17 +15,26 @@
 
 namespace rvmr {
 
-// Threads: Append calls are serialized by the caller; SyncToDisk may be
-// called from another thread (the truncation thread) while an Append runs.
+// Threads: Send calls are serialized by the caller; Wait may be called by
+// several threads at once, concurrently with Send; SyncToDisk may be called
+// from another thread (the truncation thread) while a Send runs.
 class LogSink {
  public:
   virtual ~LogSink();
-  // Appends complete framed records [offset, offset+len) given as iovecs;
-  // `offset` equals the end of the previous append. Returns when the bytes
-  // are durable as this sink promises (LocalSink: written with pwritev at the
-  // wrapped file position(s) and fdatasync'ed). The caller guarantees that the
-  // bytes fit: offset + len - head <= area size.
-  virtual Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) = 0;
+  // Hands over complete framed records [offset, offset+len) given as iovecs;
+  // `offset` equals the end of the previous Send. The buffers may be reused
+  // on return. A sink that can returns before the bytes are durable, so that
+  // the next Send may start while they travel (pipelined group commit);
+  // Wait tells when they are. The caller guarantees that the bytes fit:
+  // offset + len - head <= area size. An error here or from Wait means the
+  // log can take no more appends.
+  virtual Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) = 0;
+  // Returns when every byte before `end` (the end of some Send) is durable
+  // as this sink promises (LocalSink: written with pwritev at the wrapped
+  // file position(s) and fdatasync'ed, already by Send).
+  virtual Status Wait(uint64_t end) = 0;
+  // Send, then Wait for its end.
+  Status Append(uint64_t offset, const struct iovec* iov, int iovcnt);
   // Returns when every byte before `offset` is on the local disk (truncation,
   // terminate).
   virtual Status SyncToDisk(uint64_t offset) = 0;

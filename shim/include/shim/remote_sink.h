@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,8 +44,15 @@ class RemoteSink : public LogSink {
   // trims the mirrors to it.
   ~RemoteSink() override;
 
-  // See LogSink. Thread-compatible: the core serialises calls.
-  Status Append(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  // See LogSink. Send: sends to the mirrors without waiting for their acks
+  // and stages the bytes for the disk writer (the caller serialises Sends).
+  // Wait: returns once the mirror quorum acknowledged everything before
+  // `end` or, where the mirrors could not (fallback), the disk holds it; any
+  // thread, several at once, while Sends go on (the next batch travels while
+  // this one's ack is awaited). One waiter at a time reads the acks; the
+  // others wait for it and return if it read theirs.
+  Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
+  Status Wait(uint64_t end) override;
   // Waits for the disk writer's durable offset.
   Status SyncToDisk(uint64_t offset) override;
   std::string Describe() const override;
@@ -55,19 +63,34 @@ class RemoteSink : public LogSink {
   const TailRecoveryReport& recovery() const { return recovery_; }
 
  private:
+  using SetPtr = std::shared_ptr<remote_log::MirrorSet>;
+  // One Send not yet known durable.
+  struct Batch {
+    uint64_t end;
+    SetPtr set;   // the mirrors it went to (null: none)
+    bool remote;  // went to the full quorum set: its ack makes it durable
+  };
+
   RemoteSink(const LogSinkConfig& cfg, const ShimConfig& sc);
   // Connects to the mirrors, opens (or recreates) the log at `tail` and
   // catches laggards up from the disk; OK only if `quorum` of them hold it.
-  Status OpenMirrorSet(uint64_t tail, size_t quorum, std::unique_ptr<remote_log::MirrorSet>* out);
+  Status OpenMirrorSet(uint64_t tail, size_t quorum, SetPtr* out);
   Status CatchUpMirror(remote_log::MirrorSet* set, size_t i, uint64_t tail);
+  // Makes batch b durable as promised (the waiter's work, mu_ not held):
+  // the quorum's ack, else (fallback) the disk. *remote: by the ack.
+  Status Complete(const Batch& b, bool* remote);
+  // set->WaitAcked(end), excluding Sends where the transport needs it.
+  Status WaitAckedOn(remote_log::MirrorSet* set, uint64_t end);
+  // The mirrors of `set` stopped acknowledging (mu_ held).
+  void SetFailedLocked(const SetPtr& set, const Status& why);
   void StartProber();
   void StopProber();
   void ProbeLoop();
-  void EnterDegraded(const Status& why);
+  void EnterDegradedLocked(const Status& why);
   void MaybeRestoreMirrors();
   void MaybeTrim();
   void NoteWindow();
-  Status Fence(const Status& why);
+  Status FenceLocked(const Status& why);  // mu_ held
 
   int fd_;
   std::string path_;
@@ -75,21 +98,36 @@ class RemoteSink : public LogSink {
   ShimConfig sc_;
   std::string name_;
   uint64_t epoch_ = 0;
-  uint64_t end_ = 0;  // end of the last append
+  uint64_t end_ = 0;  // end of the last Send (the sending thread's)
   std::unique_ptr<DiskWriter> disk_;
-  std::unique_ptr<remote_log::MirrorSet> mirrors_;  // the full set (write quorum)
-  std::unique_ptr<remote_log::MirrorSet> partial_;  // degraded: the mirrors that answer
+  uint64_t last_trim_ = 0;  // the sending thread's
+  TailRecoveryReport recovery_;
+
+  // The waiter that reads acks (Wait). Lock order: read_mu_ -> io_mu_ ->
+  // mu_ -> probe_mu_, stats_mu_.
+  std::mutex read_mu_;
+  // Mode and batches in flight. Held briefly, never across a network or
+  // disk wait.
+  std::mutex mu_;
+  SetPtr mirrors_;  // the full set (write quorum)
+  SetPtr partial_;  // degraded: the mirrors that answer
   bool degraded_ = false;
-  bool fenced_ = false;  // a newer writer opened the log: every Append fails
+  bool fenced_ = false;  // a newer writer opened the log: every Send fails
   bool said_degraded_ = false;
+  std::deque<Batch> batches_;  // sent, not yet known durable, in log order
+  // Everything before is durable as promised (written under mu_).
+  std::atomic<uint64_t> done_end_{0};
+  // Transports that cannot wait and send at once (see
+  // Connection::SupportsConcurrentWait) hold this across both.
+  std::mutex io_mu_;
+
   // Degraded mode: a background thread counts the mirrors that answer.
   std::mutex probe_mu_;
   std::condition_variable probe_cv_;
-  bool probe_stop_ = false;
-  std::thread prober_;
+  bool probe_want_ = false;     // probe_mu_
+  bool probe_running_ = false;  // probe_mu_: prober_ is inside ProbeLoop
+  std::thread prober_;          // probe_mu_
   std::atomic<size_t> reachable_{0};
-  uint64_t last_trim_ = 0;
-  TailRecoveryReport recovery_;
 
   mutable std::mutex stats_mu_;
   ShimStats stats_;

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "remote_log/server.h"
@@ -41,7 +42,27 @@ struct MirrorProcess {
       pid = -1;
     }
   }
-  void Pause() { REQUIRE(kill(pid, SIGSTOP) == 0); }
+  // Stops the server and returns once it is stopped (signals are delivered
+  // asynchronously): from then on it reads and acknowledges nothing.
+  void Pause() const {
+    REQUIRE(kill(pid, SIGSTOP) == 0);
+    REQUIRE(WaitStopped(pid));
+  }
+  // True once /proc says `p` is stopped (any process may call it), false
+  // after 5 s.
+  static bool WaitStopped(pid_t p) {
+    const std::string stat = "/proc/" + std::to_string(p) + "/stat";
+    for (int i = 0; i < 5000; ++i) {
+      std::ifstream in(stat);
+      std::string line;
+      std::getline(in, line);
+      const size_t paren = line.rfind(')');
+      if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'T')
+        return true;
+      usleep(1000);
+    }
+    return false;
+  }
   void Resume() { REQUIRE(kill(pid, SIGCONT) == 0); }
   ~MirrorProcess() { Kill(); }
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port); }

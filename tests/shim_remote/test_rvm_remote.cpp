@@ -304,6 +304,7 @@ TEST_CASE("rvm remote mode: a commit goes out while an earlier one's ack is outs
       rvm_free_tid(tid);
     };
     kill(mirror, SIGSTOP);
+    if (!MirrorProcess::WaitStopped(mirror)) return 47;
     std::thread a(commit, 0);
     const bool a_sent = sent(base + 1);
     std::thread b(commit, 1);

@@ -46,36 +46,44 @@ struct Waiter {
   }
 };
 
-ShimConfig PatientCfg(const MirrorProcess& m) {
-  ShimConfig c = Cfg({m.uri()});
-  c.io_timeout_ms = 30000;  // a stopped mirror is not taken for a failed one
-  return c;
-}
+// A sink on one mirror in its own process, which a test stops and kills; a
+// stopped mirror is not taken for a failed one (long io timeout).
+struct PipelineRig {
+  TempLog log;
+  MirrorProcess m;
+  std::unique_ptr<RemoteSink> sink;
+  std::unique_ptr<Framer> f;
+  explicit PipelineRig(ShimConfig::FailurePolicy policy = ShimConfig::FailurePolicy::kFallback) {
+    ShimConfig c = Cfg({m.uri()});
+    c.io_timeout_ms = 30000;
+    c.failure_policy = policy;
+    REQUIRE(RemoteSink::Open(log.Config(), c, &sink).ok());
+    f = std::make_unique<Framer>(sink->recovery().epoch, 0, 1);
+  }
+  uint64_t Send(size_t size, char fill) { return SendRecord(sink.get(), f.get(), size, fill); }
+};
 
 }  // namespace
 
 TEST_CASE("remote sink: Sends go out while earlier acks are outstanding and Wait waits for them") {
-  TempLog log;
-  MirrorProcess m;
-  std::unique_ptr<RemoteSink> sink;
-  REQUIRE(RemoteSink::Open(log.Config(), PatientCfg(m), &sink).ok());
-  Framer f(sink->recovery().epoch, 0, 1);
-  const uint64_t first = SendRecord(sink.get(), &f, 100, 'a');
+  PipelineRig rig;
+  RemoteSink* sink = rig.sink.get();
+  const uint64_t first = rig.Send(100, 'a');
   REQUIRE(sink->Wait(first).ok());
-  m.Pause();  // appends reach the mirror's socket; no ack comes back
-  const uint64_t e1 = SendRecord(sink.get(), &f, 100, 'b');
-  const uint64_t e2 = SendRecord(sink.get(), &f, 200, 'c');
-  const uint64_t e3 = SendRecord(sink.get(), &f, 300, 'd');
+  rig.m.Pause();  // appends reach the mirror's socket; no ack comes back
+  const uint64_t e1 = rig.Send(100, 'b');
+  const uint64_t e2 = rig.Send(200, 'c');
+  const uint64_t e3 = rig.Send(300, 'd');
   ShimStats st = sink->stats();
   CHECK(st.appends == 4);
   CHECK(st.max_in_flight == 3);
   CHECK(st.remote_acks == 1);
-  Waiter w1(sink.get(), e1), w3(sink.get(), e3);
+  Waiter w1(sink, e1), w3(sink, e3);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK_FALSE(w1.finished);  // no ack, no return: the disk alone is not enough
   CHECK_FALSE(w3.finished);
   CHECK(sink->Wait(first).ok());  // what is acked stays acked
-  m.Resume();
+  rig.m.Resume();
   CHECK(w1.Join().ok());
   CHECK(w3.Join().ok());
   CHECK(sink->Wait(e2).ok());
@@ -86,16 +94,13 @@ TEST_CASE("remote sink: Sends go out while earlier acks are outstanding and Wait
 }
 
 TEST_CASE("remote sink: batches in flight when the mirror dies wait for the disk instead") {
-  TempLog log;
-  MirrorProcess m;
-  std::unique_ptr<RemoteSink> sink;
-  REQUIRE(RemoteSink::Open(log.Config(), PatientCfg(m), &sink).ok());
-  Framer f(sink->recovery().epoch, 0, 1);
-  m.Pause();
-  const uint64_t e1 = SendRecord(sink.get(), &f, 100, 'a');
-  const uint64_t e2 = SendRecord(sink.get(), &f, 100, 'b');
-  Waiter w1(sink.get(), e1);
-  m.Kill();  // the connection breaks with both batches unacknowledged
+  PipelineRig rig;
+  RemoteSink* sink = rig.sink.get();
+  rig.m.Pause();
+  const uint64_t e1 = rig.Send(100, 'a');
+  const uint64_t e2 = rig.Send(100, 'b');
+  Waiter w1(sink, e1);
+  rig.m.Kill();  // the connection breaks with both batches unacknowledged
   CHECK(w1.Join().ok());
   CHECK(sink->Wait(e2).ok());
   ShimStats st = sink->stats();
@@ -103,23 +108,16 @@ TEST_CASE("remote sink: batches in flight when the mirror dies wait for the disk
   CHECK(st.fallback_commits == 2);
   CHECK(st.degraded);
   CHECK(st.disk_durable >= e2);  // Wait returned: the disk holds both
-  REQUIRE(log.DiskRecords().size() == 2);
+  REQUIRE(rig.log.DiskRecords().size() == 2);
 }
 
 TEST_CASE("remote sink: under the strict policy a batch in flight when the mirror dies fails") {
-  TempLog log;
-  MirrorProcess m;
-  ShimConfig c = PatientCfg(m);
-  c.failure_policy = ShimConfig::FailurePolicy::kStrict;
-  std::unique_ptr<RemoteSink> sink;
-  REQUIRE(RemoteSink::Open(log.Config(), c, &sink).ok());
-  Framer f(sink->recovery().epoch, 0, 1);
-  m.Pause();
-  const uint64_t e1 = SendRecord(sink.get(), &f, 100, 'a');
-  Waiter w1(sink.get(), e1);
-  m.Kill();
+  PipelineRig rig(ShimConfig::FailurePolicy::kStrict);
+  rig.m.Pause();
+  Waiter w1(rig.sink.get(), rig.Send(100, 'a'));
+  rig.m.Kill();
   Status s = w1.Join();
   CHECK_FALSE(s.ok());
   CHECK(s.code() == Status::Code::kUnavailable);
-  CHECK(sink->stats().remote_acks == 0);
+  CHECK(rig.sink->stats().remote_acks == 0);
 }

@@ -15,37 +15,10 @@ using namespace rvmr::remote_log;
 using rvmr::remote_log::test::RawClient;
 using rvmr::remote_log::test::StartServer;
 using rvmr::remote_log::test::Uri;
+using rvmr::remote_log::test::Bytes;
+using rvmr::remote_log::test::Dial;
+using rvmr::remote_log::test::Mirrors;
 
-namespace {
-
-std::vector<uint8_t> Bytes(size_t n, uint64_t seed) {
-  std::vector<uint8_t> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = uint8_t((seed * 131 + i) * 2654435761u >> 11);
-  return v;
-}
-
-std::unique_ptr<Connection> Dial(const std::string& uri, ConnectOptions o = {}) {
-  std::unique_ptr<Connection> c;
-  Status s = TransportRegistry::Global().Connect(uri, o, &c);
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  return c;
-}
-
-std::unique_ptr<MirrorSet> Mirrors(std::vector<std::string> uris, size_t quorum = 0,
-                                   ConnectOptions o = {}) {
-  MirrorSetOptions mo;
-  mo.uris = std::move(uris);
-  mo.write_quorum = quorum;
-  mo.connect = o;
-  std::unique_ptr<MirrorSet> m;
-  Status s = MirrorSet::Connect(mo, &m);
-  INFO(s.ToString());
-  REQUIRE(s.ok());
-  return m;
-}
-
-}  // namespace
 
 TEST_CASE("append read trim stat list and close over TCP") {
   auto srv = StartServer();

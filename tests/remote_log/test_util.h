@@ -3,6 +3,7 @@
 #pragma once
 
 #include <arpa/inet.h>
+#include <catch2/catch.hpp>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,7 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "remote_log/mirror_set.h"
 #include "remote_log/server.h"
+#include "remote_log/transport.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log::test {
@@ -32,6 +35,34 @@ inline std::unique_ptr<Server> StartServer(uint64_t capacity = 64 << 20, std::st
 
 inline std::string Uri(const Server& s) {
   return "tcp://127.0.0.1:" + std::to_string(s.port());
+}
+
+// Deterministic test bytes.
+inline std::vector<uint8_t> Bytes(size_t n, uint64_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = uint8_t((seed * 131 + i) * 2654435761u >> 11);
+  return v;
+}
+
+inline std::unique_ptr<Connection> Dial(const std::string& uri, ConnectOptions o = {}) {
+  std::unique_ptr<Connection> c;
+  Status s = TransportRegistry::Global().Connect(uri, o, &c);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  return c;
+}
+
+inline std::unique_ptr<MirrorSet> Mirrors(std::vector<std::string> uris, size_t quorum = 0,
+                                   ConnectOptions o = {}) {
+  MirrorSetOptions mo;
+  mo.uris = std::move(uris);
+  mo.write_quorum = quorum;
+  mo.connect = o;
+  std::unique_ptr<MirrorSet> m;
+  Status s = MirrorSet::Connect(mo, &m);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  return m;
 }
 
 // A blocking socket speaking raw bytes to a server.

@@ -371,8 +371,8 @@ rvm_return_t LogManager::AppendQueued() {
         head = head_;
       }
       if (writer_->next_offset() + need - head <= area) break;
-      // The log is full: what is framed so far goes out and becomes
-      // durable, then truncation makes room.
+      // The log is full: what is framed so far goes out, then truncation
+      // (which waits for the disk to hold everything sent) makes room.
       if (!iov_.empty()) {
         rvm_return_t rc = SendIov(bytes, sent_seq_);
         if (rc != RVM_SUCCESS) return rc;

@@ -253,11 +253,11 @@ void RemoteSink::SetFailedLocked(const SetPtr& set, const Status& why) {
 // (probe_running_ false) and the next StartProber joins it first.
 void RemoteSink::StartProber() {
   std::lock_guard<std::mutex> l(probe_mu_);
+  if (!probe_want_) reachable_ = 0;  // a new episode: what was counted before is stale
   probe_want_ = true;
   if (probe_running_) return;
   if (prober_.joinable()) prober_.join();  // it has left ProbeLoop
   probe_running_ = true;
-  reachable_ = 0;
   prober_ = std::thread([this] { ProbeLoop(); });
 }
 

@@ -850,11 +850,12 @@ TEST_CASE("duplex: a MirrorSet with quorum 2 reports a mirror's death to both th
 // acks included. MirrorSet::WaitAcked, when it needs fewer mirrors than are
 // pending, Polls each connection and then sleeps in poll(2) on their sockets.
 // If the sender consumes the acks between those Polls and the poll(2), the
-// sockets stay quiet and the waiter sleeps until io_timeout_ms although every
-// ack it needs has been read. The relays hold the acks until the Stat, and the
-// Poll hook runs the Stat at exactly that point.
+// sockets stay quiet: the waiter must not sleep until io_timeout_ms although
+// every ack it needs has been read (it did, before commit 5004310). The relays
+// hold the acks until the Stat, and the Poll hook runs the Stat at exactly
+// that point.
 TEST_CASE("duplex: a MirrorSet waiter is not left asleep when the sender's call reads its acks",
-          "[concurrent][!mayfail]") {
+          "[concurrent]") {
   RegisterHookedTransports();
   auto s1 = StartServer();
   auto s2 = StartServer();

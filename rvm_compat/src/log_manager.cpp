@@ -294,11 +294,21 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   // and waits for the batch's acks. Threads that queued meanwhile take the
   // next batch at once, while this one's acks are on their way; a thread
   // whose transaction went out in someone else's batch waits for that batch.
+  // At most the sink's max_in_flight() batches await their acks: commits
+  // made while that many are out queue and go together in the next batch.
   uint64_t wait_end, wait_seq;
   {
-    std::lock_guard<std::mutex> lk(append_mu_);
+    std::unique_lock<std::mutex> lk(append_mu_);
+    const size_t depth = sink_->max_in_flight();
     while (sent_seq_ < seq) {
       if (failed_) return RVM_EIO;
+      if (depth > 0 && InFlightLocked() >= depth) {
+        // See NoteCompleted for why the count comes before the check.
+        inflight_waiters_.fetch_add(1);
+        while (!failed_ && sent_seq_ < seq && InFlightLocked() >= depth) inflight_cv_.wait(lk);
+        inflight_waiters_.fetch_sub(1);
+        continue;
+      }
       rvm_return_t rc = AppendQueued();
       if (rc != RVM_SUCCESS) return rc;
     }
@@ -309,12 +319,18 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   if (durable_seq_.load(std::memory_order_acquire) < seq) {
     Status s = sink_->Wait(wait_end);
     if (!s.ok()) {
-      std::lock_guard<std::mutex> lk(append_mu_);
-      return SinkFailed(s);
+      rvm_return_t rc;
+      {
+        std::lock_guard<std::mutex> lk(append_mu_);
+        rc = SinkFailed(s);
+      }
+      inflight_cv_.notify_all();
+      return rc;
     }
     uint64_t d = durable_seq_.load(std::memory_order_relaxed);
     while (d < wait_seq && !durable_seq_.compare_exchange_weak(d, wait_seq)) {
     }
+    NoteCompleted(wait_end);
   }
   uint64_t us = MicrosSince(t0);
   {
@@ -326,6 +342,25 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   }
   MaybeKickTruncation();
   return RVM_SUCCESS;
+}
+
+size_t LogManager::InFlightLocked() {
+  const uint64_t done = completed_end_.load();
+  while (!inflight_ends_.empty() && inflight_ends_.front() <= done) inflight_ends_.pop_front();
+  return inflight_ends_.size();
+}
+
+void LogManager::NoteCompleted(uint64_t end) {
+  uint64_t c = completed_end_.load();
+  while (c < end && !completed_end_.compare_exchange_weak(c, end)) {
+  }
+  // A committer waiting for room counts itself (inflight_waiters_) before it
+  // checks completed_end_ under append_mu_; so either it sees the new value,
+  // or this sees it counted and passes through append_mu_ (it is then inside
+  // the wait) before notifying. Nobody waiting: no lock, no system call.
+  if (inflight_waiters_.load() == 0) return;
+  { std::lock_guard<std::mutex> lk(append_mu_); }
+  inflight_cv_.notify_all();
 }
 
 rvm_return_t LogManager::SinkFailed(const Status& s) {
@@ -418,6 +453,7 @@ rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   if (!s.ok()) return SinkFailed(s);
   sent_seq_ = std::max(sent_seq_, last_seq);
   sent_end_ = offset + bytes;
+  if (sink_->max_in_flight() > 0) inflight_ends_.push_back(sent_end_);
   {
     std::lock_guard<std::mutex> l(state_mu_);
     tail_ = offset + bytes;

@@ -115,6 +115,11 @@ class LogManager {
   rvm_return_t SendIov(uint64_t bytes, uint64_t last_seq);
   // The sink failed (append_mu_ held): no more appends; RVM_EIO.
   rvm_return_t SinkFailed(const Status& s);
+  // Batches sent whose Wait has not returned yet (append_mu_ held).
+  size_t InFlightLocked();
+  // A Wait for `end` returned: the batches up to it are done; wakes a
+  // committer waiting for room in the pipeline.
+  void NoteCompleted(uint64_t end);
   // Truncation with append_mu_ held by the caller (lk). Releases nothing.
   rvm_return_t TruncateHoldingAppend();
   // Truncation from the background thread.
@@ -137,6 +142,13 @@ class LogManager {
   bool failed_ = false;    // append_mu_
   // Transactions up to here are durable (their batches' Waits returned).
   std::atomic<uint64_t> durable_seq_{0};
+  // The pipeline (LogSink::max_in_flight): ends of the batches sent
+  // (append_mu_), the end up to which their Waits returned, and the
+  // committers waiting for room (with append_mu_).
+  std::deque<uint64_t> inflight_ends_;
+  std::atomic<uint64_t> completed_end_{0};
+  std::atomic<int> inflight_waiters_{0};
+  std::condition_variable inflight_cv_;
   // Reused by AppendQueued (append_mu_): no allocation per batch once warm.
   std::vector<PendingTxn> batch_;
   std::vector<struct iovec> iov_;

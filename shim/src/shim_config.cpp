@@ -146,6 +146,9 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
     } else if (key == "disk_batch_delay_us") {
       if (!ParseSize(val, &n) || n > 1000000) return bad("microseconds, 0..1000000");
       cfg->disk_batch_delay_us = static_cast<uint32_t>(n);
+    } else if (key == "pipeline_depth") {
+      if (!ParseSize(val, &n) || n == 0 || n > 64) return bad("a count, 1..64");
+      cfg->pipeline_depth = static_cast<uint32_t>(n);
     } else if (key == "connect_timeout_ms" || key == "io_timeout_ms" ||
                key == "reconnect_interval_ms") {
       if (!ParseSize(val, &n) || n == 0 || n > 600000) return bad("milliseconds, 1..600000");

@@ -270,14 +270,17 @@ TEST_CASE("rvm remote mode: group commit across log wraps and truncations loses 
 }
 
 TEST_CASE("rvm remote mode: a commit goes out while an earlier one's ack is outstanding") {
-  // Pipelined group commit. The mirror is stopped, so thread A's commit is
-  // sent and its ack does not come. Thread B's commit, made after A's went
-  // out, must be sent too (not wait for A's round trip to end before starting
-  // its own); both return once the mirror runs again.
+  // Pipelined group commit (pipeline_depth 2). The mirror is stopped, so
+  // thread A's commit is sent and its ack does not come. Thread B's commit,
+  // made after A's went out, must be sent too (not wait for A's round trip to
+  // end before starting its own). Threads C and D, committing while two
+  // batches are out, must queue and then share one batch. All four return
+  // once the mirror runs again, and come back from the mirror alone.
   Dir dir;
   MirrorProcess m;
   std::string conf = dir.path + "/shim.conf";
-  std::ofstream(conf) << "io_timeout_ms = 30000\n";  // the stopped mirror is not "failed"
+  // The stopped mirror is not "failed"; the mirror keeps everything.
+  std::ofstream(conf) << "io_timeout_ms = 30000\npipeline_depth = 2\ntrim_interval_bytes = 1G\n";
   setenv("RVM_SHIM_CONFIG", conf.c_str(), 1);
   setenv("RVM_MIRRORS", m.uri().c_str(), 1);
   const pid_t mirror = m.pid;
@@ -293,13 +296,14 @@ TEST_CASE("rvm remote mode: a commit goes out while an earlier one's ack is outs
       }
       return false;
     };
-    std::atomic<int> bad{0};
+    std::atomic<int> bad{0}, ending{0};
     auto commit = [&](int slot) {
       rvm_tid_t* tid = rvm_malloc_tid();
       long* p = reinterpret_cast<long*>(seg) + slot;
       if (rvm_begin_transaction(tid, restore) != RVM_SUCCESS) bad++;
       if (rvm_set_range(tid, p, sizeof(long)) != RVM_SUCCESS) bad++;
       *p = slot + 100;
+      ending++;
       if (rvm_end_transaction(tid, flush) != RVM_SUCCESS) bad++;
       rvm_free_tid(tid);
     };
@@ -309,24 +313,31 @@ TEST_CASE("rvm remote mode: a commit goes out while an earlier one's ack is outs
     const bool a_sent = sent(base + 1);
     std::thread b(commit, 1);
     const bool b_sent = sent(base + 2);
+    std::thread c(commit, 2), d(commit, 3);
+    while (ending < 4) usleep(1000);
+    usleep(200000);  // C and D are queued by now (microseconds after `ending`)
+    const bool held = st.Read() && st.sent == base + 2;
     kill(mirror, SIGCONT);
-    a.join();
-    b.join();
+    for (std::thread* t : {&a, &b, &c, &d}) t->join();
     if (!a_sent) return 41;
     if (!b_sent) return 42;  // B's batch waited for A's ack
-    if (!st.Read() || st.max_in_flight < 2) return 43;
-    if (st.acked != base_acks + 2 || st.fallback != 0) return 44;
-    return bad ? 45 : 0;  // no rvm_terminate: a crash right after the commits
+    if (!held) return 43;    // more than pipeline_depth batches went out
+    if (!st.Read() || st.max_in_flight != 2) return 44;
+    if (st.sent != base + 3) return 45;  // C and D did not share a batch
+    if (st.acked != base_acks + 3 || st.fallback != 0) return 46;
+    return bad ? 48 : 0;  // no rvm_terminate: a crash right after the commits
   });
   CHECK(rc == 0);
   unsetenv("RVM_MIRRORS");
   unsetenv("RVM_SHIM_CONFIG");
-  // Both commits are recovered from the mirror alone.
+  // The four commits are recovered from the mirror alone.
   LoseDiskLog(dir.path);
   setenv("RVM_MIRRORS", m.uri().c_str(), 1);
   CHECK(InChild([&] {
           const long* v = reinterpret_cast<const long*>(StartRvm(dir.path));
-          return v[0] == 100 && v[1] == 101 ? 0 : 50;
+          for (int i = 0; i < 4; ++i)
+            if (v[i] != 100 + i) return 50 + i;
+          return 0;
         }) == 0);
   unsetenv("RVM_MIRRORS");
 }

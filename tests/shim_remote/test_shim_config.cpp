@@ -20,6 +20,7 @@ TEST_CASE("shim config parses every setting") {
       "staging_bytes = 8M\n"
       "trim_interval_bytes = 64K\n"
       "disk_batch_delay_us = 250\n"
+      "pipeline_depth = 4\n"
       "connect_timeout_ms = 100\n"
       "io_timeout_ms = 250\n"
       "reconnect_interval_ms = 50\n"
@@ -37,6 +38,7 @@ TEST_CASE("shim config parses every setting") {
   CHECK(c.staging_bytes == 8u << 20);
   CHECK(c.trim_interval_bytes == 64u << 10);
   CHECK(c.disk_batch_delay_us == 250);
+  CHECK(c.pipeline_depth == 4);
   CHECK(c.connect_timeout_ms == 100);
   CHECK(c.io_timeout_ms == 250);
   CHECK(c.reconnect_interval_ms == 50);
@@ -61,6 +63,8 @@ TEST_CASE("shim config errors name the file, line and key") {
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("'fallback' or 'strict'") != std::string::npos);
 
+  CHECK_FALSE(rvmr::ParseShimConfig("pipeline_depth = 0\n", "v", &c).ok());
+  CHECK_FALSE(rvmr::ParseShimConfig("pipeline_depth = 65\n", "v", &c).ok());
   s = rvmr::ParseShimConfig("disk_batch_delay_us = 2000000\n", "v", &c);
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("microseconds, 0..1000000") != std::string::npos);

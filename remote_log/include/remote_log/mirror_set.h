@@ -76,7 +76,8 @@ class MirrorSet {
   uint64_t AckedEnd();
 
   // As AckedEnd, from what the last waits saw (no system call); 0 if fewer
-  // than the quorum are healthy.
+  // than the quorum are healthy. Monotonic while no mirror fails (with W < N
+  // the loss of the mirror that was ahead lowers it to the others').
   uint64_t QuorumAcked() const;
 
   // True if every connection lets a waiter and a sender run concurrently

@@ -33,6 +33,10 @@ class LogSink {
   // as this sink promises (LocalSink: written with pwritev at the wrapped
   // file position(s) and fdatasync'ed, already by Send).
   virtual Status Wait(uint64_t end) = 0;
+  // How many Sends the caller should have awaiting their Wait at most; the
+  // commits made meanwhile queue and go together in the next Send. 0: no
+  // limit (a sink whose Send is durable on return).
+  virtual size_t max_in_flight() const { return 0; }
   // Send, then Wait for its end.
   Status Append(uint64_t offset, const struct iovec* iov, int iovcnt);
   // Returns when every byte before `offset` is on the local disk (truncation,

@@ -53,6 +53,8 @@ class RemoteSink : public LogSink {
   // others wait for it and return if it read theirs.
   Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   Status Wait(uint64_t end) override;
+  // The configured pipeline_depth.
+  size_t max_in_flight() const override { return sc_.pipeline_depth; }
   // Waits for the disk writer's durable offset.
   Status SyncToDisk(uint64_t offset) override;
   std::string Describe() const override;

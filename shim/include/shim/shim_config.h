@@ -36,6 +36,9 @@ struct ShimConfig {
   // Remote mode: how long the disk writer may wait for more bytes before it
   // writes + fdatasyncs a small batch (DiskWriterOptions::batch_delay_us).
   uint32_t disk_batch_delay_us = 1000;
+  // Most group-commit batches awaiting their acks at once; commits made
+  // meanwhile queue and go together in the next batch.
+  uint32_t pipeline_depth = 2;
   int connect_timeout_ms = 2000;
   int io_timeout_ms = 2000;         // a mirror silent this long has failed
   int reconnect_interval_ms = 500;  // between attempts to bring a mirror back

@@ -145,6 +145,13 @@ Status MirrorSet::Open(const std::string& name, uint64_t epoch, bool create, uin
   return Status::Ok();
 }
 
+bool MirrorSet::NoteAcked(Mirror& m, uint64_t acked, const Status& s) {
+  std::lock_guard<std::mutex> l(mu_);
+  m.health.acked_end = acked;
+  if (!s.ok()) FailLocked(m, s);
+  return s.ok();
+}
+
 bool MirrorSet::Healthy(const Mirror& m) const {
   std::lock_guard<std::mutex> l(mu_);
   return m.health.connected;
@@ -230,12 +237,7 @@ Status MirrorSet::WaitAcked(uint64_t end) {
         Mirror& m = mirrors_[which[k]];
         uint64_t a = 0;
         Status s = m.conn->WaitAcked(end, &a);
-        std::lock_guard<std::mutex> l(mu_);
-        m.health.acked_end = a;
-        if (!s.ok()) {
-          FailLocked(m, s);
-          break;
-        }
+        if (!NoteAcked(m, a, s)) break;
       }
       continue;
     }
@@ -276,9 +278,7 @@ uint64_t MirrorSet::AckedEnd() {
     if (!Healthy(m)) continue;
     uint64_t a = 0;
     Status s = m.conn->Poll(&a);
-    std::lock_guard<std::mutex> l(mu_);
-    m.health.acked_end = a;
-    if (!s.ok()) FailLocked(m, s);
+    NoteAcked(m, a, s);
   }
   return QuorumAcked();
 }
@@ -312,9 +312,7 @@ Status MirrorSet::AppendTo(size_t i, uint64_t offset, const struct iovec* iov, i
     }
     s = m.conn->WaitAcked(end, &a);
   }
-  std::lock_guard<std::mutex> l(mu_);
-  m.health.acked_end = a;
-  if (!s.ok()) FailLocked(m, s);
+  NoteAcked(m, a, s);
   return s;
 }
 

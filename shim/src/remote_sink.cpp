@@ -344,8 +344,7 @@ void RemoteSink::MaybeTrim() {
     set = mirrors_;
   }
   if (!set) return;
-  std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
-  if (!set->concurrent_waits()) io.lock();
+  auto io = LockIoFor(*set);
   if (set->Trim(d).ok()) {
     last_trim_ = d;
     std::lock_guard<std::mutex> l(stats_mu_);
@@ -396,8 +395,7 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   }
   RVMR_FAULT_POINT("shim.before_remote_append");
   if (set) {
-    std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
-    if (!set->concurrent_waits()) io.lock();
+    auto io = LockIoFor(*set);
     Status s = ForEachPiece(offset, iov, iovcnt, [&](uint64_t off, const struct iovec* v, int n) {
       return set->AppendAsync(off, v, n);
     });
@@ -433,9 +431,14 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   return Status::Ok();
 }
 
-Status RemoteSink::WaitAckedOn(remote_log::MirrorSet* set, uint64_t end) {
+std::unique_lock<std::mutex> RemoteSink::LockIoFor(const remote_log::MirrorSet& set) {
   std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
-  if (!set->concurrent_waits()) io.lock();
+  if (!set.concurrent_waits()) io.lock();
+  return io;
+}
+
+Status RemoteSink::WaitAckedOn(remote_log::MirrorSet* set, uint64_t end) {
+  auto io = LockIoFor(*set);
   return set->WaitAcked(end);
 }
 
@@ -444,8 +447,9 @@ Status RemoteSink::Complete(const Batch& b, bool* remote) {
   if (b.set) {
     // RVM_FAULT=test_only.ack_before_remote_ack:on breaks the ordering on
     // purpose (the crash suite must then fail); never armed by default.
-    Status s = RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack") ? Status::Ok()
-                                                                    : WaitAckedOn(b.set.get(), b.end);
+    Status s = RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack")
+                   ? Status::Ok()
+                   : WaitAckedOn(b.set.get(), b.end);
     if (!s.ok()) {
       std::lock_guard<std::mutex> l(mu_);
       if (s.code() == Status::Code::kFenced) return FenceLocked(s);

@@ -117,6 +117,9 @@ class MirrorSet {
   };
   MirrorSet() = default;
   bool Healthy(const Mirror& m) const;  // takes mu_
+  // Records what a transport call said of m's acks (takes mu_); on an error
+  // m is failed. Returns s.ok().
+  bool NoteAcked(Mirror& m, uint64_t acked, const Status& s);
   // Marks m failed (mu_ not held / held).
   void Fail(Mirror& m, const Status& s);
   void FailLocked(Mirror& m, const Status& s);

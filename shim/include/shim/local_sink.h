@@ -19,8 +19,8 @@ class LocalSink : public LogSink {
   Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   // Every Send is durable on return: checks `end` and returns.
   Status Wait(uint64_t end) override;
-  // Every Append is already durable: checks `offset` against the end of the
-  // last append and returns.
+  // Every Send is already durable: checks `offset` against the end of the
+  // last Send and returns.
   Status SyncToDisk(uint64_t offset) override;
   std::string Describe() const override;
 

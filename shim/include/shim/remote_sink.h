@@ -83,6 +83,9 @@ class RemoteSink : public LogSink {
   Status Complete(const Batch& b, bool* remote);
   // set->WaitAcked(end), excluding Sends where the transport needs it.
   Status WaitAckedOn(remote_log::MirrorSet* set, uint64_t end);
+  // Holds io_mu_ if `set`'s transports cannot wait and send at once, else
+  // nothing.
+  std::unique_lock<std::mutex> LockIoFor(const remote_log::MirrorSet& set);
   // The mirrors of `set` stopped acknowledging (mu_ held).
   void SetFailedLocked(const SetPtr& set, const Status& why);
   void StartProber();

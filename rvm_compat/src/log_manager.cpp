@@ -47,6 +47,13 @@ bool LooksLikeOriginalLog(int fd) {
   return false;
 }
 
+// *a = max(*a, v), atomically.
+void RaiseTo(std::atomic<uint64_t>* a, uint64_t v) {
+  uint64_t cur = a->load();
+  while (cur < v && !a->compare_exchange_weak(cur, v)) {
+  }
+}
+
 size_t Bucket(uint64_t v, const uint64_t* bounds, size_t nbounds) {
   size_t i = 0;
   while (i < nbounds && v >= bounds[i]) i++;
@@ -121,7 +128,7 @@ rvm_return_t LogManager::Recover() {
   status_.head_lsn = end_lsn;
   status_.tail_hint = end;
   if (!log::WriteLogStatus(fd_, &status_).ok()) return RVM_EIO;
-  head_ = tail_ = sent_end_ = end;
+  head_ = tail_ = end;
   head_lsn_ = tail_lsn_ = end_lsn;
   writer_ = std::make_unique<log::LogRecordWriter>(status_.epoch, end, end_lsn);
   std::lock_guard<std::mutex> l(stats_mu_);
@@ -313,8 +320,9 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
       if (rc != RVM_SUCCESS) return rc;
     }
     if (failed_) return RVM_EIO;
-    wait_end = sent_end_;
     wait_seq = sent_seq_;
+    std::lock_guard<std::mutex> l(state_mu_);
+    wait_end = tail_;  // the end of the batch that holds sent_seq_
   }
   if (durable_seq_.load(std::memory_order_acquire) < seq) {
     Status s = sink_->Wait(wait_end);
@@ -327,9 +335,7 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
       inflight_cv_.notify_all();
       return rc;
     }
-    uint64_t d = durable_seq_.load(std::memory_order_relaxed);
-    while (d < wait_seq && !durable_seq_.compare_exchange_weak(d, wait_seq)) {
-    }
+    RaiseTo(&durable_seq_, wait_seq);
     NoteCompleted(wait_end);
   }
   uint64_t us = MicrosSince(t0);
@@ -351,9 +357,7 @@ size_t LogManager::InFlightLocked() {
 }
 
 void LogManager::NoteCompleted(uint64_t end) {
-  uint64_t c = completed_end_.load();
-  while (c < end && !completed_end_.compare_exchange_weak(c, end)) {
-  }
+  RaiseTo(&completed_end_, end);
   // A committer waiting for room counts itself (inflight_waiters_) before it
   // checks completed_end_ under append_mu_; so either it sees the new value,
   // or this sees it counted and passes through append_mu_ (it is then inside
@@ -440,7 +444,7 @@ rvm_return_t LogManager::AppendQueued() {
   }
   if (iov_.empty()) {
     // Nothing (more) to write: the queue's transactions went out in earlier
-    // batches, which end at sent_end_.
+    // batches, which end at tail_.
     sent_seq_ = std::max(sent_seq_, last);
     return RVM_SUCCESS;
   }
@@ -452,8 +456,7 @@ rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   Status s = sink_->Send(offset, iov_.data(), static_cast<int>(iov_.size()));
   if (!s.ok()) return SinkFailed(s);
   sent_seq_ = std::max(sent_seq_, last_seq);
-  sent_end_ = offset + bytes;
-  if (sink_->max_in_flight() > 0) inflight_ends_.push_back(sent_end_);
+  if (sink_->max_in_flight() > 0) inflight_ends_.push_back(offset + bytes);
   {
     std::lock_guard<std::mutex> l(state_mu_);
     tail_ = offset + bytes;

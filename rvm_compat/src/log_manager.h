@@ -137,8 +137,7 @@ class LogManager {
   std::mutex append_mu_;
   std::unique_ptr<log::LogRecordWriter> writer_;  // append_mu_
   uint64_t dict_gen_ = 1;                         // append_mu_
-  uint64_t sent_seq_ = 0;  // append_mu_: transactions up to here were sent...
-  uint64_t sent_end_ = 0;  // append_mu_: ...in batches ending here
+  uint64_t sent_seq_ = 0;  // append_mu_: transactions up to here were sent (tail_)
   bool failed_ = false;    // append_mu_
   // Transactions up to here are durable (their batches' Waits returned).
   std::atomic<uint64_t> durable_seq_{0};

@@ -12,8 +12,8 @@
 
 using rvmr::DiskWriter;
 using rvmr::DiskWriterOptions;
+using rvmr::test::AppendPattern;
 using rvmr::test::HoldsPattern;
-using rvmr::test::Pattern;
 using rvmr::test::ReadFile;
 using rvmr::test::TempDir;
 
@@ -31,12 +31,10 @@ std::unique_ptr<DiskWriter> OpenWriter(const TempDir& dir, uint32_t delay_us, bo
   return w;
 }
 
+// Appends Pattern bytes [from, from + n) at once; returns the new end.
 uint64_t AppendPiece(DiskWriter* w, uint64_t from, size_t n) {
-  std::vector<char> p = Pattern(from, n);
-  uint64_t end = 0;
-  REQUIRE(w->Append(p.data(), n, &end).ok());
-  REQUIRE(end == from + n);
-  return end;
+  AppendPattern(w, from, n, n);
+  return from + n;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {

@@ -20,6 +20,7 @@ using rvmr::DiskFaultRequest;
 using rvmr::DiskWriter;
 using rvmr::DiskWriterOptions;
 using rvmr::Status;
+using rvmr::test::AppendPattern;
 using rvmr::test::Filled;
 using rvmr::test::HoldsPattern;
 using rvmr::test::Pattern;
@@ -28,18 +29,6 @@ using rvmr::test::ReadFile;
 using rvmr::test::TempDir;
 
 namespace {
-
-// Appends Pattern bytes [from, from + n) in pieces of `piece` bytes.
-void AppendPattern(DiskWriter* w, uint64_t from, size_t n, size_t piece) {
-  for (size_t done = 0; done < n;) {
-    size_t k = std::min(piece, n - done);
-    std::vector<char> p = Pattern(from + done, k);
-    uint64_t end = 0;
-    REQUIRE(w->Append(p.data(), k, &end).ok());
-    REQUIRE(end == from + done + k);
-    done += k;
-  }
-}
 
 // Checks that the record area of `file` holds the last area_size bytes of the
 // pattern stream [first, end) (bytes before `first` are `fill`).

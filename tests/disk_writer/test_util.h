@@ -1,16 +1,21 @@
 // Helpers shared by the disk_writer tests: a temporary directory, file
-// reading, deterministic byte patterns, and whether io_uring works here.
+// reading, deterministic byte patterns appended through a DiskWriter, and
+// whether io_uring works here.
 #pragma once
 
 #include <fcntl.h>
 #include <liburing.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "disk_writer/disk_writer.h"
 
 namespace rvmr::test {
 
@@ -82,6 +87,18 @@ inline bool HoldsPattern(const std::vector<char>& v, size_t at, uint64_t from, s
     if (v[at + i] != PatternByte(from + i)) return false;
   }
   return true;
+}
+
+// Appends Pattern bytes [from, from + n) in pieces of `piece` bytes.
+inline void AppendPattern(rvmr::DiskWriter* w, uint64_t from, size_t n, size_t piece) {
+  for (size_t done = 0; done < n;) {
+    size_t k = std::min(piece, n - done);
+    std::vector<char> p = Pattern(from + done, k);
+    uint64_t end = 0;
+    REQUIRE(w->Append(p.data(), k, &end).ok());
+    REQUIRE(end == from + done + k);
+    done += k;
+  }
 }
 
 // Whether io_uring_queue_init works in this process.

@@ -22,6 +22,7 @@
 #include "pwrite_backend.h"
 #include "staging_ring.h"
 #include "uring_backend.h"
+#include "common/thread.h"
 
 namespace rvmr {
 
@@ -230,7 +231,7 @@ Status DiskWriter::Impl::Init() {
   max_inflight_ = std::min<size_t>(opt_.max_inflight_batches, backend_->max_chains());
   stats_.io_uring = io_uring_;
   stats_.registered_buffers = registered_buffers_;
-  thread_ = std::thread([this] { WriterLoop(); });
+  thread_ = StartThread("rvm-diskwriter", [this] { WriterLoop(); });
   return Status::Ok();
 }
 
@@ -414,7 +415,6 @@ DiskWriterStats DiskWriter::Impl::stats() const {
 }
 
 void DiskWriter::Impl::WriterLoop() {
-  pthread_setname_np(pthread_self(), "rvm-diskwriter");
   std::vector<std::pair<uint64_t, uint64_t>> fresh;
   std::vector<IoCompletion> done;
   for (;;) {

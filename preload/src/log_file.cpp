@@ -11,6 +11,7 @@
 #include "preload/preload_record.h"
 #include "preload/restore.h"
 #include "real_calls.h"
+#include "common/thread.h"
 
 namespace rvmr::preload {
 
@@ -48,7 +49,7 @@ Status LogFile::Open(const PreloadConfig& cfg, int fd, const std::string& path, 
   lf->ino_ = st.st_ino;
   Status s = lf->Attach(truncated);
   if (!s.ok()) return s;
-  lf->bg_ = std::thread([p = lf.get()] { p->SyncerLoop(); });
+  lf->bg_ = StartThread("rvm-preload-sync", [p = lf.get()] { p->SyncerLoop(); });
   *out = std::move(lf);
   return Status::Ok();
 }

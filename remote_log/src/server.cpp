@@ -16,6 +16,7 @@
 #include "common/crc32c.h"
 #include "remote_log/auth.h"
 #include "remote_log/wire.h"
+#include "common/thread.h"
 
 namespace rvmr::remote_log {
 
@@ -243,7 +244,7 @@ Status Server::Start() {
   }
   listen_fd_ = fd;
   stopping_ = false;
-  acceptor_ = std::thread([this] { AcceptLoop(); });
+  acceptor_ = StartThread("rvm-logd-accept", [this] { AcceptLoop(); });
   return Status::Ok();
 }
 
@@ -302,7 +303,7 @@ void Server::AcceptLoop() {
     Session* raw = s.get();
     std::lock_guard<std::mutex> l(mu_);
     sessions_.push_back(std::move(s));
-    raw->thread = std::thread([this, raw] {
+    raw->thread = StartThread("rvm-logd-conn", [this, raw] {
       open_sessions_++;
       Serve(raw);
       raw->Flush();  // replies queued before an error or hang-up

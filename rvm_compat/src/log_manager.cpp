@@ -19,6 +19,7 @@
 #include "shim/log_payload.h"
 #include "shim/log_record_reader.h"
 #include "shim/log_source.h"
+#include "common/thread.h"
 
 namespace rvmr::compat {
 
@@ -102,7 +103,7 @@ rvm_return_t LogManager::Open(const std::string& path, std::unique_ptr<LogManage
   }
   rvm_return_t rc = lm->Recover();
   if (rc != RVM_SUCCESS) return rc;
-  lm->bg_ = std::thread([p = lm.get()] { p->TruncationThread(); });
+  lm->bg_ = StartThread("rvm-truncate", [p = lm.get()] { p->TruncationThread(); });
   *out = std::move(lm);
   return RVM_SUCCESS;
 }

@@ -13,6 +13,7 @@
 #include "common/fault_point.h"
 #include "remote_log/wire.h"
 #include "shim/log_source.h"
+#include "common/thread.h"
 
 namespace rvmr {
 
@@ -258,7 +259,7 @@ void RemoteSink::StartProber() {
   if (probe_running_) return;
   if (prober_.joinable()) prober_.join();  // it has left ProbeLoop
   probe_running_ = true;
-  prober_ = std::thread([this] { ProbeLoop(); });
+  prober_ = StartThread("rvm-mirrorprobe", [this] { ProbeLoop(); });
 }
 
 void RemoteSink::StopProber() {

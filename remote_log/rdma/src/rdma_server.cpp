@@ -18,6 +18,7 @@
 #include "remote_log/auth.h"
 #include "remote_log/rdma/layout.h"
 #include "remote_log/wire.h"
+#include "common/thread.h"
 
 namespace rvmr::remote_log::rdma {
 
@@ -135,7 +136,7 @@ Status RdmaServer::Start() {
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) return Status::IoError("rdma server: eventfd", errno);
   started_ = true;
-  loop_ = std::thread([this] { Loop(); });
+  loop_ = StartThread("rvm-logd-rdma", [this] { Loop(); });
   return Status::Ok();
 }
 

@@ -48,13 +48,6 @@ bool LooksLikeOriginalLog(int fd) {
   return false;
 }
 
-// *a = max(*a, v), atomically.
-void RaiseTo(std::atomic<uint64_t>* a, uint64_t v) {
-  uint64_t cur = a->load();
-  while (cur < v && !a->compare_exchange_weak(cur, v)) {
-  }
-}
-
 size_t Bucket(uint64_t v, const uint64_t* bounds, size_t nbounds) {
   size_t i = 0;
   while (i < nbounds && v >= bounds[i]) i++;
@@ -103,6 +96,7 @@ rvm_return_t LogManager::Open(const std::string& path, std::unique_ptr<LogManage
   }
   rvm_return_t rc = lm->Recover();
   if (rc != RVM_SUCCESS) return rc;
+  lm->pipeline_ = std::make_unique<CommitPipeline>(lm->sink_.get(), static_cast<BatchSource*>(lm.get()));
   lm->bg_ = StartThread("rvm-truncate", [p = lm.get()] { p->TruncationThread(); });
   *out = std::move(lm);
   return RVM_SUCCESS;
@@ -115,6 +109,7 @@ LogManager::~LogManager() {
   }
   bg_cv_.notify_all();
   if (bg_.joinable()) bg_.join();
+  pipeline_.reset();
   sink_.reset();
   if (fd_ >= 0) ::close(fd_);
 }
@@ -295,49 +290,13 @@ void LogManager::CoalesceBatch(std::vector<PendingTxn>* batch) {
 }
 
 rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
-  if (durable_seq_.load(std::memory_order_acquire) >= seq) return RVM_SUCCESS;
+  if (pipeline_->durable_seq() >= seq) return RVM_SUCCESS;
   auto t0 = Clock::now();
-  // Group commit, pipelined: the thread holding append_mu_ takes everything
-  // queued, frames it and sends it as one batch, then lets go of append_mu_
-  // and waits for the batch's acks. Threads that queued meanwhile take the
-  // next batch at once, while this one's acks are on their way; a thread
-  // whose transaction went out in someone else's batch waits for that batch.
-  // At most the sink's max_in_flight() batches await their acks: commits
-  // made while that many are out queue and go together in the next batch.
-  uint64_t wait_end, wait_seq;
-  {
-    std::unique_lock<std::mutex> lk(append_mu_);
-    const size_t depth = sink_->max_in_flight();
-    while (sent_seq_ < seq) {
-      if (failed_) return RVM_EIO;
-      if (depth > 0 && InFlightLocked() >= depth) {
-        // See NoteCompleted for why the count comes before the check.
-        inflight_waiters_.fetch_add(1);
-        while (!failed_ && sent_seq_ < seq && InFlightLocked() >= depth) inflight_cv_.wait(lk);
-        inflight_waiters_.fetch_sub(1);
-        continue;
-      }
-      rvm_return_t rc = AppendQueued();
-      if (rc != RVM_SUCCESS) return rc;
-    }
-    if (failed_) return RVM_EIO;
-    wait_seq = sent_seq_;
-    std::lock_guard<std::mutex> l(state_mu_);
-    wait_end = tail_;  // the end of the batch that holds sent_seq_
-  }
-  if (durable_seq_.load(std::memory_order_acquire) < seq) {
-    Status s = sink_->Wait(wait_end);
-    if (!s.ok()) {
-      rvm_return_t rc;
-      {
-        std::lock_guard<std::mutex> lk(append_mu_);
-        rc = SinkFailed(s);
-      }
-      inflight_cv_.notify_all();
-      return rc;
-    }
-    RaiseTo(&durable_seq_, wait_seq);
-    NoteCompleted(wait_end);
+  Status s = pipeline_->WaitDurable(seq);
+  if (!s.ok()) {
+    SetErr("log write failed");
+    errno = s.sys_errno();
+    return RVM_EIO;
   }
   uint64_t us = MicrosSince(t0);
   {
@@ -351,32 +310,20 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   return RVM_SUCCESS;
 }
 
-size_t LogManager::InFlightLocked() {
-  const uint64_t done = completed_end_.load();
-  while (!inflight_ends_.empty() && inflight_ends_.front() <= done) inflight_ends_.pop_front();
-  return inflight_ends_.size();
+Status LogManager::Lead(CommitPipeline*, uint64_t* last_seq) {
+  std::lock_guard<std::mutex> l(append_mu_);
+  if (failed_) return Status::Failed("log " + path_ + " takes no more commits");
+  return AppendQueued(last_seq);
 }
 
-void LogManager::NoteCompleted(uint64_t end) {
-  RaiseTo(&completed_end_, end);
-  // A committer waiting for room counts itself (inflight_waiters_) before it
-  // checks completed_end_ under append_mu_; so either it sees the new value,
-  // or this sees it counted and passes through append_mu_ (it is then inside
-  // the wait) before notifying. Nobody waiting: no lock, no system call.
-  if (inflight_waiters_.load() == 0) return;
-  { std::lock_guard<std::mutex> lk(append_mu_); }
-  inflight_cv_.notify_all();
-}
-
-rvm_return_t LogManager::SinkFailed(const Status& s) {
+Status LogManager::Failed(const Status& s) {
+  if (!failed_)
+    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
   failed_ = true;
-  std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
-  SetErr("log write failed");
-  errno = s.sys_errno();
-  return RVM_EIO;
+  return s;
 }
 
-rvm_return_t LogManager::AppendQueued() {
+Status LogManager::AppendQueued(uint64_t* last_seq) {
   batch_.clear();
   uint64_t last;
   {
@@ -386,6 +333,7 @@ rvm_return_t LogManager::AppendQueued() {
     q_no_flush_ = 0;
     q_no_flush_bytes_ = 0;
   }
+  *last_seq = last;
   if ((rvm_optimizations & RVM_COALESCE_TRANS) && batch_.size() > 1) CoalesceBatch(&batch_);
   const uint64_t area = status_.area_size;
   iov_.clear();
@@ -411,23 +359,28 @@ rvm_return_t LogManager::AppendQueued() {
         head = head_;
       }
       if (writer_->next_offset() + need - head <= area) break;
-      // The log is full: what is framed so far goes out, then truncation
-      // (which waits for the disk to hold everything sent) makes room.
+      // The log is full: what is framed so far goes out (completing only the
+      // transactions of earlier batches), then truncation (which waits for
+      // the disk to hold everything sent) makes room.
       if (!iov_.empty()) {
-        rvm_return_t rc = SendIov(bytes, sent_seq_);
-        if (rc != RVM_SUCCESS) return rc;
+        Status s = SendIov(bytes, framed_seq_);
+        if (!s.ok()) return s;
         iov_.clear();
         dicts_.clear();
         bytes = 0;
         continue;
       }
-      if (need > area) return RVM_EINTERNAL;  // Commit() refuses such transactions
+      if (need > area)  // Commit() refuses such transactions
+        return Failed(Status::Failed("a queued transaction is larger than the log"));
       {
         std::lock_guard<std::mutex> l(stats_mu_);
         counters_.n_truncation_wait++;
       }
       rvm_return_t rc = TruncateHoldingAppend();
-      if (rc != RVM_SUCCESS) return rc;
+      if (rc != RVM_SUCCESS)
+        return Failed(Status::IoError("truncation to make room in the log failed: " +
+                                          std::string(rvm_return(rc)),
+                                      errno));
     }
     for (SegInfo* si : need_dict_) {
       dicts_.emplace_back();
@@ -443,21 +396,20 @@ rvm_return_t LogManager::AppendQueued() {
     iov_.push_back({p.record.data(), p.record.size()});
     bytes += p.record.size();
   }
+  // Nothing (more) to write: the queue's transactions went out in earlier
+  // batches; the pipeline counts them durable with the last one.
   if (iov_.empty()) {
-    // Nothing (more) to write: the queue's transactions went out in earlier
-    // batches, which end at tail_.
-    sent_seq_ = std::max(sent_seq_, last);
-    return RVM_SUCCESS;
+    framed_seq_ = std::max(framed_seq_, last);
+    return Status::Ok();
   }
   return SendIov(bytes, last);
 }
 
-rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
+Status LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   uint64_t offset = writer_->next_offset() - bytes;
-  Status s = sink_->Send(offset, iov_.data(), static_cast<int>(iov_.size()));
-  if (!s.ok()) return SinkFailed(s);
-  sent_seq_ = std::max(sent_seq_, last_seq);
-  if (sink_->max_in_flight() > 0) inflight_ends_.push_back(offset + bytes);
+  Status s = pipeline_->SendBatch(offset, iov_.data(), static_cast<int>(iov_.size()), last_seq);
+  if (!s.ok()) return Failed(s);
+  framed_seq_ = std::max(framed_seq_, last_seq);
   {
     std::lock_guard<std::mutex> l(state_mu_);
     tail_ = offset + bytes;
@@ -467,7 +419,7 @@ rvm_return_t LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   counters_.n_flush++;
   counters_.log_written_total += bytes;
   if (offset / status_.area_size != (offset + bytes - 1) / status_.area_size) counters_.n_wrap++;
-  return RVM_SUCCESS;
+  return Status::Ok();
 }
 
 rvm_return_t LogManager::TruncateHoldingAppend() {

@@ -2,12 +2,15 @@
 // the records go through, the queue of committed transactions not yet
 // written, recovery, and truncation (synchronous and background).
 //
-// Locks, in acquisition order: append_mu_ (one appender at a time: writer
-// state, segment dictionary generation, sending batches; not held while a
-// batch's acks are awaited) -> trunc_mu_ (one truncation at a time, status
-// block writes) -> state_mu_ (head/tail, leaf) ; q_mu_ and stats_mu_ are
-// leaves. tail_ is the end of what was sent: a truncation waits for the disk
-// to hold it (SyncToDisk) before applying.
+// Commits go through a CommitPipeline (shim/commit_pipeline.h): it decides
+// which committer frames the next batch (Lead, below) and who waits for what.
+//
+// Locks, in acquisition order: append_mu_ (the pipeline's leader frames and
+// sends under it: writer state, segment dictionary generation; background
+// truncation takes it to snapshot) -> trunc_mu_ (one truncation at a time,
+// status block writes) -> state_mu_ (head/tail, leaf); the pipeline's own
+// lock, q_mu_ and stats_mu_ are leaves. tail_ is the end of what was sent: a
+// truncation waits for the disk to hold it (SyncToDisk) before applying.
 #pragma once
 
 #include <atomic>
@@ -22,6 +25,7 @@
 #include <vector>
 
 #include "internal.h"
+#include "shim/commit_pipeline.h"
 #include "shim/log_record_writer.h"
 #include "shim/log_sink.h"
 #include "shim/log_status.h"
@@ -52,7 +56,7 @@ struct LogCounters {
   uint64_t truncation_times[truncation_times_len] = {};
 };
 
-class LogManager {
+class LogManager : private BatchSource {
  public:
   // Creates a new log file (rvm_create_log): RVM_ELOG if it exists.
   static rvm_return_t Create(const char* path, uint64_t area_len, long mode);
@@ -97,6 +101,8 @@ class LogManager {
   };
   Occupancy GetOccupancy();
   LogCounters GetCounters();
+  // The commit pipeline's counters (batches, transactions per batch, in flight).
+  CommitPipelineStats GetPipelineStats() const { return pipeline_->stats(); }
 
  private:
   LogManager() = default;
@@ -106,20 +112,17 @@ class LogManager {
   rvm_return_t Apply(uint64_t head, uint64_t head_lsn, uint64_t limit, bool recovery, uint64_t* end,
                      uint64_t* end_lsn);
   rvm_return_t FlushUpTo(uint64_t seq);
+  // BatchSource: frames everything queued and sends it (append_mu_ taken).
+  Status Lead(CommitPipeline* pipeline, uint64_t* last_seq) override;
   // Takes the whole queue, frames it and sends it as one batch (append_mu_
   // held). If the log fills up on the way, what is framed so far is sent and
   // the log truncated (which waits for it to reach the disk) first.
-  rvm_return_t AppendQueued();
-  // Sends iov_ (`bytes` long, ending at the writer's end) through the sink;
-  // `last_seq`: the last queued transaction it completes.
-  rvm_return_t SendIov(uint64_t bytes, uint64_t last_seq);
-  // The sink failed (append_mu_ held): no more appends; RVM_EIO.
-  rvm_return_t SinkFailed(const Status& s);
-  // Batches sent whose Wait has not returned yet (append_mu_ held).
-  size_t InFlightLocked();
-  // A Wait for `end` returned: the batches up to it are done; wakes a
-  // committer waiting for room in the pipeline.
-  void NoteCompleted(uint64_t end);
+  Status AppendQueued(uint64_t* last_seq);
+  // Sends iov_ (`bytes` long, ending at the writer's end) through the
+  // pipeline; `last_seq`: the last queued transaction it completes.
+  Status SendIov(uint64_t bytes, uint64_t last_seq);
+  // The log can take no more commits (append_mu_ held); says why once.
+  Status Failed(const Status& s);
   // Truncation with append_mu_ held by the caller (lk). Releases nothing.
   rvm_return_t TruncateHoldingAppend();
   // Truncation from the background thread.
@@ -137,17 +140,9 @@ class LogManager {
   std::mutex append_mu_;
   std::unique_ptr<log::LogRecordWriter> writer_;  // append_mu_
   uint64_t dict_gen_ = 1;                         // append_mu_
-  uint64_t sent_seq_ = 0;  // append_mu_: transactions up to here were sent (tail_)
   bool failed_ = false;    // append_mu_
-  // Transactions up to here are durable (their batches' Waits returned).
-  std::atomic<uint64_t> durable_seq_{0};
-  // The pipeline (LogSink::max_in_flight): ends of the batches sent
-  // (append_mu_), the end up to which their Waits returned, and the
-  // committers waiting for room (with append_mu_).
-  std::deque<uint64_t> inflight_ends_;
-  std::atomic<uint64_t> completed_end_{0};
-  std::atomic<int> inflight_waiters_{0};
-  std::condition_variable inflight_cv_;
+  std::unique_ptr<CommitPipeline> pipeline_;  // set at Open
+  uint64_t framed_seq_ = 0;  // append_mu_: transactions up to here were framed
   // Reused by AppendQueued (append_mu_): no allocation per batch once warm.
   std::vector<PendingTxn> batch_;
   std::vector<struct iovec> iov_;

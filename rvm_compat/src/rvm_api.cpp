@@ -27,6 +27,7 @@
 
 #include "internal.h"
 #include "log_manager.h"
+#include "rvm/rvm_commit_stats.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
 
@@ -588,6 +589,23 @@ rvm_return_t rvm_flush(void) {
   LogManager* lm = Log();
   if (!lm) return RVM_ELOG;
   return lm->Flush(/*explicit_call=*/true);
+}
+
+rvm_return_t rvm_commit_statistics(rvm_commit_stats_t* out) {
+  if (!out) return RVM_ESTATISTICS;
+  if (BadInit()) return RVM_EINIT;
+  LogManager* lm = Log();
+  if (!lm) return RVM_ELOG;
+  const rvmr::CommitPipelineStats p = lm->GetPipelineStats();
+  out->log_writes = p.batches;
+  out->transactions = p.transactions;
+  out->commits_waited = p.commits_waited;
+  out->joins = p.joins;
+  out->lead_handoffs = p.lead_handoffs;
+  out->read_handoffs = p.read_handoffs;
+  out->in_flight = p.in_flight;
+  out->max_in_flight = p.max_in_flight;
+  return RVM_SUCCESS;
 }
 
 rvm_return_t rvm_truncate(void) {

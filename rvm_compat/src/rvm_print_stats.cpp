@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "internal.h"
+#include "rvm/rvm_commit_stats.h"
 #include "shim/shim_stats.h"
 
 namespace {
@@ -55,6 +56,17 @@ extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
                static_cast<long>(s->tot_truncation_time.tv_sec),
                static_cast<long>(s->tot_truncation_time.tv_usec));
   PrintHist(f, "truncation times (s)", s->tot_truncation_times, truncation_times_len);
+  rvm_commit_stats_t cs;
+  if (rvm_commit_statistics(&cs) == RVM_SUCCESS) {
+    std::fprintf(f, " Group commit:\n");
+    std::fprintf(f, "  log writes %lu carrying %lu transactions (%.2f per write)\n", cs.log_writes,
+                 cs.transactions,
+                 cs.log_writes ? static_cast<double>(cs.transactions) / cs.log_writes : 0.0);
+    std::fprintf(f, "  committers that joined another's write  %lu (hand-offs: %lu writer, %lu reader)\n",
+                 cs.joins, cs.lead_handoffs, cs.read_handoffs);
+    std::fprintf(f, "  log writes in flight now / max          %lu / %lu\n", cs.in_flight,
+                 cs.max_in_flight);
+  }
   // Remote mode (RVM_MIRRORS): what the log shim did, live.
   rvmr::ShimStats sh;
   if (rvmr::GetActiveShimStats(&sh)) {

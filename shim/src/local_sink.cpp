@@ -85,6 +85,11 @@ Status LocalSink::Wait(uint64_t end) {
   return SyncToDisk(end);
 }
 
+uint64_t LocalSink::durable_end() const {
+  uint64_t end = end_.load(std::memory_order_acquire);
+  return end == kTailUnknown ? 0 : end;
+}
+
 std::string LocalSink::Describe() const {
   return "local log " + path_;
 }

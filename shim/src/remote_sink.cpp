@@ -345,7 +345,6 @@ void RemoteSink::MaybeTrim() {
     set = mirrors_;
   }
   if (!set) return;
-  auto io = LockIoFor(*set);
   if (set->Trim(d).ok()) {
     last_trim_ = d;
     std::lock_guard<std::mutex> l(stats_mu_);
@@ -396,7 +395,6 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   }
   RVMR_FAULT_POINT("shim.before_remote_append");
   if (set) {
-    auto io = LockIoFor(*set);
     Status s = ForEachPiece(offset, iov, iovcnt, [&](uint64_t off, const struct iovec* v, int n) {
       return set->AppendAsync(off, v, n);
     });
@@ -432,15 +430,12 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   return Status::Ok();
 }
 
-std::unique_lock<std::mutex> RemoteSink::LockIoFor(const remote_log::MirrorSet& set) {
-  std::unique_lock<std::mutex> io(io_mu_, std::defer_lock);
-  if (!set.concurrent_waits()) io.lock();
-  return io;
-}
-
-Status RemoteSink::WaitAckedOn(remote_log::MirrorSet* set, uint64_t end) {
-  auto io = LockIoFor(*set);
-  return set->WaitAcked(end);
+LogSink::Traits RemoteSink::traits() const {
+  // Only the TCP transport lets one thread send while another waits
+  // (Connection::SupportsConcurrentWait); RDMA polls one completion queue.
+  bool tcp_only = true;
+  for (const std::string& m : sc_.mirrors) tcp_only = tcp_only && m.rfind("tcp://", 0) == 0;
+  return Traits{false, sc_.pipeline_depth, tcp_only};
 }
 
 Status RemoteSink::Complete(const Batch& b, bool* remote) {
@@ -450,7 +445,7 @@ Status RemoteSink::Complete(const Batch& b, bool* remote) {
     // purpose (the crash suite must then fail); never armed by default.
     Status s = RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack")
                    ? Status::Ok()
-                   : WaitAckedOn(b.set.get(), b.end);
+                   : b.set->WaitAcked(b.end);
     if (!s.ok()) {
       std::lock_guard<std::mutex> l(mu_);
       if (s.code() == Status::Code::kFenced) return FenceLocked(s);

@@ -19,6 +19,10 @@ class LocalSink : public LogSink {
   Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   // Every Send is durable on return: checks `end` and returns.
   Status Wait(uint64_t end) override;
+  // The end of the last Send (0 before the first).
+  uint64_t durable_end() const override;
+  // Durable on Send: the pipeline never waits.
+  Traits traits() const override { return Traits{true, 0, true}; }
   // Every Send is already durable: checks `offset` against the end of the
   // last Send and returns.
   Status SyncToDisk(uint64_t offset) override;

@@ -16,10 +16,23 @@
 namespace rvmr {
 
 // Threads: Send calls are serialized by the caller; Wait may be called by
-// several threads at once, concurrently with Send; SyncToDisk may be called
-// from another thread (the truncation thread) while a Send runs.
+// several threads at once, concurrently with Send unless traits() says the
+// transport cannot (the CommitPipeline keeps them apart then); SyncToDisk
+// may be called from another thread (the truncation thread) while a Send runs.
 class LogSink {
  public:
+  // What the CommitPipeline needs to know to drive this sink.
+  struct Traits {
+    // Send returns only once the bytes are durable (no Wait needed).
+    bool durable_on_send = false;
+    // How many Sends may await their Wait at once; the commits made
+    // meanwhile queue and go together in the next Send. 0: no limit.
+    size_t max_in_flight = 0;
+    // A Send may run while another thread is inside Wait (TCP); false where
+    // the transport needs one thread for both (RDMA completion queues).
+    bool send_while_waiting = true;
+  };
+
   virtual ~LogSink();
   // Hands over complete framed records [offset, offset+len) given as iovecs;
   // `offset` equals the end of the previous Send. The buffers may be reused
@@ -33,10 +46,10 @@ class LogSink {
   // as this sink promises (LocalSink: written with pwritev at the wrapped
   // file position(s) and fdatasync'ed, already by Send).
   virtual Status Wait(uint64_t end) = 0;
-  // How many Sends the caller should have awaiting their Wait at most; the
-  // commits made meanwhile queue and go together in the next Send. 0: no
-  // limit (a sink whose Send is durable on return).
-  virtual size_t max_in_flight() const { return 0; }
+  // Everything before this offset is durable as promised (non-blocking; it
+  // may be ahead of the last Wait's end when acks for later Sends arrived).
+  virtual uint64_t durable_end() const = 0;
+  virtual Traits traits() const = 0;
   // Send, then Wait for its end.
   Status Append(uint64_t offset, const struct iovec* iov, int iovcnt);
   // Returns when every byte before `offset` is on the local disk (truncation,

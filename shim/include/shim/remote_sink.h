@@ -45,16 +45,17 @@ class RemoteSink : public LogSink {
   ~RemoteSink() override;
 
   // See LogSink. Send: sends to the mirrors without waiting for their acks
-  // and stages the bytes for the disk writer (the caller serialises Sends).
-  // Wait: returns once the mirror quorum acknowledged everything before
-  // `end` or, where the mirrors could not (fallback), the disk holds it; any
-  // thread, several at once, while Sends go on (the next batch travels while
-  // this one's ack is awaited). One waiter at a time reads the acks; the
-  // others wait for it and return if it read theirs.
+  // and stages the bytes for the disk writer (the caller serialises Sends,
+  // and keeps them apart from Waits where traits().send_while_waiting is
+  // false). Wait: returns once the mirror quorum acknowledged everything
+  // before `end` or, where the mirrors could not (fallback), the disk holds
+  // it; any thread, several at once (one reads the acks, the others wait for
+  // it and return if it read theirs).
   Status Send(uint64_t offset, const struct iovec* iov, int iovcnt) override;
   Status Wait(uint64_t end) override;
-  // The configured pipeline_depth.
-  size_t max_in_flight() const override { return sc_.pipeline_depth; }
+  uint64_t durable_end() const override { return done_end_.load(std::memory_order_acquire); }
+  // pipeline_depth batches in flight; sends while waiting over TCP only.
+  Traits traits() const override;
   // Waits for the disk writer's durable offset.
   Status SyncToDisk(uint64_t offset) override;
   std::string Describe() const override;
@@ -81,11 +82,6 @@ class RemoteSink : public LogSink {
   // Makes batch b durable as promised (the waiter's work, mu_ not held):
   // the quorum's ack, else (fallback) the disk. *remote: by the ack.
   Status Complete(const Batch& b, bool* remote);
-  // set->WaitAcked(end), excluding Sends where the transport needs it.
-  Status WaitAckedOn(remote_log::MirrorSet* set, uint64_t end);
-  // Holds io_mu_ if `set`'s transports cannot wait and send at once, else
-  // nothing.
-  std::unique_lock<std::mutex> LockIoFor(const remote_log::MirrorSet& set);
   // The mirrors of `set` stopped acknowledging (mu_ held).
   void SetFailedLocked(const SetPtr& set, const Status& why);
   void StartProber();
@@ -108,8 +104,8 @@ class RemoteSink : public LogSink {
   uint64_t last_trim_ = 0;  // the sending thread's
   TailRecoveryReport recovery_;
 
-  // The waiter that reads acks (Wait). Lock order: read_mu_ -> io_mu_ ->
-  // mu_ -> probe_mu_, stats_mu_.
+  // The waiter that reads acks (Wait). Lock order: read_mu_ -> mu_ ->
+  // probe_mu_, stats_mu_.
   std::mutex read_mu_;
   // Mode and batches in flight. Held briefly, never across a network or
   // disk wait.
@@ -122,9 +118,6 @@ class RemoteSink : public LogSink {
   std::deque<Batch> batches_;  // sent, not yet known durable, in log order
   // Everything before is durable as promised (written under mu_).
   std::atomic<uint64_t> done_end_{0};
-  // Transports that cannot wait and send at once (see
-  // Connection::SupportsConcurrentWait) hold this across both.
-  std::mutex io_mu_;
 
   // Degraded mode: a background thread counts the mirrors that answer.
   std::mutex probe_mu_;

@@ -44,11 +44,18 @@ void CommitPipeline::CompleteLocked(uint64_t end) {
 void CommitPipeline::DispatchLocked(Waiter** wake) {
   const uint64_t durable = durable_seq_.load(std::memory_order_relaxed);
   const bool failed = !error_.ok();
+  // *wake is built in order: the covered committers first, then the one
+  // given a role. Covered committers go back to the program at once and in
+  // classic mode often queue their next transaction before the new leader,
+  // woken last, frames the batch: it then carries them too.
+  Waiter** tail = wake;
+  while (*tail) tail = &(*tail)->next;
   auto take = [&](Waiter** link) {
     Waiter* w = *link;
     *link = w->next;
-    w->next = *wake;
-    *wake = w;
+    w->next = nullptr;
+    *tail = w;
+    tail = &w->next;
     n_sleepers_--;
   };
   // Covered (or failed): woken with no role; they return at once.

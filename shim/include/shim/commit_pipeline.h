@@ -120,7 +120,7 @@ class CommitPipeline {
   void CompleteLocked(uint64_t end);
   // Moves the committers to wake from sleepers_ to *wake: those covered by
   // durable_seq_ (or all, after an error), and the oldest that needs a free
-  // role, with the role (mu_ held).
+  // role, with the role, appended to *wake in that order (mu_ held).
   void DispatchLocked(Waiter** wake);
   static void Wake(Waiter* list);
   void FailLocked(const Status& s);

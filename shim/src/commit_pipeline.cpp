@@ -66,8 +66,9 @@ void CommitPipeline::DispatchLocked(Waiter** wake) {
       link = &(*link)->next;
   }
   if (failed) return;
-  // The oldest sleeper that needs a free role gets it. Over a transport that
-  // cannot send and wait at once, collecting acks comes first.
+  // The oldest sleeper that needs a free role gets it; sending first, so that
+  // batches keep going out (over a transport that cannot send and wait at
+  // once the reader role then waits for the leader, who usually takes it).
   auto hand = [&](bool lead) {
     for (Waiter** link = &sleepers_; *link; link = &(*link)->next) {
       Waiter* w = *link;
@@ -80,7 +81,6 @@ void CommitPipeline::DispatchLocked(Waiter** wake) {
       return;
     }
   };
-  if (!traits_.send_while_waiting && CanReadLocked()) hand(false);
   if (CanLeadLocked()) hand(true);
   if (CanReadLocked()) hand(false);
 }

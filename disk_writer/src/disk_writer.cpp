@@ -36,6 +36,10 @@ constexpr size_t kMaxOps = 8;
 constexpr uint64_t kTagStride = 16;
 // Appends up to this size are copied into staging while holding mu_.
 constexpr size_t kLockedCopyBytes = 4096;
+// Warming the staging ring (see WarmStepLocked): how much the writer
+// touches at a time, and how far ahead of the appenders it stays.
+constexpr size_t kWarmChunk = size_t{64} << 10;
+constexpr uint64_t kWarmMargin = uint64_t{256} << 10;
 // Appends closer together than this share one lag-tracking entry.
 constexpr uint64_t kLagGranularityNs = 10'000;
 
@@ -135,6 +139,19 @@ class DiskWriter::Impl {
   void Fail(const Status& s);
   size_t BuildWrites(uint64_t written, uint64_t end, IoOp* ops, OpInfo* info);
   void ApplyFaultHook(IoOp* ops, OpInfo* info, size_t n, uint64_t end);
+  // Writer thread with time to spare (idle, delaying a batch, or about to
+  // wait for I/O; mu_ held by l): touches the next kWarmChunk of the staging
+  // ring ahead of the appenders (unlocked, under a claim that appenders do
+  // not copy past), so that their copies do not fault pages in on the commit
+  // path. False once the whole ring is warm.
+  bool WarmStepLocked(std::unique_lock<std::mutex>& l);
+  // Bytes an appender may copy at tail_ now (needs mu_): the free part of
+  // the ring, up to a warming claim ahead.
+  size_t RoomLocked() const {
+    size_t room = staging_->capacity() - (tail_ - FloorLocked());
+    if (claim_end_ > claim_from_) room = std::min<uint64_t>(room, claim_from_ - tail_);
+    return room;
+  }
   // Lowest logical offset the staging ring must still hold (needs mu_).
   uint64_t FloorLocked() const {
     uint64_t d = durable_.load(std::memory_order_relaxed);
@@ -153,7 +170,11 @@ class DiskWriter::Impl {
   std::unique_ptr<StagingRing> tail_block_;  // O_DIRECT: the zero padded last block
   std::unique_ptr<IoBackend> backend_;
   bool io_uring_ = false;
-  bool registered_buffers_ = false;
+  // Set by Init, used once by the writer thread: the io_uring backend (also
+  // in backend_) if it is to register buffers (O_DIRECT only), and those
+  // buffers, registered as that thread starts.
+  UringBackend* uring_ = nullptr;
+  std::vector<struct iovec> fixed_bufs_;
   std::thread thread_;
   size_t max_inflight_ = 1;
   size_t pipeline_bytes_ = 0;  // backlog that justifies another batch in flight
@@ -173,6 +194,14 @@ class DiskWriter::Impl {
   uint64_t tail_ = 0;                    // end of the staged bytes
   std::atomic<uint64_t> durable_{0};     // written under mu_
   uint64_t submitted_end_ = 0;           // end of the last batch handed to the backend
+  // Warming the ring once (these four under mu_ too): the writer touches
+  // pages from warm_next_ up to warm_limit_ (one ring length from the
+  // initial offset's block), claiming [claim_from_, claim_end_) while it
+  // does; an appender copies into [tail_, copy_end_), unlocked if large.
+  uint64_t warm_next_ = 0;
+  uint64_t warm_limit_ = 0;
+  uint64_t claim_from_ = 0, claim_end_ = 0;  // empty: no claim
+  uint64_t copy_end_ = 0;
   bool writer_idle_ = false;             // the writer waits on work_cv_
   bool writer_delaying_ = false;         // the writer waits out batch_delay_us
   int durable_waiters_ = 0;              // threads inside WaitDurable
@@ -220,7 +249,10 @@ Status DiskWriter::Impl::Init() {
     if (!tail_block_->ok()) return Status::NoSpace("disk writer: cannot allocate a block");
   }
   tail_ = opt_.initial_offset;
+  copy_end_ = opt_.initial_offset;
   submitted_end_ = opt_.initial_offset;
+  warm_next_ = AlignDown(opt_.initial_offset);
+  warm_limit_ = warm_next_ + cap;
   durable_.store(opt_.initial_offset);
   pipeline_bytes_ = std::max(kBlock, batch_limit_ / 4);
 
@@ -230,7 +262,6 @@ Status DiskWriter::Impl::Init() {
   if (!s.ok()) return s;
   max_inflight_ = std::min<size_t>(opt_.max_inflight_batches, backend_->max_chains());
   stats_.io_uring = io_uring_;
-  stats_.registered_buffers = registered_buffers_;
   thread_ = StartThread("rvm-diskwriter", [this] { WriterLoop(); });
   return Status::Ok();
 }
@@ -269,13 +300,20 @@ Status DiskWriter::Impl::OpenFile() {
 
 Status DiskWriter::Impl::SetUpBackend() {
   if (!opt_.force_fallback) {
-    std::vector<struct iovec> bufs;
-    bufs.push_back({staging_->base(), staging_->capacity()});
-    if (tail_block_) bufs.push_back({tail_block_->base(), tail_block_->capacity()});
     std::unique_ptr<UringBackend> uring;
-    Status s = UringBackend::Create(fd_, bufs, opt_.max_inflight_batches, &uring);
+    Status s = UringBackend::Create(fd_, opt_.max_inflight_batches, &uring);
     if (s.ok()) {
-      registered_buffers_ = uring->registered_buffers();
+      // Fixed buffers spare O_DIRECT writes the pinning of their pages on
+      // every write; buffered writes copy into the page cache either way and
+      // measured no faster with them (disk_writer_bench --warm). Registering
+      // pins, and so faults in, the whole ring: the writer thread does it as
+      // it starts, so that Open does not wait for it, and only for O_DIRECT,
+      // so that a buffered writer's ring is faulted in only as it is used.
+      if (opt_.use_o_direct) {
+        fixed_bufs_.push_back({staging_->base(), staging_->capacity()});
+        if (tail_block_) fixed_bufs_.push_back({tail_block_->base(), tail_block_->capacity()});
+        uring_ = uring.get();
+      }
       io_uring_ = true;
       backend_ = std::move(uring);
       return Status::Ok();
@@ -300,20 +338,26 @@ Status DiskWriter::Impl::AppendV(const struct iovec* iov, int iovcnt, uint64_t* 
   size_t vo = 0;  // offset in it
   size_t done = 0;
   while (done < total) {
-    size_t room = staging_->capacity() - (tail_ - FloorLocked());
+    size_t room = RoomLocked();
     if (room == 0) {
+      // The ring is full (backpressure), or, rarely, the writer is warming
+      // the pages right ahead (a wait of one kWarmChunk at most).
+      const bool full = staging_->capacity() == tail_ - FloorLocked();
       uint64_t t0 = NowNs();
-      progress_cv_.wait(
-          l, [&] { return failed_ || staging_->capacity() - (tail_ - FloorLocked()) > 0; });
-      stats_.backpressure_waits++;
-      stats_.backpressure_wait_ns += NowNs() - t0;
+      progress_cv_.wait(l, [&] { return failed_ || RoomLocked() > 0; });
+      if (full) {
+        stats_.backpressure_waits++;
+        stats_.backpressure_wait_ns += NowNs() - t0;
+      }
       if (failed_) return failure_;
       continue;
     }
     size_t chunk = std::min(room, total - done);
     uint64_t pos = tail_;
-    // The writer never touches [tail_, floor + capacity): copy unlocked,
-    // unless the copy is so small that relocking would cost more.
+    copy_end_ = tail_ + chunk;  // the writer warms nothing below this
+    // The writer never touches [tail_, copy_end_) (it reads only below
+    // tail_ and warms only a claim past copy_end_): copy unlocked, unless
+    // the copy is so small that relocking would cost more.
     const bool unlocked_copy = chunk > kLockedCopyBytes;
     if (unlocked_copy) l.unlock();
     for (size_t left = chunk; left > 0;) {
@@ -415,6 +459,13 @@ DiskWriterStats DiskWriter::Impl::stats() const {
 }
 
 void DiskWriter::Impl::WriterLoop() {
+  if (uring_ != nullptr) {
+    // Before the first Submit, so that nothing is in flight. Appends copy
+    // into the ring meanwhile; the first batch waits for this.
+    const bool fixed = uring_->RegisterBuffers(fixed_bufs_);
+    std::lock_guard<std::mutex> l(mu_);
+    stats_.registered_buffers = fixed;
+  }
   std::vector<std::pair<uint64_t, uint64_t>> fresh;
   std::vector<IoCompletion> done;
   for (;;) {
@@ -424,13 +475,19 @@ void DiskWriter::Impl::WriterLoop() {
       for (;;) {
         if (ShouldDelayLocked()) {
           writer_delaying_ = true;
-          work_cv_.wait_for(l, std::chrono::microseconds(opt_.batch_delay_us),
-                            [&] { return !writer_delaying_ || !ShouldDelayLocked(); });
+          const auto until = std::chrono::steady_clock::now() +
+                             std::chrono::microseconds(opt_.batch_delay_us);
+          auto delaying = [&] { return writer_delaying_ && ShouldDelayLocked(); };
+          // The delay's time warms the ring while some of it is cold.
+          while (delaying() && std::chrono::steady_clock::now() < until && WarmStepLocked(l)) {
+          }
+          if (delaying()) work_cv_.wait_until(l, until, [&] { return !delaying(); });
           writer_delaying_ = false;
         }
         PlanBatchesLocked(&fresh);
         if (!fresh.empty() || !inflight_.empty()) break;
         if (closing_) return;  // nothing staged, nothing in flight: all durable
+        if (WarmStepLocked(l)) continue;
         writer_idle_ = true;
         work_cv_.wait(l);
         writer_idle_ = false;
@@ -446,7 +503,9 @@ void DiskWriter::Impl::WriterLoop() {
     }
 
     {
-      std::lock_guard<std::mutex> l(mu_);
+      std::unique_lock<std::mutex> l(mu_);
+      // One piece of warming per wait: the batches in flight take longer.
+      WarmStepLocked(l);
       ring_waiting_ = inflight_.size() < max_inflight_;
     }
     done.clear();
@@ -498,6 +557,31 @@ void DiskWriter::Impl::WriterLoop() {
     }
     for (const auto& fn : *subs) fn(durable);
   }
+}
+
+bool DiskWriter::Impl::WarmStepLocked(std::unique_lock<std::mutex>& l) {
+  if (warm_next_ >= warm_limit_) return false;
+  // Whole blocks past whatever an appender may be copying into, with a
+  // margin so that appenders seldom reach the claim (those that do wait for
+  // one chunk); the blocks skipped are the appenders' to fault in.
+  const uint64_t from = std::max(warm_next_, AlignUp(copy_end_) + kWarmMargin);
+  if (from >= warm_limit_) {
+    warm_next_ = warm_limit_;
+    return false;
+  }
+  const uint64_t end = std::min<uint64_t>(from + kWarmChunk, warm_limit_);
+  claim_from_ = from;
+  claim_end_ = end;
+  l.unlock();
+  // First pass: [from, end) is above every byte staged so far and within
+  // one ring length of them, so it holds nothing, and appenders stay below
+  // claim_from_ until the claim ends.
+  staging_->Touch(from, end - from);
+  l.lock();
+  claim_from_ = claim_end_ = 0;
+  warm_next_ = end;
+  progress_cv_.notify_all();
+  return true;
 }
 
 bool DiskWriter::Impl::ShouldDelayLocked() const {

@@ -1,20 +1,36 @@
 #include "staging_ring.h"
 
-#include <cstdlib>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdint>
 #include <cstring>
 
 namespace rvmr {
 
 StagingRing::StagingRing(size_t capacity, size_t alignment) : capacity_(capacity) {
-  void* p = nullptr;
-  if (posix_memalign(&p, alignment, capacity) == 0) {
-    data_ = static_cast<char*>(p);
-    std::memset(data_, 0, capacity);
-  }
+  // mmap gives page alignment; map more only for a larger alignment. No
+  // MAP_POPULATE, no memset: the kernel hands out zeroed pages on first touch.
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  const size_t slack = alignment > page ? alignment : 0;
+  if (capacity == 0) return;
+  void* p = ::mmap(nullptr, capacity + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
+  if (p == MAP_FAILED) return;
+  map_ = p;
+  map_len_ = capacity + slack;
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (slack != 0) a = (a + alignment - 1) & ~static_cast<uintptr_t>(alignment - 1);
+  data_ = reinterpret_cast<char*>(a);
+}
+
+void StagingRing::Touch(uint64_t logical, size_t n) {
+  constexpr size_t kStride = 4096;
+  for (uint64_t l = logical; l < logical + n; l += kStride) *At(l) = 0;
 }
 
 StagingRing::~StagingRing() {
-  std::free(data_);
+  if (map_ != nullptr) ::munmap(map_, map_len_);
 }
 
 void StagingRing::CopyIn(uint64_t logical, const char* src, size_t n) {

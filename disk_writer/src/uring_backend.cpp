@@ -16,8 +16,7 @@ constexpr uint64_t kWakeTag = ~uint64_t{0};
 constexpr unsigned kMaxChainOps = 8;
 }  // namespace
 
-Status UringBackend::Create(int fd, const std::vector<struct iovec>& buffers, size_t max_chains,
-                            std::unique_ptr<UringBackend>* backend) {
+Status UringBackend::Create(int fd, size_t max_chains, std::unique_ptr<UringBackend>* backend) {
   std::unique_ptr<UringBackend> b(new UringBackend());
   b->fd_ = fd;
   b->max_chains_ = max_chains < 1 ? 1 : max_chains;
@@ -54,13 +53,16 @@ Status UringBackend::Create(int fd, const std::vector<struct iovec>& buffers, si
   b->event_fd_ = ::eventfd(0, EFD_CLOEXEC);
   if (b->event_fd_ < 0) return Status::IoError("eventfd", errno);
   if (io_uring_register_files(&b->ring_, &fd, 1) == 0) b->fixed_file_ = true;
-  if (have_fixed && !buffers.empty() &&
-      io_uring_register_buffers(&b->ring_, buffers.data(), static_cast<unsigned>(buffers.size())) ==
-          0) {
-    b->fixed_buffers_ = true;
-  }
+  b->have_fixed_op_ = have_fixed;
   *backend = std::move(b);
   return Status::Ok();
+}
+
+bool UringBackend::RegisterBuffers(const std::vector<struct iovec>& buffers) {
+  if (fixed_buffers_ || !have_fixed_op_ || buffers.empty()) return fixed_buffers_;
+  fixed_buffers_ = io_uring_register_buffers(&ring_, buffers.data(),
+                                             static_cast<unsigned>(buffers.size())) == 0;
+  return fixed_buffers_;
 }
 
 UringBackend::~UringBackend() {

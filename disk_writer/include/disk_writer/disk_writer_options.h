@@ -54,7 +54,10 @@ struct DiskWriterOptions {
   uint64_t initial_offset = 0;
 
   // Bound on bytes staged in memory but not yet durable; Append waits when it
-  // is full. Rounded up to a multiple of 4096; at least 4096.
+  // is full. Rounded up to a multiple of 4096; at least 4096. Open only
+  // reserves this memory and does not touch it, so its cost does not grow
+  // with the size; the writer thread then touches the pages ahead of the
+  // appenders when it has time to spare (see docs/disk-writer.md).
   size_t staging_bytes = 16u << 20;
 
   // Most bytes one write batch (writes + one fdatasync) covers; 0: half the

@@ -19,6 +19,7 @@ struct DiskWriterStats {
   uint64_t backpressure_wait_ns = 0;  // total time Appends waited for staging space
   bool io_uring = false;              // false: the pwritev + fdatasync thread is in use
   bool registered_buffers = false;    // io_uring writes use registered (fixed) buffers
+                                      // (O_DIRECT only; set as the writer thread starts)
   bool failed = false;                // the writer is in its permanent failed state
 };
 

@@ -262,14 +262,14 @@ Status MirrorSet::WaitAcked(uint64_t end) {
       pfds[nfds++] = pollfd{fd, POLLIN, 0};
     }
     if (spin) continue;
-    // With a sender at work on the same connections (concurrent_waits), the
-    // acks this poll(2) waits for may be read by the sender instead (the reply
-    // to its Trim or Stat comes behind them, and a sender facing a full socket
-    // drains it): nothing would then wake this poll. Sleep at most 1 ms at a
-    // time, then look again.
-    int ms = int(left / 1000000) + 1;
-    if (concurrent_waits_) ms = 1;
-    poll(pfds.data(), nfds, ms);
+    // Sleeps until a connection may make progress or io_timeout_ms. With a
+    // sender at work on the same connections (concurrent_waits), the acks may
+    // be read by the sender instead (the reply to its Trim or Stat comes
+    // behind them, and a sender facing a full socket drains it); such a
+    // transport's wait_fd() becomes readable for that too (TCP: an eventfd
+    // the sender signals, in one epoll set with the socket), and the Poll of
+    // the next pass consumes it. No timed poll.
+    poll(pfds.data(), nfds, int(left / 1000000) + 1);
   }
 }
 

@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,7 +86,9 @@ Status ConnectTcp(const Endpoint& ep, const ConnectOptions& opts,
   freeaddrinfo(res);
   if (fd < 0) return Status::Unavailable("cannot connect to " + ep.uri + ": " + std::strerror(err));
   std::unique_ptr<TcpConnection> c(new TcpConnection(fd, ep.uri, opts));
-  Status s = c->Handshake();
+  Status s = c->SetUpWakeFds();
+  if (!s.ok()) return s;
+  s = c->Handshake();
   if (!s.ok()) return s;
   *out = std::move(c);
   return Status::Ok();
@@ -102,6 +106,55 @@ TcpConnection::TcpConnection(int fd, std::string uri, const ConnectOptions& opts
 
 TcpConnection::~TcpConnection() {
   close(fd_);
+  if (wait_fd_ >= 0) close(wait_fd_);
+  if (ack_wake_fd_ >= 0) close(ack_wake_fd_);
+  if (rx_free_fd_ >= 0) close(rx_free_fd_);
+}
+
+Status TcpConnection::SetUpWakeFds() {
+  ack_wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (ack_wake_fd_ < 0) return Status::IoError(uri_ + ": eventfd", errno);
+  rx_free_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (rx_free_fd_ < 0) return Status::IoError(uri_ + ": eventfd", errno);
+  wait_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (wait_fd_ < 0) return Status::IoError(uri_ + ": epoll_create1", errno);
+  for (int fd : {fd_, ack_wake_fd_}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(wait_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+      return Status::IoError(uri_ + ": epoll_ctl", errno);
+  }
+  return Status::Ok();
+}
+
+void TcpConnection::WakeWaiter() {
+  std::lock_guard<std::mutex> l(state_mu_);
+  if (ack_wake_set_) return;
+  ack_wake_set_ = true;
+  uint64_t one = 1;
+  ssize_t r = write(ack_wake_fd_, &one, sizeof one);
+  (void)r;  // cannot fail: the counter is at most 1
+}
+
+void TcpConnection::TakeWaiterWakeLocked() {
+  if (!ack_wake_set_) return;
+  ack_wake_set_ = false;
+  uint64_t v;
+  ssize_t r = read(ack_wake_fd_, &v, sizeof v);
+  (void)r;  // set under state_mu_ with the write: the read finds it
+}
+
+void TcpConnection::ReleaseRx() {
+  rx_mu_.unlock();
+  // After the unlock: a sender that set sender_wants_rx_ before its
+  // try_lock failed is seen here, and then sleeps until this signal.
+  std::lock_guard<std::mutex> l(state_mu_);
+  if (!sender_wants_rx_ || rx_free_set_) return;
+  rx_free_set_ = true;
+  uint64_t one = 1;
+  ssize_t r = write(rx_free_fd_, &one, sizeof one);
+  (void)r;
 }
 
 int64_t TcpConnection::Deadline() const {
@@ -180,17 +233,34 @@ Status TcpConnection::SendAll(struct iovec* iov, int cnt) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) return Break(Status::IoError("send", errno));
       // Socket full: wait for room, reading replies meanwhile (the server
-      // may be blocked sending acks) unless a waiting thread is reading them.
+      // may be blocked sending acks) unless the waiter holds the receive
+      // side; then wait for room or for the waiter to leave it (ReleaseRx
+      // signals rx_free_fd_), whichever comes first. No timed poll.
       if (deadline == 0) deadline = Deadline();
       int64_t left = deadline - NowNs();
       if (left <= 0) return Break(Status::TimedOut("send timed out"));
+      {
+        std::lock_guard<std::mutex> l(state_mu_);
+        sender_wants_rx_ = true;
+      }
       const bool reader = rx_mu_.try_lock();
-      pollfd p{fd_, short(POLLOUT | (reader ? POLLIN : 0)), 0};
-      int n = poll(&p, 1, reader ? int(left / 1000000) + 1 : 1);
+      pollfd p[2] = {{fd_, short(POLLOUT | (reader ? POLLIN : 0)), 0}, {rx_free_fd_, POLLIN, 0}};
+      int n = poll(p, reader ? 1 : 2, int(left / 1000000) + 1);
+      const int poll_errno = errno;
+      {
+        std::lock_guard<std::mutex> l(state_mu_);
+        sender_wants_rx_ = false;
+        if (rx_free_set_) {
+          rx_free_set_ = false;
+          uint64_t v;
+          ssize_t r = read(rx_free_fd_, &v, sizeof v);
+          (void)r;
+        }
+      }
       Status s;
-      if (n < 0 && errno != EINTR) s = Break(Status::IoError("poll", errno));
-      if (s.ok() && reader && n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP)))
-        s = Pump(false, 0);
+      if (n < 0 && poll_errno != EINTR) s = Break(Status::IoError("poll", poll_errno));
+      if (s.ok() && reader && n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)))
+        s = Pump(false, 0, Reader::kSender);
       if (reader) rx_mu_.unlock();
       if (!s.ok()) return s;
       continue;
@@ -216,7 +286,7 @@ Status TcpConnection::SendAll(struct iovec* iov, int cnt) {
   return Status::Ok();
 }
 
-Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
+Status TcpConnection::Pump(bool wait, int64_t deadline_ns, Reader who) {
   {
     std::lock_guard<std::mutex> l(state_mu_);
     if (!broken_.ok()) return broken_;
@@ -236,7 +306,7 @@ Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
     ssize_t r = recv(fd_, in_.data() + wpos_, in_.size() - wpos_, block ? 0 : MSG_DONTWAIT);
     if (r > 0) {
       wpos_ += size_t(r);
-      return ProcessInput();
+      return ProcessInput(who);
     }
     if (r == 0) return Break(Status::Unavailable("server closed the connection"));
     if (errno == EINTR) continue;
@@ -247,7 +317,8 @@ Status TcpConnection::Pump(bool wait, int64_t deadline_ns) {
   }
 }
 
-Status TcpConnection::ProcessInput() {
+Status TcpConnection::ProcessInput(Reader who) {
+  size_t acks = 0;  // APPEND replies consumed (acks and refusals)
   for (;;) {
     size_t avail = wpos_ - rpos_;
     if (avail < wire::kHeaderSize) break;
@@ -284,6 +355,7 @@ Status TcpConnection::ProcessInput() {
       uint64_t end = ring_[ring_head_].end;
       ring_head_ = (ring_head_ + 1) % kMaxInFlight;
       --ring_count_;
+      ++acks;
       if (h.status == 0) {
         if (rep.tail != end) {
           l.unlock();
@@ -308,6 +380,9 @@ Status TcpConnection::ProcessInput() {
     rpos_ += total;
   }
   if (rpos_ == wpos_) rpos_ = wpos_ = 0;
+  // The waiter may be asleep on wait_fd() for these; the socket no longer
+  // says so. (On the error returns above, Break's shutdown wakes it.)
+  if (who == Reader::kSender && acks > 0) WakeWaiter();
   return Status::Ok();
 }
 
@@ -316,7 +391,7 @@ Status TcpConnection::DrainAppends() {
   std::lock_guard<std::mutex> rx(rx_mu_);
   int64_t deadline = Deadline();
   while (InFlight() != 0) {
-    Status s = Pump(true, deadline);
+    Status s = Pump(true, deadline, Reader::kSender);
     if (!s.ok()) return s;
   }
   return Status::Ok();
@@ -347,7 +422,7 @@ Status TcpConnection::Call(wire::Type type, const std::vector<uint8_t>& payload,
         std::lock_guard<std::mutex> l(state_mu_);
         if (call_done_) break;
       }
-      s = Pump(true, deadline);
+      s = Pump(true, deadline, Reader::kSender);
       if (!s.ok()) break;
     }
     *status = call_status_;
@@ -419,7 +494,7 @@ Status TcpConnection::StartAppendWithCrc(uint64_t offset, const struct iovec* io
     std::lock_guard<std::mutex> rx(rx_mu_);
     int64_t deadline = Deadline();
     while (InFlight() == kMaxInFlight) {
-      Status s = Pump(true, deadline);
+      Status s = Pump(true, deadline, Reader::kSender);
       if (!s.ok()) return s;
     }
   }
@@ -442,8 +517,13 @@ Status TcpConnection::StartAppendWithCrc(uint64_t offset, const struct iovec* io
 }
 
 Status TcpConnection::Poll(uint64_t* acked_end) {
-  std::lock_guard<std::mutex> rx(rx_mu_);
-  Status s = Pump(false, 0);
+  WaiterRx rx(this);
+  {
+    // Before reading: acks a sender consumes after this signal again.
+    std::lock_guard<std::mutex> l(state_mu_);
+    TakeWaiterWakeLocked();
+  }
+  Status s = Pump(false, 0, Reader::kWaiter);
   Status err = Error();
   std::lock_guard<std::mutex> l(state_mu_);
   *acked_end = acked_end_;
@@ -451,8 +531,12 @@ Status TcpConnection::Poll(uint64_t* acked_end) {
 }
 
 Status TcpConnection::WaitAcked(uint64_t end, uint64_t* acked_end) {
-  std::lock_guard<std::mutex> rx(rx_mu_);
-  Status s = ProcessInput();
+  WaiterRx rx(this);
+  {
+    std::lock_guard<std::mutex> l(state_mu_);
+    TakeWaiterWakeLocked();
+  }
+  Status s = ProcessInput(Reader::kWaiter);
   int64_t deadline = 0;
   for (;;) {
     if (!s.ok()) break;
@@ -466,7 +550,7 @@ Status TcpConnection::WaitAcked(uint64_t end, uint64_t* acked_end) {
       }
     }
     if (deadline == 0) deadline = Deadline();
-    s = Pump(true, deadline);
+    s = Pump(true, deadline, Reader::kWaiter);
   }
   Status err = Error();
   std::lock_guard<std::mutex> l(state_mu_);

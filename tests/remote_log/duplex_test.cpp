@@ -848,12 +848,15 @@ TEST_CASE("duplex: a MirrorSet with quorum 2 reports a mirror's death to both th
 
 // A sender's call (Stat, Trim) reads the replies in front of its own, the
 // acks included. MirrorSet::WaitAcked, when it needs fewer mirrors than are
-// pending, Polls each connection and then sleeps in poll(2) on their sockets.
-// If the sender consumes the acks between those Polls and the poll(2), the
-// sockets stay quiet: the waiter must not sleep until io_timeout_ms although
-// every ack it needs has been read (it did, before commit 5004310). The relays
-// hold the acks until the Stat, and the Poll hook runs the Stat at exactly
-// that point.
+// pending, Polls each connection and then sleeps in poll(2) on their
+// wait_fd()s. If the sender consumes the acks between those Polls and the
+// poll(2), the sockets stay quiet: the waiter must not sleep until
+// io_timeout_ms although every ack it needs has been read (it did, before
+// commit 5004310, which then woke it every 1 ms). The relays hold the acks
+// until the Stat, and the Poll hook runs the Stat at exactly that point. With
+// io_timeout_ms at 60 s, only a wake-up (the sender signalling the waiter's
+// wait_fd) lets the waiter return within the bound; a plain poll(2) with the
+// real timeout would sleep the whole minute.
 TEST_CASE("duplex: a MirrorSet waiter is not left asleep when the sender's call reads its acks",
           "[concurrent]") {
   RegisterHookedTransports();
@@ -863,7 +866,7 @@ TEST_CASE("duplex: a MirrorSet waiter is not left asleep when the sender's call 
   REQUIRE(s2);
   Relay r1(s1->port()), r2(s2->port());
   ConnectOptions o;
-  o.io_timeout_ms = 3000;
+  o.io_timeout_ms = 60000;
   const std::string u1 = "hooktcp://127.0.0.1:" + std::to_string(r1.port());
   const std::string u2 = "hooktcp://127.0.0.1:" + std::to_string(r2.port());
   auto m = Mirrors({u1, u2}, 1, o);
@@ -903,4 +906,48 @@ TEST_CASE("duplex: a MirrorSet waiter is not left asleep when the sender's call 
   // Not a performance bound: with the acks already read, a sleep of
   // io_timeout_ms is the bug itself.
   CHECK(ms < o.io_timeout_ms / 2);
+}
+
+// A MirrorSet waiter that needs fewer mirrors than are pending sleeps in
+// poll(2) until a connection has something for it, not in short timed naps
+// (before this change it woke every 1 ms to look again). While the relays
+// hold the acks and nothing else happens, the waiter Polls each connection
+// once (the pass before its poll(2)) and then no more; the hook counts the
+// Polls. The pause is no ordering device: a waiter that sleeps properly
+// makes no Poll in it however long it is, one that naps makes one per nap.
+TEST_CASE("duplex: a MirrorSet waiter sleeps in poll(2) without a timer", "[concurrent]") {
+  RegisterHookedTransports();
+  auto s1 = StartServer();
+  auto s2 = StartServer();
+  REQUIRE(s1);
+  REQUIRE(s2);
+  Relay r1(s1->port()), r2(s2->port());
+  ConnectOptions o;
+  o.io_timeout_ms = 60000;
+  const std::string u1 = "hooktcp://127.0.0.1:" + std::to_string(r1.port());
+  const std::string u2 = "hooktcp://127.0.0.1:" + std::to_string(r2.port());
+  auto m = Mirrors({u1, u2}, 1, o);
+  REQUIRE(m->Open("sleeper", 1, true, 0, nullptr).ok());
+  auto d = Bytes(100, 5);
+  r1.HoldRepliesUntil(r1.client_bytes() + AppendBytes(d.size()) + 1);
+  r2.HoldRepliesUntil(r2.client_bytes() + AppendBytes(d.size()) + 1);
+  iovec iov{d.data(), d.size()};
+  REQUIRE(m->AppendAsync(0, &iov, 1).ok());
+  std::atomic<int> polls{0};
+  SetPollHook([&](const std::string&, uint64_t) { polls++; });
+  Status s;
+  std::thread waiter([&] { s = m->WaitAcked(d.size()); });
+  const bool polled = SpinUntil([&] { return polls.load() >= 2; }, 10000);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int during = polls.load();
+  // Release the acks: a Stat's bytes open the gates (it reads them, and
+  // wakes the waiter; or the waiter reads them first).
+  const bool stat_ok = m->Stat().ok();
+  waiter.join();
+  SetPollHook(nullptr);
+  INFO("Polls before and during the pause: " << during);
+  CHECK(polled);
+  CHECK(during == 2);
+  CHECK(stat_ok);
+  CHECK(s.ok());
 }

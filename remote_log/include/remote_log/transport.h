@@ -114,11 +114,18 @@ class Connection {
 
   // A file descriptor that becomes readable when Poll may make progress
   // (socket, completion channel), for poll(2) across several connections.
-  // -1 if the transport has none (callers then spin on Poll).
+  // -1 if the transport has none (callers then spin on Poll). Where
+  // SupportsConcurrentWait(), progress includes acks that the sending thread
+  // consumed since the last Poll/WaitAcked (the replies to its calls come
+  // behind acks): the fd is readable for those too, so that a waiter asleep
+  // in poll(2) on it is woken, not left until its timeout; Poll and
+  // WaitAcked consume that signal.
   virtual int wait_fd() const = 0;
 
   // True if Poll/WaitAcked may run in one thread while StartAppend*, Trim
   // and Stat run in another (pipelined commits); the TCP transport does.
+  // Such a transport's wait_fd() must wake a waiter for acks the sender
+  // consumed (see wait_fd).
   virtual bool SupportsConcurrentWait() const { return false; }
 
   // Reads up to `len` bytes at `offset` into buf; *got = bytes read (fewer

@@ -32,6 +32,7 @@
 #include <string>
 #include <thread>
 
+#include "../rvm_compat/rvm_test_util.h"
 #include "remote_log/server.h"
 #include "rvm/rvm.h"
 
@@ -53,28 +54,6 @@ void Handler(int) {
   int i = g_handled.fetch_add(1);
   if (i < kSignals) g_handler_tids[i].store(Gettid());
   sem_post(&g_ran);
-}
-
-#define CHILD_CHECK(cond)                                                                 \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "%s:%d: child check failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::fflush(stderr);                                                                \
-      _exit(3);                                                                           \
-    }                                                                                     \
-  } while (0)
-
-// Runs fn in a forked child; returns its exit status (or 128+signal).
-int InChild(const std::function<void()>& fn) {
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    fn();
-    _exit(0);
-  }
-  int st = 0;
-  waitpid(pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 // The process's threads: tid -> name.
@@ -110,44 +89,44 @@ bool BlocksUsrSignals(pid_t tid) {
 char* MapSegment(const std::string& dir) {
   std::string data = dir + "/data";
   int fd = open(data.c_str(), O_RDWR | O_CREAT, 0600);
-  CHILD_CHECK(fd >= 0 && ftruncate(fd, kSegLen) == 0);
+  CHILD_REQUIRE(fd >= 0 && ftruncate(fd, kSegLen) == 0);
   close(fd);
   rvm_region_t* r = rvm_malloc_region();
   r->data_dev = strdup(data.c_str());
   r->length = kSegLen;
-  CHILD_CHECK(rvm_map(r, nullptr) == RVM_SUCCESS);
+  CHILD_REQUIRE(rvm_map(r, nullptr) == RVM_SUCCESS);
   return r->vmaddr;
 }
 
 void CommitOne(char* base, int i) {
   rvm_tid_t* t = rvm_malloc_tid();
-  CHILD_CHECK(rvm_begin_transaction(t, restore) == RVM_SUCCESS);
+  CHILD_REQUIRE(rvm_begin_transaction(t, restore) == RVM_SUCCESS);
   char* p = base + (i % 1024) * 8;
-  CHILD_CHECK(rvm_set_range(t, p, 8) == RVM_SUCCESS);
+  CHILD_REQUIRE(rvm_set_range(t, p, 8) == RVM_SUCCESS);
   std::memcpy(p, &i, sizeof i);
-  CHILD_CHECK(rvm_end_transaction(t, flush) == RVM_SUCCESS);
+  CHILD_REQUIRE(rvm_end_transaction(t, flush) == RVM_SUCCESS);
   rvm_free_tid(t);
 }
 
 // The child's scenario. `expect`: thread names that must be running.
 void Scenario(const std::string& dir, const std::set<std::string>& expect) {
-  CHILD_CHECK(sem_init(&g_ran, 0, 0) == 0);
+  CHILD_REQUIRE(sem_init(&g_ran, 0, 0) == 0);
   struct sigaction sa {};
   sa.sa_handler = Handler;
   sigemptyset(&sa.sa_mask);
-  CHILD_CHECK(sigaction(SIGUSR1, &sa, nullptr) == 0 && sigaction(SIGUSR2, &sa, nullptr) == 0);
+  CHILD_REQUIRE(sigaction(SIGUSR1, &sa, nullptr) == 0 && sigaction(SIGUSR2, &sa, nullptr) == 0);
 
   // RVM starts with the program's (empty) mask in force.
   sigset_t none;
   sigemptyset(&none);
-  CHILD_CHECK(pthread_sigmask(SIG_SETMASK, &none, nullptr) == 0);
+  CHILD_REQUIRE(pthread_sigmask(SIG_SETMASK, &none, nullptr) == 0);
   std::string log = dir + "/log";
   rvm_options_t* o = rvm_malloc_options();
   o->log_dev = strdup(log.c_str());
   o->create_log_file = rvm_true;
   o->create_log_size = RVM_MK_OFFSET(0, 1 << 20);
   o->truncate = 5;  // as Coda sets it: the truncation thread has work
-  CHILD_CHECK(RVM_INIT(o) == RVM_SUCCESS);
+  CHILD_REQUIRE(RVM_INIT(o) == RVM_SUCCESS);
   char* base = MapSegment(dir);
   for (int i = 0; i < 20; i++) CommitOne(base, i);
 
@@ -162,7 +141,7 @@ void Scenario(const std::string& dir, const std::set<std::string>& expect) {
   // Then the main thread blocks everything, as Coda's LWP does.
   sigset_t all;
   sigfillset(&all);
-  CHILD_CHECK(pthread_sigmask(SIG_SETMASK, &all, nullptr) == 0);
+  CHILD_REQUIRE(pthread_sigmask(SIG_SETMASK, &all, nullptr) == 0);
   while (taker.load() == 0) std::this_thread::yield();
 
   auto threads = Threads();
@@ -170,7 +149,7 @@ void Scenario(const std::string& dir, const std::set<std::string>& expect) {
   for (const auto& [tid, name] : threads) names.insert(name);
   for (const std::string& want : expect) {
     if (names.count(want) == 0) std::fprintf(stderr, "thread %s is not running\n", want.c_str());
-    CHILD_CHECK(names.count(want) == 1);
+    CHILD_REQUIRE(names.count(want) == 1);
   }
   // Every thread but the program's two blocks the signals.
   const pid_t self = Gettid();
@@ -178,16 +157,16 @@ void Scenario(const std::string& dir, const std::set<std::string>& expect) {
     if (tid == self || tid == taker.load()) continue;
     if (!BlocksUsrSignals(tid))
       std::fprintf(stderr, "library thread %d (%s) does not block signals\n", tid, name.c_str());
-    CHILD_CHECK(BlocksUsrSignals(tid));
+    CHILD_REQUIRE(BlocksUsrSignals(tid));
   }
 
   for (int i = 0; i < kSignals; i++) {
-    CHILD_CHECK(kill(getpid(), i % 2 ? SIGUSR2 : SIGUSR1) == 0);
-    while (sem_wait(&g_ran) != 0) CHILD_CHECK(errno == EINTR);
+    CHILD_REQUIRE(kill(getpid(), i % 2 ? SIGUSR2 : SIGUSR1) == 0);
+    while (sem_wait(&g_ran) != 0) CHILD_REQUIRE(errno == EINTR);
   }
   stop = true;
   program.join();
-  CHILD_CHECK(g_handled.load() == kSignals);
+  CHILD_REQUIRE(g_handled.load() == kSignals);
   int wrong = 0;
   for (int i = 0; i < kSignals; i++) {
     pid_t t = g_handler_tids[i].load();
@@ -198,19 +177,9 @@ void Scenario(const std::string& dir, const std::set<std::string>& expect) {
     }
   }
   if (wrong) std::fprintf(stderr, "%d of %d signals ran on a library thread\n", wrong, kSignals);
-  CHILD_CHECK(wrong == 0);
-  CHILD_CHECK(rvm_terminate() == RVM_SUCCESS);
+  CHILD_REQUIRE(wrong == 0);
+  CHILD_REQUIRE(rvm_terminate() == RVM_SUCCESS);
 }
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char t[] = "/tmp/rvm-signals-XXXXXX";
-    REQUIRE(mkdtemp(t) != nullptr);
-    path = t;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
 
 // A TCP port on loopback on which nothing listens (connections are refused)
 // for as long as the socket lives.
@@ -234,28 +203,28 @@ struct DeadPort {
 }  // namespace
 
 TEST_CASE("classic mode: no library thread runs the program's signal handlers") {
-  TempDir dir;
+  rvmtest::TempDir dir;
   unsetenv("RVM_MIRRORS");
   unsetenv("RVM_SHIM_CONFIG");
-  REQUIRE(InChild([&] { Scenario(dir.path, {"rvm-truncate"}); }) == 0);
+  REQUIRE(rvmtest::RunInChild([&] { Scenario(dir.path(), {"rvm-truncate"}); }) == 0);
 }
 
 TEST_CASE("remote mode: no library thread runs the program's signal handlers") {
-  TempDir dir;
+  rvmtest::TempDir dir;
   DeadPort dead;
-  REQUIRE(InChild([&] {
+  REQUIRE(rvmtest::RunInChild([&] {
             // An in-process log server (its threads are library threads too)
             // and a mirror that refuses connections: the shim runs degraded,
             // with its prober, disk writer and truncation threads.
             rvmr::remote_log::ServerOptions so;
             so.listen = "127.0.0.1:0";
             rvmr::remote_log::Server srv(so);
-            CHILD_CHECK(srv.Start().ok());
+            CHILD_REQUIRE(srv.Start().ok());
             std::string mirrors = "tcp://127.0.0.1:" + std::to_string(srv.port()) +
                                   ",tcp://127.0.0.1:" + std::to_string(dead.port);
             setenv("RVM_MIRRORS", mirrors.c_str(), 1);
             unsetenv("RVM_SHIM_CONFIG");
-            Scenario(dir.path, {"rvm-truncate", "rvm-diskwriter", "rvm-mirrorprobe",
+            Scenario(dir.path(), {"rvm-truncate", "rvm-diskwriter", "rvm-mirrorprobe",
                                 "rvm-logd-accept", "rvm-logd-conn"});
             srv.Stop();
           }) == 0);

@@ -62,11 +62,13 @@ TEST_CASE("pipelined remote commits from 8 threads with log wraps and truncation
 
   const std::string log = dir.path + "/log", data = dir.path + "/data";
   rvm_options_t* o = rvm_malloc_options();
-  o->log_dev = strdup(log.c_str());
+  std::string log_dev = log;  // outlives RVM_INIT (the free calls leave names alone)
+  o->log_dev = log_dev.data();
   o->create_log_file = rvm_true;
   o->create_log_size = RVM_MK_OFFSET(0, 64 * 1024);  // wraps many times
   o->truncate = 30;
   REQUIRE(RVM_INIT(o) == RVM_SUCCESS);
+  rvm_free_options(o);
   {
     int fd = open(data.c_str(), O_RDWR | O_CREAT, 0600);
     REQUIRE(fd >= 0);
@@ -74,10 +76,12 @@ TEST_CASE("pipelined remote commits from 8 threads with log wraps and truncation
     close(fd);
   }
   rvm_region_t* r = rvm_malloc_region();
-  r->data_dev = strdup(data.c_str());
+  std::string data_dev = data;
+  r->data_dev = data_dev.data();
   r->length = kSegLen;
   REQUIRE(rvm_map(r, nullptr) == RVM_SUCCESS);
   char* base = r->vmaddr;
+  rvm_free_region(r);
 
   std::atomic<int> failures{0};
   std::vector<std::thread> ts;

@@ -12,14 +12,15 @@
 #include <cstring>
 #include <map>
 
+#include "common/diag.h"
 #include "common/fault_point.h"
+#include "common/thread.h"
 #include "extent_map.h"
 #include "shim/log_applier.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
 #include "shim/log_record_reader.h"
 #include "shim/log_source.h"
-#include "common/thread.h"
 
 namespace rvmr::compat {
 
@@ -80,17 +81,30 @@ rvm_return_t LogManager::Open(const std::string& path, std::unique_ptr<LogManage
     if (s.code() == Status::Code::kIoError) return RVM_EIO;
     return LooksLikeOriginalLog(lm->fd_) ? RVM_ELOG_VERSION_SKEW : RVM_ELOG;
   }
+  LogSinkConfig cfg;
+  cfg.fd = lm->fd_;
+  cfg.path = path;
+  cfg.tail = kTailUnknown;
+  // Refused before anything is written (not even the epoch) when mirrors
+  // may hold commits the disk copy lacks and none are configured.
+  cfg.status = lm->status_;
+  bool refused = false;
+  s = CheckLogSinkStart(cfg, &refused);
+  if (!s.ok()) {
+    if (!refused) Diag("rvm: cannot open log %s: %s\n", path.c_str(), s.ToString().c_str());
+    SetErr(refused ? "the log's mirrors may hold commits its disk copy lacks, and none are "
+                     "configured"
+                   : "cannot open the log sink");
+    return refused ? RVM_ELOG : RVM_EIO;
+  }
   // A new writer epoch, durable before anything is appended in it.
   lm->status_.epoch++;
   s = log::WriteLogStatus(lm->fd_, &lm->status_);
   if (!s.ok()) return RVM_EIO;
-  LogSinkConfig cfg;
-  cfg.fd = lm->fd_;
-  cfg.path = path;
   cfg.status = lm->status_;
-  cfg.tail = kTailUnknown;
   s = OpenLogSink(cfg, &lm->sink_);
   if (!s.ok()) {
+    Diag("rvm: cannot open log %s: %s\n", path.c_str(), s.ToString().c_str());
     SetErr("cannot open the log sink");
     return RVM_EIO;
   }
@@ -154,22 +168,21 @@ rvm_return_t LogManager::Apply(uint64_t head, uint64_t head_lsn, uint64_t limit,
         return RVM_EIO;
       }
       if (!recovery) {
-        std::fprintf(stderr, "rvm: log %s: %s inside the committed log\n", path_.c_str(),
-                     s.ToString().c_str());
+        Diag("rvm: log %s: %s inside the committed log\n", path_.c_str(), s.ToString().c_str());
         SetErr("corrupt record inside the committed part of the log");
         return RVM_EIO;
       }
       if (reader.error_is_damage() || at < status_.tail_hint) {
-        std::fprintf(stderr,
-                     "rvm: log %s: %s; the log is cut off at offset %llu (nothing from there on "
-                     "is applied)\n",
-                     path_.c_str(), s.ToString().c_str(), static_cast<unsigned long long>(at));
+        Diag(
+            "rvm: log %s: %s; the log is cut off at offset %llu (nothing from there on "
+            "is applied)\n",
+            path_.c_str(), s.ToString().c_str(), static_cast<unsigned long long>(at));
       }
       break;
     }
     s = applier.Apply(rec);
     if (!s.ok()) {
-      std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+      Diag("rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
       return RVM_EIO;
     }
     next_lsn = rec.header.lsn + 1;
@@ -179,7 +192,7 @@ rvm_return_t LogManager::Apply(uint64_t head, uint64_t head_lsn, uint64_t limit,
   if (rvm_no_update) return RVM_SUCCESS;
   Status s = applier.Finish();
   if (!s.ok()) {
-    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+    Diag("rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
     return RVM_EIO;
   }
   return RVM_SUCCESS;
@@ -317,8 +330,7 @@ Status LogManager::Lead(CommitPipeline*, uint64_t* last_seq) {
 }
 
 Status LogManager::Failed(const Status& s) {
-  if (!failed_)
-    std::fprintf(stderr, "rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
+  if (!failed_) Diag("rvm: log %s: %s\n", path_.c_str(), s.ToString().c_str());
   failed_ = true;
   return s;
 }
@@ -555,8 +567,7 @@ void LogManager::TruncationThread() {
     bg_kick_ = false;
     l.unlock();
     rvm_return_t rc = TruncateBackground();
-    if (rc != RVM_SUCCESS)
-      std::fprintf(stderr, "rvm: background truncation of %s failed: %d\n", path_.c_str(), rc);
+    if (rc != RVM_SUCCESS) Diag("rvm: background truncation of %s failed: %d\n", path_.c_str(), rc);
     l.lock();
   }
 }

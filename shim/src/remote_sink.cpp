@@ -10,10 +10,12 @@
 #include <cstring>
 #include <thread>
 
+#include "common/diag.h"
 #include "common/fault_point.h"
+#include "common/thread.h"
 #include "remote_log/wire.h"
 #include "shim/log_source.h"
-#include "common/thread.h"
+#include "shim/remote_marker.h"
 
 namespace rvmr {
 
@@ -86,22 +88,32 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
   if (lock_rc != 0)
     return Status::IoError("log " + cfg.path + " is in use by another process (flock)", errno);
   std::unique_ptr<RemoteSink> sink(new RemoteSink(cfg, sc));
-  // "<log>.remote" marks a log that has been used in remote mode: mirrors that
-  // do not hold it then lost it (restarted), which recovery must report.
-  const std::string marker = cfg.path + ".remote";
-  const bool used_before = ::access(marker.c_str(), F_OK) == 0;
-  Status s =
-      RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, &sink->recovery_, used_before);
+  // "<log>.remote" (remote_marker.h) marks a log that has been used in
+  // remote mode: unless its last writer closed it cleanly, mirrors that do
+  // not hold it lost it (restarted), which recovery must report; and it may
+  // say that a start without mirrors abandoned their copy.
+  RemoteMarker old;
+  bool have_marker = false;
+  Status s = ReadRemoteMarker(cfg.path, &old, &have_marker);
   if (!s.ok()) return s;
-  if (!used_before) {
-    int mfd = ::open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (mfd < 0) return Status::IoError("cannot create " + marker, errno);
-    std::string line = "remote log '" + sink->name_ + "'\n";
-    bool ok = ::write(mfd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
-              ::fsync(mfd) == 0;
-    ::close(mfd);
-    if (!ok) return Status::IoError("cannot write " + marker, errno);
-  }
+  const bool ours = have_marker && RemoteMarkerBelongsTo(old, cfg.status);
+  TailRecoveryOptions ro;
+  ro.used_before = ours && old.state != RemoteMarker::State::kClosed;
+  ro.abandoned = ours && old.state == RemoteMarker::State::kAbandoned;
+  ro.stale_below_epoch = ours ? old.stale_below_epoch : 0;
+  ro.abandoned_disk_end = ro.abandoned ? old.disk_end : 0;
+  s = RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, ro, &sink->recovery_);
+  if (!s.ok()) return s;
+  // From here on the mirrors may hold more than the disk copy: say so before
+  // the first append (an abandoned copy has just been dropped; a mirror that
+  // missed that keeps an older epoch, which marks its copy void too).
+  sink->marker_.name = sink->name_;
+  sink->marker_.log_id = RemoteLogName(cfg.status);
+  sink->marker_.state = RemoteMarker::State::kOpen;
+  sink->marker_.disk_end = sink->recovery_.recovered_tail;
+  sink->marker_.stale_below_epoch = ro.abandoned ? sink->recovery_.epoch : ro.stale_below_epoch;
+  s = WriteRemoteMarker(cfg.path, sink->marker_);
+  if (!s.ok()) return s;
   sink->epoch_ = sink->recovery_.epoch;
   sink->end_ = sink->recovery_.recovered_tail;
   sink->last_trim_ = sink->end_;
@@ -165,15 +177,14 @@ Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum, SetPtr* out) {
     if (h.connected && h.info.tail < tail) {
       Status c = CatchUpMirror(set.get(), i, tail);
       if (!c.ok())
-        std::fprintf(stderr, "rvm shim: mirror %s cannot catch up: %s\n", h.uri.c_str(),
-                     c.ToString().c_str());
+        Diag("rvm shim: mirror %s cannot catch up: %s\n", h.uri.c_str(), c.ToString().c_str());
     } else if (h.connected && h.info.tail > tail) {
-      std::fprintf(stderr,
-                   "rvm shim: mirror %s holds log bytes up to %llu beyond the recovered tail %llu "
-                   "(they failed verification); it takes no appends until its copy of log '%s' "
-                   "is removed\n",
-                   h.uri.c_str(), static_cast<unsigned long long>(h.info.tail),
-                   static_cast<unsigned long long>(tail), name_.c_str());
+      Diag(
+          "rvm shim: mirror %s holds log bytes up to %llu beyond the recovered tail %llu "
+          "(they failed verification); it takes no appends until its copy of log '%s' "
+          "is removed\n",
+          h.uri.c_str(), static_cast<unsigned long long>(h.info.tail),
+          static_cast<unsigned long long>(tail), name_.c_str());
     }
   }
   if (set->AckedEnd() < tail)
@@ -215,10 +226,24 @@ RemoteSink::~RemoteSink() {
   if (prober_.joinable()) prober_.join();
   if (disk_) {
     Status s = disk_->Close();
-    if (!s.ok())
-      std::fprintf(stderr, "rvm shim: disk writer: %s\n", s.ToString().c_str());
-    else if (mirrors_ && !degraded_)
-      (void)mirrors_->Trim(disk_->durable_offset());
+    bool fenced;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      fenced = fenced_;
+    }
+    if (!s.ok()) {
+      Diag("rvm shim: disk writer: %s\n", s.ToString().c_str());
+    } else {
+      if (mirrors_ && !degraded_) (void)mirrors_->Trim(disk_->durable_offset());
+      // Everything sent is on disk: nothing is held only by the mirrors
+      // (unless a newer writer took the log over; its marker is its own).
+      if (!fenced) {
+        marker_.state = RemoteMarker::State::kClosed;
+        marker_.disk_end = disk_->durable_offset();
+        Status ms = WriteRemoteMarker(path_, marker_);
+        if (!ms.ok()) Diag("rvm shim: %s\n", ms.ToString().c_str());
+      }
+    }
   }
 }
 
@@ -233,11 +258,11 @@ void RemoteSink::EnterDegradedLocked(const Status& why) {
   }
   if (!said_degraded_) {
     said_degraded_ = true;
-    std::fprintf(stderr,
-                 "rvm shim: mirrors of log '%s' cannot acknowledge (%s); commits now wait for the "
-                 "local disk (and go to whichever mirrors still answer) until the mirrors are "
-                 "back\n",
-                 name_.c_str(), why.ToString().c_str());
+    Diag(
+        "rvm shim: mirrors of log '%s' cannot acknowledge (%s); commits now wait for the "
+        "local disk (and go to whichever mirrors still answer) until the mirrors are "
+        "back\n",
+        name_.c_str(), why.ToString().c_str());
   }
   StartProber();
 }
@@ -317,9 +342,8 @@ void RemoteSink::MaybeRestoreMirrors() {
         said_degraded_ = false;
       }
       StopProber();
-      std::fprintf(stderr,
-                   "rvm shim: mirrors of log '%s' are back; commits no longer wait for the disk\n",
-                   name_.c_str());
+      Diag("rvm shim: mirrors of log '%s' are back; commits no longer wait for the disk\n",
+           name_.c_str());
       std::lock_guard<std::mutex> l(stats_mu_);
       stats_.mirror_restores++;
       stats_.degraded = false;
@@ -363,10 +387,10 @@ void RemoteSink::NoteWindow() {
 
 Status RemoteSink::FenceLocked(const Status& why) {
   if (!fenced_)
-    std::fprintf(stderr,
-                 "rvm shim: log '%s' was opened by a newer writer (%s); this process may no "
-                 "longer commit to it\n",
-                 name_.c_str(), why.ToString().c_str());
+    Diag(
+        "rvm shim: log '%s' was opened by a newer writer (%s); this process may no "
+        "longer commit to it\n",
+        name_.c_str(), why.ToString().c_str());
   fenced_ = true;
   return Status::Fenced("log '" + name_ + "' is fenced by a newer writer: " + why.message());
 }

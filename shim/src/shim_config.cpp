@@ -137,6 +137,8 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
         return bad("'fallback' or 'strict'");
     } else if (key == "require_mirror_at_recovery") {
       if (!ParseBool(val, &cfg->require_mirror_at_recovery)) return bad("yes or no");
+    } else if (key == "abandon_mirror_copy") {
+      if (!ParseBool(val, &cfg->abandon_mirror_copy)) return bad("yes or no");
     } else if (key == "staging_bytes") {
       if (!ParseSize(val, &n) || n < 4096) return bad("a size of at least 4096 (K/M/G suffixes)");
       cfg->staging_bytes = n;

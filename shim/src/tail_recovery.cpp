@@ -8,9 +8,11 @@
 #include <functional>
 #include <memory>
 
+#include "common/diag.h"
 #include "common/fault_point.h"
 #include "remote_log/wire.h"
 #include "shim/log_record_reader.h"
+#include "shim/log_record_writer.h"
 #include "shim/log_source.h"
 
 namespace rvmr {
@@ -44,8 +46,13 @@ struct Mirror {
   std::string uri;
   std::unique_ptr<Connection> conn;
   bool has_log = false;
+  bool void_copy = false;  // its copy was abandoned (TailRecoveryOptions)
   LogInfo info;
 };
+
+// Largest padding record written to continue the log beyond a dropped copy
+// (a longer gap takes several).
+constexpr uint64_t kMaxPaddingRecord = uint64_t{1} << 20;
 
 // Reads [from, to) of the open log from `c` into *out.
 Status FetchRange(Connection* c, uint64_t from, uint64_t to, std::string* out) {
@@ -104,22 +111,38 @@ std::string RemoteLogName(const log::LogStatus& st) {
   return s;
 }
 
-Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
-                              const std::string& name, TailRecoveryReport* rep, bool used_before) {
-  *rep = TailRecoveryReport();
-
-  // 1. The valid prefix of the disk copy.
+Status ScanDiskTail(int fd, const log::LogStatus& st, uint64_t* tail, uint64_t* next_lsn) {
   log::FileLogSource disk(fd, st.area_start, st.area_size);
   log::LogRecordReader rd(&disk, st.head, st.head + st.area_size, st.head_lsn);
   log::LogRecord rec;
   while (rd.ReadRecord(&rec).ok()) {
   }
   if (rd.error() == log::ReadError::kIo)
-    return Status::IoError("reading the disk log during recovery at offset " +
-                           std::to_string(rd.offset()));
-  const uint64_t disk_tail = rd.offset();
-  const uint64_t next_lsn = rd.last_lsn() != 0 ? rd.last_lsn() + 1 : st.head_lsn;
+    return Status::IoError("reading the disk log at offset " + std::to_string(rd.offset()));
+  *tail = rd.offset();
+  *next_lsn = rd.last_lsn() != 0 ? rd.last_lsn() + 1 : st.head_lsn;
+  return Status::Ok();
+}
+
+Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
+                              const std::string& name, TailRecoveryReport* rep, bool used_before) {
+  TailRecoveryOptions opt;
+  opt.used_before = used_before;
+  return RecoverTailFromMirrors(fd, st, sc, name, opt, rep);
+}
+
+Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
+                              const std::string& name, const TailRecoveryOptions& opt,
+                              TailRecoveryReport* rep) {
+  *rep = TailRecoveryReport();
+  const bool used_before = opt.used_before;
+
+  // 1. The valid prefix of the disk copy.
+  uint64_t disk_tail = 0, next_lsn = 0;
+  Status ds = ScanDiskTail(fd, st, &disk_tail, &next_lsn);
+  if (!ds.ok()) return Status::IoError("during recovery: " + ds.message(), ds.sys_errno());
   rep->disk_tail = rep->recovered_tail = disk_tail;
+  log::LogRecord rec;
 
   // 2. Every reachable mirror; the new epoch is above any epoch seen.
   const remote_log::ConnectOptions co = MirrorConnectOptions(sc);
@@ -142,6 +165,7 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
     for (const auto& e : logs)
       if (e.name == name) {
         m.has_log = true;
+        m.void_copy = opt.abandoned || e.info.epoch < opt.stale_below_epoch;
         mirror_epoch = std::max(mirror_epoch, e.info.epoch);
       }
     rep->mirrors_reachable++;
@@ -155,6 +179,7 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
   // 3. Open (fences older writers) and fetch what lies beyond the disk copy.
   std::vector<uint64_t> claims;  // the tail each mirror holding the log claims
   std::string best;
+  uint64_t best_next_lsn = next_lsn;  // the LSN after the best continuation
   for (Mirror& m : mirrors) {
     if (!m.has_log) continue;
     Status s = m.conn->Open(name, rep->epoch, false, 0, &m.info);
@@ -164,6 +189,12 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
       continue;
     }
     rep->mirrors_with_log++;
+    if (m.void_copy) {
+      // Abandoned: it vouches for nothing beyond the disk copy (nothing was
+      // acknowledged by the mirrors since), and is emptied below.
+      claims.push_back(0);
+      continue;
+    }
     claims.push_back(m.info.tail);
     if (m.info.tail <= disk_tail) continue;
     if (m.info.start > disk_tail) {
@@ -198,6 +229,7 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
       data.resize(good);
       best = std::move(data);
       rep->source = m.uri;
+      best_next_lsn = vr.last_lsn() != 0 ? vr.last_lsn() + 1 : next_lsn;
     }
   }
 
@@ -213,6 +245,51 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
     rep->recovered_tail = disk_tail + best.size();
   }
 
+  // 4b. Void copies: the log continues beyond every offset they used (a
+  // padding record over the gap, durable before any copy is emptied, so
+  // that a crash in between repeats this), then each is emptied; the disk
+  // copy catches them up once the sink opens the mirrors.
+  uint64_t void_end = 0;
+  for (const Mirror& m : mirrors)
+    if (m.has_log && m.void_copy) void_end = std::max(void_end, (m.info.tail + 7) & ~uint64_t{7});
+  if (void_end > rep->recovered_tail) {
+    const uint64_t from = rep->recovered_tail;
+    const uint64_t to = std::max(void_end, from + log::kRecordHeaderSize);
+    if (to - st.head > st.area_size)
+      return Status::NoSpace("log '" + name +
+                             "' has no room to continue beyond the abandoned "
+                             "mirror copy (up to offset " +
+                             std::to_string(void_end) + ")");
+    log::LogRecordWriter w(st.epoch, from, best_next_lsn);
+    std::string pad;
+    while (w.next_offset() < to) {
+      uint64_t left = to - w.next_offset();
+      // Every record is at least a header; never leave less than one behind.
+      uint64_t piece = left > kMaxPaddingRecord + log::kRecordHeaderSize ? kMaxPaddingRecord : left;
+      pad.clear();
+      w.Add(&pad, log::RecordType::kPadding, 0,
+            std::string(static_cast<size_t>(piece - log::kRecordHeaderSize), '\0'));
+      Status s = WriteWrapped(fd, st, w.next_offset() - pad.size(), pad.data(), pad.size());
+      if (!s.ok()) return s;
+    }
+    if (::fdatasync(fd) != 0)
+      return Status::IoError("fdatasync of the padding after an abandoned mirror copy", errno);
+    rep->padded_from = from;
+    rep->padded_to = to;
+    rep->recovered_tail = to;
+  }
+  for (Mirror& m : mirrors) {
+    if (!m.has_log || !m.void_copy) continue;
+    LogInfo after;
+    Status s = m.conn->Trim(m.info.tail, &after);
+    if (!s.ok()) {
+      rep->problems.push_back(m.uri + ": cannot drop its abandoned copy of log '" + name +
+                              "': " + s.ToString());
+      continue;
+    }
+    rep->dropped.push_back({m.uri, m.info.start, m.info.tail});
+  }
+
   // 5. What could not be found. An acknowledged byte is held by at least W
   // mirrors (W = the write quorum), so at least k = W - (mirrors not heard
   // from) of the mirrors that answered hold it: the k-th largest tail they
@@ -224,9 +301,12 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
     const size_t k = w - silent;
     std::sort(claims.begin(), claims.end(), std::greater<uint64_t>());
     const uint64_t acked_bound = claims.size() >= k ? claims[k - 1] : disk_tail;
-    if (acked_bound > rep->recovered_tail) {
+    // Against the verified end: padding (4b) continues the log, it holds
+    // no commit.
+    const uint64_t verified_end = disk_tail + rep->fetched_bytes;
+    if (acked_bound > verified_end) {
       rep->lost = true;
-      rep->lost_from = rep->recovered_tail;
+      rep->lost_from = verified_end;
       rep->lost_to = acked_bound;
     }
   } else {
@@ -236,34 +316,57 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
   const bool first_use =
       !used_before && rep->mirrors_reachable == sc.mirrors.size() && rep->mirrors_with_log == 0;
   for (const std::string& p : first_use ? std::vector<std::string>{} : rep->problems)
-    std::fprintf(stderr, "rvm shim: recovery: %s\n", p.c_str());
+    Diag("rvm shim: recovery: %s\n", p.c_str());
   if (rep->fetched_bytes > 0)
-    std::fprintf(stderr,
-                 "rvm shim: recovery: copied log bytes [%llu, %llu) from %s onto the disk copy\n",
-                 static_cast<unsigned long long>(rep->disk_tail),
-                 static_cast<unsigned long long>(rep->recovered_tail), rep->source.c_str());
+    Diag("rvm shim: recovery: copied log bytes [%llu, %llu) from %s onto the disk copy\n",
+         static_cast<unsigned long long>(rep->disk_tail),
+         static_cast<unsigned long long>(rep->disk_tail + rep->fetched_bytes), rep->source.c_str());
+  for (const auto& d : rep->dropped) {
+    const uint64_t beyond = std::max(d.from, opt.abandoned_disk_end);
+    std::string lost_part =
+        d.to > beyond && opt.abandoned
+            ? "; bytes [" + std::to_string(beyond) + ", " + std::to_string(d.to) +
+                  ") of it lay beyond the disk copy when it was abandoned: the commits there are "
+                  "gone"
+            : "";
+    Diag(
+        "rvm shim: recovery: dropped the abandoned copy of log '%s' on mirror %s: log bytes "
+        "[%llu, %llu) (the log was started without mirrors with abandon_mirror_copy = yes, so "
+        "the disk copy, which ends at offset %llu, is the log)%s\n",
+        name.c_str(), d.uri.c_str(), static_cast<unsigned long long>(d.from),
+        static_cast<unsigned long long>(d.to), static_cast<unsigned long long>(rep->disk_tail),
+        lost_part.c_str());
+  }
+  if (rep->padded_to > rep->padded_from)
+    Diag(
+        "rvm shim: recovery: log '%s' continues at offset %llu: padding records fill [%llu, "
+        "%llu), the offsets the dropped copy used, so the mirrors restart in step with the "
+        "disk\n",
+        name.c_str(), static_cast<unsigned long long>(rep->padded_to),
+        static_cast<unsigned long long>(rep->padded_from),
+        static_cast<unsigned long long>(rep->padded_to));
   if (rep->lost) {
-    std::fprintf(stderr,
-                 "rvm shim: recovery: LOST: log bytes [%llu, %llu) of log '%s' may hold "
-                 "acknowledged commits but no copy can supply them verified; transactions in "
-                 "that range are not recovered\n",
-                 static_cast<unsigned long long>(rep->lost_from),
-                 static_cast<unsigned long long>(rep->lost_to), name.c_str());
+    Diag(
+        "rvm shim: recovery: LOST: log bytes [%llu, %llu) of log '%s' may hold acknowledged "
+        "commits but no copy can supply them verified; transactions in that range are not "
+        "recovered\n",
+        static_cast<unsigned long long>(rep->lost_from),
+        static_cast<unsigned long long>(rep->lost_to), name.c_str());
     if (sc.failure_policy == ShimConfig::FailurePolicy::kStrict)
       return Status::Corruption("log bytes [" + std::to_string(rep->lost_from) + ", " +
                                 std::to_string(rep->lost_to) + ") are lost (strict policy)");
   }
   if (rep->unverified && first_use) {
-    std::fprintf(stderr,
-                 "rvm shim: note: no mirror holds log '%s' yet (first use in remote mode, or the "
-                 "mirrors restarted while it was closed); it starts at offset %llu\n",
-                 name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
+    Diag(
+        "rvm shim: note: no mirror holds log '%s' yet (first use in remote mode, or the mirrors "
+        "restarted while it was closed); it starts at offset %llu\n",
+        name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
   } else if (rep->unverified) {
-    std::fprintf(stderr,
-                 "rvm shim: recovery: UNVERIFIED: too few mirrors answered with log '%s' to "
-                 "vouch for it; the log now ends at offset %llu and commits acknowledged after "
-                 "it, if any, cannot be recovered\n",
-                 name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
+    Diag(
+        "rvm shim: recovery: UNVERIFIED: too few mirrors answered with log '%s' to vouch for "
+        "it; the log now ends at offset %llu and commits acknowledged after it, if any, cannot "
+        "be recovered\n",
+        name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
     if (sc.require_mirror_at_recovery)
       return Status::Unavailable("too few mirrors hold log '" + name +
                                  "' to vouch for its tail, and require_mirror_at_recovery is set");

@@ -39,6 +39,7 @@ struct TempLog {
   ~TempLog() {
     ::close(fd);
     ::unlink(path.c_str());
+    ::unlink((path + ".remote").c_str());  // written by remote-mode opens
     ::rmdir(dir.c_str());
   }
   LogSinkConfig Config() const {

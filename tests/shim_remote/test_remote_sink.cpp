@@ -21,6 +21,7 @@
 #include "shim/log_sink.h"
 #include "shim/log_source.h"
 #include "shim/log_status.h"
+#include "shim/remote_marker.h"
 #include "shim/remote_sink.h"
 #include "sink_fixtures.h"
 
@@ -126,6 +127,59 @@ TEST_CASE("remote sink: recovery copies the tail the disk lost from the mirror")
   CHECK(AppendRecord(sink.get(), &f, 10, 'z').ok());
   CHECK(m.Info().tail == f.w.next_offset());
   CHECK(m.Info().epoch == rep.epoch);
+}
+
+TEST_CASE("remote sink: an abandoned mirror copy is dropped and the log continues beyond it") {
+  TempLog log;
+  Mirror m;
+  // The mirror holds 30 records of epoch 1; the disk only the first 10. The
+  // log's marker says copies below epoch 5 were abandoned (a start without
+  // mirrors, then one with other mirrors that this one missed).
+  auto ends = SeedCrashState(log, {&m}, 30, 10);
+  RemoteMarker mk;
+  mk.name = RemoteLogName(log.st);
+  mk.log_id = mk.name;
+  mk.stale_below_epoch = 5;
+  REQUIRE(WriteRemoteMarker(log.path, mk).ok());
+  LogSinkConfig cfg = log.Config();
+  cfg.status.epoch = 6;  // the status block's epoch, bumped at every open
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(cfg, Cfg({m.uri()}), &sink).ok());
+  const auto& rep = sink->recovery();
+  CHECK(rep.fetched_bytes == 0);  // never a source
+  REQUIRE(rep.dropped.size() == 1);
+  CHECK(rep.dropped[0].uri == m.uri());
+  CHECK(rep.dropped[0].from == 0);
+  CHECK(rep.dropped[0].to == ends[29]);
+  CHECK(rep.padded_from == ends[9]);
+  CHECK(rep.padded_to == ends[29]);
+  CHECK(rep.recovered_tail == ends[29]);
+  CHECK_FALSE(rep.lost);
+  CHECK_FALSE(rep.unverified);
+  // The disk copy: the 10 records, then padding up to the stale copy's end.
+  log::FileLogSource src(log.fd, log.st.area_start, log.st.area_size);
+  log::LogRecordReader r(&src, 0, log.st.area_size, 1, cfg.status.epoch);
+  log::LogRecord rec;
+  int txns = 0, pads = 0;
+  while (r.ReadRecord(&rec).ok()) {
+    if (rec.header.type == uint16_t(log::RecordType::kTransaction)) txns++;
+    if (rec.header.type == uint16_t(log::RecordType::kPadding)) pads++;
+  }
+  CHECK(txns == 10);
+  CHECK(pads >= 1);
+  CHECK(r.offset() == ends[29]);
+  // The mirror was emptied and takes appends in step with the disk.
+  CHECK(m.Info().start == ends[29]);
+  Framer f(cfg.status.epoch, ends[29], r.last_lsn() + 1);
+  REQUIRE(AppendRecord(sink.get(), &f, 64, 'n').ok());
+  CHECK(m.Info().tail == f.w.next_offset());
+  // The marker keeps the bound, and says the log is open.
+  RemoteMarker now;
+  bool exists = false;
+  REQUIRE(ReadRemoteMarker(log.path, &now, &exists).ok());
+  CHECK(now.state == RemoteMarker::State::kOpen);
+  CHECK(now.stale_below_epoch == 5);
+  CHECK(now.disk_end == ends[29]);
 }
 
 TEST_CASE("remote sink: a corrupt mirror copy is reported and the good one used") {

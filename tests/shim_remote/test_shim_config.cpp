@@ -17,6 +17,7 @@ TEST_CASE("shim config parses every setting") {
       "ack = 2\n"
       "failure_policy = strict   # inline comment\n"
       "require_mirror_at_recovery = yes\n"
+      "abandon_mirror_copy = yes\n"
       "staging_bytes = 8M\n"
       "trim_interval_bytes = 64K\n"
       "disk_batch_delay_us = 250\n"
@@ -35,6 +36,7 @@ TEST_CASE("shim config parses every setting") {
   CHECK(c.write_quorum == 2);
   CHECK(c.failure_policy == ShimConfig::FailurePolicy::kStrict);
   CHECK(c.require_mirror_at_recovery);
+  CHECK(c.abandon_mirror_copy);
   CHECK(c.staging_bytes == 8u << 20);
   CHECK(c.trim_interval_bytes == 64u << 10);
   CHECK(c.disk_batch_delay_us == 250);
@@ -64,6 +66,10 @@ TEST_CASE("shim config errors name the file, line and key") {
   CHECK(s.message().find("'fallback' or 'strict'") != std::string::npos);
 
   CHECK_FALSE(rvmr::ParseShimConfig("pipeline_depth = 0\n", "v", &c).ok());
+  s = rvmr::ParseShimConfig("abandon_mirror_copy = please\n", "a", &c);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("'abandon_mirror_copy': expected yes or no") != std::string::npos);
+  CHECK_FALSE(ShimConfig().abandon_mirror_copy);  // never by default
   CHECK_FALSE(rvmr::ParseShimConfig("pipeline_depth = 65\n", "v", &c).ok());
   s = rvmr::ParseShimConfig("disk_batch_delay_us = 2000000\n", "v", &c);
   REQUIRE_FALSE(s.ok());

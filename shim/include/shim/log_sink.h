@@ -71,8 +71,21 @@ struct LogSinkConfig {
 
 inline constexpr uint64_t kTailUnknown = ~uint64_t{0};
 
-// Opens the sink the RVM core writes through. Today always a LocalSink; the
-// remote configuration (mirrors from the environment) will be decided here.
+// Opens the sink the RVM core writes through, as the environment configures
+// it (shim_config.h): a RemoteSink when mirrors are named, else a LocalSink.
+// Without mirrors it first runs CheckLogSinkStart: a refused log is not
+// opened (an error naming the marker), and with abandon_mirror_copy the
+// log's marker is set to abandoned before the LocalSink opens.
 Status OpenLogSink(const LogSinkConfig& cfg, std::unique_ptr<LogSink>* out);
+
+// Decides, before anything is written to the log, whether it may be opened
+// with the configuration in the environment. Refused (*refused = true; the
+// reason, naming the marker file and the two ways forward, is printed on
+// stderr and returned) when no mirrors are configured but the log's marker
+// (remote_marker.h) says its mirrors may hold commits the disk copy lacks,
+// unless abandon_mirror_copy is set. Any other error (*refused = false): the
+// configuration, the marker or the disk copy could not be read. Writes
+// nothing.
+Status CheckLogSinkStart(const LogSinkConfig& cfg, bool* refused);
 
 }  // namespace rvmr

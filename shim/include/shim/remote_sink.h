@@ -24,6 +24,7 @@
 #include "disk_writer/disk_writer.h"
 #include "remote_log/mirror_set.h"
 #include "shim/log_sink.h"
+#include "shim/remote_marker.h"
 #include "shim/shim_config.h"
 #include "shim/shim_stats.h"
 #include "shim/tail_recovery.h"
@@ -32,8 +33,11 @@ namespace rvmr {
 
 class RemoteSink : public LogSink {
  public:
-  // Recovers the log's tail from the mirrors (TailRecovery), then starts the
-  // disk writer at the recovered tail and opens the log on the mirrors.
+  // Recovers the log's tail from the mirrors (TailRecovery; the log's
+  // ".remote" marker says whether mirrors without the log lost it, and
+  // whether a start without mirrors abandoned their copy, which is then
+  // dropped), marks the log open in remote mode (the marker), then starts
+  // the disk writer at the recovered tail and opens the log on the mirrors.
   // `cfg.tail` is ignored: the sink finds the tail itself, and the core's
   // recovery scan that follows sees the same one. Fails if the strict policy
   // or require_mirror_at_recovery cannot be honoured, or on disk errors.
@@ -41,7 +45,8 @@ class RemoteSink : public LogSink {
                      std::unique_ptr<RemoteSink>* out);
 
   // Drains the disk writer (everything appended becomes durable on disk) and
-  // trims the mirrors to it.
+  // trims the mirrors to it; then, unless a newer writer fenced this one, the
+  // log's marker says that nothing is held only by the mirrors (closed).
   ~RemoteSink() override;
 
   // See LogSink. Send: sends to the mirrors without waiting for their acks
@@ -103,6 +108,10 @@ class RemoteSink : public LogSink {
   std::unique_ptr<DiskWriter> disk_;
   uint64_t last_trim_ = 0;  // the sending thread's
   TailRecoveryReport recovery_;
+  // What the log's ".remote" marker says (remote_marker.h): written as open
+  // by Open, as closed by the destructor after a clean drain; only those two
+  // touch it.
+  RemoteMarker marker_;
 
   // The waiter that reads acks (Wait). Lock order: read_mu_ -> mu_ ->
   // probe_mu_, stats_mu_.

@@ -31,6 +31,11 @@ struct ShimConfig {
   // Refuse to start when no mirror can vouch that the disk copy holds every
   // acknowledged commit (instead of starting with a warning naming the window).
   bool require_mirror_at_recovery = false;
+  // A start without mirrors may go on from the disk copy alone although the
+  // log's marker says the mirrors may hold commits it lacks (see
+  // remote_marker.h): those commits are abandoned. Without it such a start is
+  // refused. No effect when mirrors are configured.
+  bool abandon_mirror_copy = false;
   size_t staging_bytes = size_t{64} << 20;  // disk writer staging buffer
   uint64_t trim_interval_bytes = 1u << 20;  // trim mirrors after this much disk progress
   // Remote mode: how long the disk writer may wait for more bytes before it

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include <vector>
 #include "common/status.h"
 #include "remote_log/transport.h"
 #include "shim/log_status.h"
@@ -42,6 +41,31 @@ struct TailRecoveryReport {
   // any, cannot be checked.
   bool unverified = false;
   std::vector<std::string> problems;  // one line per copy found wanting
+  // Mirror copies that the log's marker says were abandoned (see
+  // TailRecoveryOptions): each mirror's bytes [from, to) were dropped.
+  struct Dropped {
+    std::string uri;
+    uint64_t from = 0, to = 0;
+  };
+  std::vector<Dropped> dropped;
+  // Padding records written on the disk copy at [padded_from, padded_to) so
+  // that the log continues beyond the offsets a dropped copy used (empty:
+  // none were needed).
+  uint64_t padded_from = 0, padded_to = 0;
+};
+
+// What the log's marker (remote_marker.h) tells recovery.
+struct TailRecoveryOptions {
+  // The log has been used in remote mode and not closed cleanly since, so
+  // mirrors that do not hold it lost it (restarted) rather than never had it.
+  bool used_before = false;
+  // A start without mirrors abandoned the mirrors' copy (marker state
+  // abandoned): every copy a mirror holds is void.
+  bool abandoned = false;
+  // Copies with an epoch below this are void too (0: none).
+  uint64_t stale_below_epoch = 0;
+  // Where the disk copy ended when the copies were abandoned (for messages).
+  uint64_t abandoned_disk_end = 0;
 };
 
 // Runs tail recovery for the log open on `fd` whose status is `st`, with the
@@ -54,6 +78,22 @@ struct TailRecoveryReport {
 Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
                               const std::string& name, TailRecoveryReport* rep,
                               bool used_before = false);
+
+// As above, with void copies: a mirror copy that `opt` says was abandoned is
+// opened with the new epoch (fencing), never used as a source, and emptied
+// (trimmed to its own tail); if it reached beyond the disk copy, padding
+// records are written on disk (durably, before the trims) so that the log
+// continues beyond every offset it used and the mirrors can be caught up
+// from the disk. rep->dropped and rep->padded_* say what was done, and so
+// does a line on stderr per dropped copy.
+Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig& sc,
+                              const std::string& name, const TailRecoveryOptions& opt,
+                              TailRecoveryReport* rep);
+
+// Scans the disk copy of the log open on `fd` (status `st`) from head: *tail
+// is the end of the valid records, *next_lsn the LSN the next record must
+// carry. IoError if the disk cannot be read.
+Status ScanDiskTail(int fd, const log::LogStatus& st, uint64_t* tail, uint64_t* next_lsn);
 
 // How the shim connects to a mirror: the secret and timeouts of `sc`
 // (busy polling is left to the append path).

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/diag.h"
 #include "io_backend.h"
 #include "pwrite_backend.h"
 #include "staging_ring.h"
@@ -70,10 +71,9 @@ std::string IoUringDisabledSetting() {
 void WarnFallbackOnce(const Status& why) {
   static std::atomic<bool> warned{false};
   if (warned.exchange(true)) return;
-  std::fprintf(stderr,
-               "rvm disk_writer: io_uring unavailable (%s%s); using a pwritev + fdatasync "
-               "thread instead\n",
-               why.ToString().c_str(), IoUringDisabledSetting().c_str());
+  Diag("rvm disk_writer: io_uring unavailable (%s%s); using a pwritev + fdatasync thread "
+       "instead\n",
+       why.ToString().c_str(), IoUringDisabledSetting().c_str());
 }
 
 bool Retryable(int neg_errno) {

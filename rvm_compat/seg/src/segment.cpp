@@ -10,6 +10,7 @@
 #include <rvm/rvm_segment.h>
 
 #include "address_space.h"
+#include "common/diag.h"
 #include "segment_header.h"
 
 extern "C" {
@@ -236,7 +237,7 @@ extern "C" rvm_return_t rvm_release_segment(unsigned long nregions, rvm_region_d
     region->vmaddr = d.vmaddr;
     rvm_return_t err = rvm_unmap(region);
     if (err != RVM_SUCCESS) {
-      fprintf(stderr, "rvm_release_segment: unmap of region %lu failed: %s\n", i, rvm_return(err));
+      rvmr::Diag("rvm_release_segment: unmap of region %lu failed: %s\n", i, rvm_return(err));
       last_err = err;
       continue;  // still mapped (e.g. uncommitted): keep its memory
     }

@@ -211,4 +211,40 @@ TEST_CASE("rvmutl interpreter: prefixes, errors, status, show, recover", "[tools
   // End of input without quit ends the program normally.
   CHECK(Shell(dir.path(), kRvmutl + " log", "status\n").status == 0);
 }
+
+TEST_CASE("rvmutl on a log whose mirrors may hold more: warns; recover is refused", "[tools]") {
+  ScratchDir dir;
+  REQUIRE(Shell(dir.path(), kRvmutl, "i log 1M\nq\n").status == 0);
+  const std::string no_mirrors = "env -u RVM_MIRRORS -u RVM_SHIM_CONFIG " + kRvmutl + " log";
+  // A marker as the remote-mode writer leaves it when it did not close the
+  // log (here in the one-line form of earlier versions: it means "open").
+  {
+    FILE* f = fopen(dir.file("log.remote").c_str(), "w");
+    REQUIRE(f != nullptr);
+    fputs("remote log 'coda-log'\n", f);
+    fclose(f);
+  }
+  Run r = Shell(dir.path(), no_mirrors, "status\nrecover\nq\n");
+  INFO(r.out);
+  CHECK(r.status == 0);  // rvmutl's exit status says nothing about the log
+  CHECK(Contains(r.out, "? warning: log log was used with mirrors"));
+  CHECK(Contains(r.out, "marker log.remote says"));
+  CHECK(Contains(r.out, "RVM_MIRRORS"));
+  CHECK(Contains(r.out, "abandon_mirror_copy = yes"));
+  CHECK(Contains(r.out, "Status of log:"));  // inspection goes on
+  // recover runs rvm_initialize, which refuses such a log.
+  CHECK(Contains(r.out, "refusing to open the log"));
+  CHECK(Contains(r.out, "? recovery failed: RVM_ELOG"));
+  // Closed cleanly: nothing only the mirrors hold; no warning, recover works.
+  {
+    FILE* f = fopen(dir.file("log.remote").c_str(), "a");
+    REQUIRE(f != nullptr);
+    fputs("state = closed\n", f);
+    fclose(f);
+  }
+  r = Shell(dir.path(), no_mirrors, "recover\nq\n");
+  INFO(r.out);
+  CHECK_FALSE(Contains(r.out, "warning"));
+  CHECK(Contains(r.out, "log recovered"));
+}
 #endif

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "disk_log.h"
+#include "shim/remote_marker.h"
 #include "tools_test_helpers.h"
 
 using namespace rvmr;
@@ -334,6 +335,56 @@ TEST_CASE("replay: later ranges win, --segment-map redirects, missing files fail
   CHECK(n.err.str().find("segment code 9") != std::string::npos);
   Out v;
   CHECK(Verify(c.path(), &v) == kExitProblem);
+}
+
+TEST_CASE("a log whose mirrors may hold more: warned, replay incomplete", "[marker]") {
+  TempDir dir;
+  LogBuilder b(dir.File("log"), 1 << 20);
+  REQUIRE(b.ok());
+  Fill(&b, dir, 10);
+  const std::string marker = dir.File("log") + ".remote";
+  auto write_marker = [&](RemoteMarker::State state) {
+    RemoteMarker m;
+    m.name = LogIdHex(b.status());
+    m.log_id = m.name;
+    m.state = state;
+    REQUIRE(WriteRemoteMarker(b.path(), m).ok());
+  };
+  auto warned = [&](const Out& o) {
+    const std::string e = o.err.str();
+    return e.find("warning:") != std::string::npos && e.find(marker) != std::string::npos &&
+           e.find("RVM_MIRRORS") != std::string::npos &&
+           e.find("abandon_mirror_copy = yes") != std::string::npos &&
+           e.find("--remote") != std::string::npos;
+  };
+  // The last remote-mode writer did not close it: the mirrors may hold more.
+  write_marker(RemoteMarker::State::kOpen);
+  {
+    Out o;
+    InspectOptions io;
+    io.log_path = b.path();
+    CHECK(RunInspect(io, o.out, o.err) == kExitOk);  // inspection: a warning only
+    CHECK(warned(o));
+  }
+  {
+    Out o;
+    CHECK(Verify(b.path(), &o) == kExitOk);  // the disk copy itself is sound
+    CHECK(warned(o));
+  }
+  {
+    Out o;
+    CHECK(Replay(b.path(), &o) == kExitProblem);  // applied, but maybe not all
+    CHECK(warned(o));
+    CHECK(o.err.str().find("the committed tail cannot be fully found") != std::string::npos);
+    CheckSegments(b, dir);
+  }
+  // Closed cleanly, or abandoned: the disk copy is the log; nothing to say.
+  for (auto state : {RemoteMarker::State::kClosed, RemoteMarker::State::kAbandoned}) {
+    write_marker(state);
+    Out o;
+    CHECK(Replay(b.path(), &o) == kExitOk);
+    CHECK(o.err.str().empty());
+  }
 }
 
 TEST_CASE("the CLI as a subprocess: exit codes and messages", "[cli]") {

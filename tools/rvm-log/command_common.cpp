@@ -1,6 +1,11 @@
 // Pieces the subcommands share.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "commands.h"
 #include "remote_log/auth.h"
+#include "shim/log_status.h"
+#include "shim/remote_marker.h"
 #include "text_util.h"
 
 namespace rvmr::tools {
@@ -14,6 +19,21 @@ Status RemoteOptions::ToConnectOptions(remote_log::ConnectOptions* out) const {
     if (!s.ok()) return Status::InvalidArgument("secret file " + secret_file + ": " + s.ToString());
   }
   return Status::Ok();
+}
+
+bool WarnMirrorsMayHoldMore(const std::string& cmd, const std::string& log_path,
+                            std::ostream& err) {
+  int fd = ::open(log_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  log::LogStatus st;
+  MirrorCopyCheck c;
+  bool warn = log::ReadLogStatus(fd, &st).ok() && CheckMirrorCopy(log_path, fd, st, &c).ok() &&
+              c.mirrors_may_hold_more;
+  ::close(fd);
+  if (!warn) return false;
+  err << "rvm-log " << cmd << ": warning: " << c.message
+      << " (rvm-log reads the mirrors' copy when given them with --remote URI.)\n";
+  return true;
 }
 
 Status ParseSegmentMap(const std::vector<std::string>& entries,

@@ -82,6 +82,15 @@ struct StatOptions {
 };
 int RunStat(const StatOptions& o, std::ostream& out, std::ostream& err);
 
+// For a subcommand reading the disk log at `log_path` with no remote copy:
+// if the log's ".remote" marker says its mirrors may hold commits the disk
+// copy lacks (remote_marker.h), writes the same message rvm_initialize
+// gives when it refuses such a log, prefixed "rvm-log <cmd>: warning: ",
+// plus how to read the mirrors' copy (--remote), to `err`, and returns true.
+// Returns false (and writes nothing) otherwise, or when the file or marker
+// cannot be read (the subcommand reports those itself).
+bool WarnMirrorsMayHoldMore(const std::string& cmd, const std::string& log_path, std::ostream& err);
+
 // Parses "CODE=PATH" into map; InvalidArgument naming the bad entry.
 Status ParseSegmentMap(const std::vector<std::string>& entries,
                        std::map<uint32_t, std::string>* map);

@@ -109,6 +109,7 @@ int RunInspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
     err << "rvm-log inspect: give a disk log path, or --remote URI (with --name)\n";
     return kExitError;
   }
+  if (!remote) (void)WarnMirrorsMayHoldMore("inspect", o.log_path, err);
   LogCopy* c = remote ? remote.get() : disk.get();
   if (remote)
     PrintRemoteStatus(remote->remote(), o.json, out);

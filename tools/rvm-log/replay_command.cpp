@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "log_copy.h"
 #include "shim/log_applier.h"
+#include "shim/remote_marker.h"
 #include "split_log_source.h"
 #include "text_util.h"
 
@@ -107,6 +108,12 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
     if (remotes.empty() && (o.from == "remote" || !disk))
       return fail(kExitError, "no remote copy could be read");
   }
+
+  // Replaying the disk copy alone of a log whose mirrors may hold more
+  // (its ".remote" marker): done (it never changes the log, and a later
+  // recovery with the mirrors applies everything again), but not complete.
+  const bool mirrors_may_hold_more =
+      disk && remotes.empty() && WarnMirrorsMayHoldMore("replay", o.log_path, err);
 
   // The committed end every copy claims: nothing before it may be missing.
   uint64_t claimed = 0;
@@ -244,6 +251,10 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
     lost = c.label + ": damaged or torn record at offset " + std::to_string(res.end) + ": " +
            log::ReadErrorName(res.stop) + "; the committed tail may be lost";
   }
+  if (lost.empty() && mirrors_may_hold_more)
+    lost = "the mirrors may hold committed records beyond offset " + std::to_string(res.end) +
+           " of the disk copy (its marker " + RemoteMarkerPath(o.log_path) +
+           " says so); replay with --remote URI to include them";
 
   double mbs = secs > 0 ? double(st.bytes) / 1e6 / secs : 0;
   if (o.json) {

@@ -50,6 +50,7 @@ int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
   if (!disk && !remote) {
     return fail_run(Status::InvalidArgument("give a disk log path, or --remote URI (with --name)"));
   }
+  if (!remote) (void)WarnMirrorsMayHoldMore("verify", o.log_path, err);
   LogCopy* c = remote ? remote.get() : disk.get();
 
   Problem p;

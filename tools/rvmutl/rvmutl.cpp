@@ -32,6 +32,8 @@
 #include "shim/log_record_reader.h"
 #include "shim/log_source.h"
 #include "shim/log_status.h"
+#include "shim/remote_marker.h"
+#include "shim/shim_config.h"
 
 namespace {
 
@@ -223,6 +225,20 @@ void PrintRecord(FILE* out, const RecordInfo& r, size_t index) {
 
 // ---- commands ----
 
+// The open log was used with mirrors and its ".remote" marker says they may
+// hold commits its disk copy lacks: what is shown here may not be the whole
+// log. Said (as rvm_initialize says when it refuses such a log) unless the
+// environment configures the mirrors.
+void WarnIfMirrorsMayHoldMore() {
+  rvmr::ShimConfig sc;
+  if (rvmr::LoadShimConfigFromEnv(&sc).ok() && sc.enabled()) return;
+  rvmr::MirrorCopyCheck c;
+  if (!rvmr::CheckMirrorCopy(log_state.path, log_state.fd, log_state.status, &c).ok() ||
+      !c.mirrors_may_hold_more)
+    return;
+  fprintf(stderr, "? warning: %s (The records shown are the disk copy's.)\n", c.message.c_str());
+}
+
 void OpenLogFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -240,6 +256,7 @@ void OpenLogFile(const std::string& path) {
     return;
   }
   log_state.open = true;
+  WarnIfMirrorsMayHoldMore();
 }
 
 // Parses "<number>[kKmMsSpPbB]" (number in C syntax: 0x.., 0.., decimal).

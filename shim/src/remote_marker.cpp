@@ -62,6 +62,7 @@ void ParseMarker(std::string_view text, RemoteMarker* m) {
         continue;
       }
     }
+    if (!line.empty() && line.front() == '#') continue;
     size_t eq = line.find('=');
     if (eq == std::string_view::npos) continue;
     std::string_view key = TrimSpaces(line.substr(0, eq));
@@ -126,7 +127,7 @@ Status WriteRemoteMarker(const std::string& log_path, const RemoteMarker& m) {
   const std::string path = RemoteMarkerPath(log_path);
   const std::string tmp = path + ".tmp";
   std::string text = "remote log '" + m.name + "'\n";
-  text += "# written by librvm: see docs/remote-log-protocol.md (the .remote marker)\n";
+  text += "# written by librvm: see docs/log-format.md (the .remote marker)\n";
   text += std::string("state = ") + StateName(m.state) + "\n";
   if (!m.log_id.empty()) text += "log_id = " + m.log_id + "\n";
   text += "disk_end = " + std::to_string(m.disk_end) + "\n";

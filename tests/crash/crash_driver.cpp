@@ -16,9 +16,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -57,6 +59,13 @@ bool Contains(const std::string& s, const char* what) {
   return s.find(what) != std::string::npos;
 }
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
 // True if the process's stderr says a fault point killed it.
 bool FaultFired(const std::string& err) {
   return Contains(err, ": kill\n") || Contains(err, ": torn\n") || Contains(err, ": exit\n");
@@ -80,6 +89,7 @@ struct Tally {
   uint64_t lost = 0;          // of those, not found (allowed only where reported)
   uint64_t reported = 0;      // recoveries that reported LOST/UNVERIFIED ranges
   uint64_t faults_fired = 0;  // crashes that came from a fault point
+  uint64_t refusals = 0;      // starts without the mirrors refused as they must be
 };
 
 // One iteration: a fresh directory, log, bank and set of mirrors.
@@ -223,6 +233,28 @@ class Iteration {
     return from;
   }
 
+  // Starts the workload without the mirrors (RVM_MIRRORS unset; the shim
+  // configuration file, which names none, kept). After a crash in remote
+  // mode it must be refused: rvm_initialize fails with RVM_ELOG, says why
+  // (the marker file, the two ways forward), and leaves the log as it was.
+  void RefusedWithoutMirrors() {
+    std::vector<std::string> env;
+    for (const std::string& e : env_)
+      if (e.rfind("RVM_MIRRORS=", 0) != 0) env.push_back(e);
+    const std::string before = ReadAll(log_);
+    RunResult r = RunWorkload(kWorkload, dir_.path(), WithFault(env, ""), 0, kLogBytes, 0, nullptr);
+    if (r.recovered || !WIFEXITED(r.status) || WEXITSTATUS(r.status) != 3 ||
+        !Contains(r.err, "rvm_initialize: RVM_ELOG") ||
+        !Contains(r.err, (log_ + ".remote").c_str()) ||
+        !Contains(r.err, "abandon_mirror_copy = yes"))
+      Fail("a start without the mirrors was not refused (status " + std::to_string(r.status) +
+           "):\n" + r.err);
+    else if (ReadAll(log_) != before)
+      Fail("a refused start without the mirrors changed the log");
+    else
+      tally_->refusals++;
+  }
+
   // Counts a crash of a process other than the workload (rvm-log).
   void NoteCrash(int status, const std::string& out) {
     if (!WIFSIGNALED(status)) return;
@@ -295,11 +327,15 @@ class Iteration {
 void PrintReport(const char* name, const Tally& t) {
   std::printf(
       "crash suite | %-24s | iterations %5d | crashes %6llu (fault points %5llu) | acknowledged "
-      "%8llu | recovered %8llu | lost %6llu | losses reported %5llu\n",
+      "%8llu | recovered %8llu | lost %6llu | losses reported %5llu",
       name, t.iterations, static_cast<unsigned long long>(t.crashes),
       static_cast<unsigned long long>(t.faults_fired), static_cast<unsigned long long>(t.acked),
       static_cast<unsigned long long>(t.recovered), static_cast<unsigned long long>(t.lost),
       static_cast<unsigned long long>(t.reported));
+  if (t.refusals > 0)
+    std::printf(" | starts without mirrors refused %llu",
+                static_cast<unsigned long long>(t.refusals));
+  std::printf("\n");
   std::fflush(stdout);
 }
 
@@ -511,6 +547,25 @@ TEST_CASE("crash during rvm-log replay", "[crash]") {
       return;
     }
     it.CheckCounter(std::strtoull(check.c_str() + 10, nullptr, 10), out, false);
+  });
+}
+
+TEST_CASE("remote mode: restart without mirrors after commits only they hold", "[crash]") {
+  RunScenario("restart_without_mirrors", 8, [](Iteration& it) {
+    // One or two mirrors (ack all); the commits after the disk's durable
+    // mark are only in the mirrors once the disk tail is lost.
+    it.UseMirrors(static_cast<int>(it.Rand(1, 2)), "");
+    for (int c = 0; c < 2 && !it.failed(); c++) {
+      it.Crash(it.RandomKill(40), "");
+      if (it.Rand(0, 1) == 1) it.LoseDiskTail(true);
+      // Restarted without RVM_MIRRORS, as after a configuration mistake:
+      // refused, twice in a row (a refusal leaves nothing that lets the
+      // next start through).
+      it.RefusedWithoutMirrors();
+      it.RefusedWithoutMirrors();
+    }
+    // With the mirrors: every acknowledged commit is found.
+    it.Recover();
   });
 }
 

@@ -388,7 +388,7 @@ Status LogManager::AppendQueued(uint64_t* last_seq) {
         std::lock_guard<std::mutex> l(stats_mu_);
         counters_.n_truncation_wait++;
       }
-      rvm_return_t rc = TruncateHoldingAppend();
+      rvm_return_t rc = TruncateHoldingAppend(head);
       if (rc != RVM_SUCCESS)
         return Failed(Status::IoError("truncation to make room in the log failed: " +
                                           std::string(rvm_return(rc)),
@@ -434,7 +434,7 @@ Status LogManager::SendIov(uint64_t bytes, uint64_t last_seq) {
   return Status::Ok();
 }
 
-rvm_return_t LogManager::TruncateHoldingAppend() {
+rvm_return_t LogManager::TruncateHoldingAppend(uint64_t seen_head) {
   std::lock_guard<std::mutex> tl(trunc_mu_);
   uint64_t h, hl, t, tlsn;
   {
@@ -444,6 +444,9 @@ rvm_return_t LogManager::TruncateHoldingAppend() {
     t = tail_;
     tlsn = tail_lsn_;
   }
+  // A background truncation that held trunc_mu_ meanwhile moved the head:
+  // the caller looks again before truncating everything a second time.
+  if (seen_head != kAnyHead && h != seen_head) return RVM_SUCCESS;
   dict_gen_++;
   {
     std::lock_guard<std::mutex> l(stats_mu_);

@@ -124,7 +124,10 @@ class LogManager : private BatchSource {
   // The log can take no more commits (append_mu_ held); says why once.
   Status Failed(const Status& s);
   // Truncation with append_mu_ held by the caller (lk). Releases nothing.
-  rvm_return_t TruncateHoldingAppend();
+  // With `seen_head`: only if the head is still there once trunc_mu_ is
+  // held (a background truncation may have made room meanwhile).
+  static constexpr uint64_t kAnyHead = ~uint64_t{0};
+  rvm_return_t TruncateHoldingAppend(uint64_t seen_head = kAnyHead);
   // Truncation from the background thread.
   rvm_return_t TruncateBackground();
   // Snapshot (append_mu_ held), then apply and publish (trunc_mu_ held).

@@ -65,8 +65,8 @@ int Run(const std::string& dir, int fd, uint64_t max_txns, unsigned long log_byt
   o->create_log_size = RVM_MK_OFFSET(0, log_bytes);
   o->create_log_mode = 0600;
   rvm_return_t rc = RVM_INIT(o);
-  if (rc != RVM_SUCCESS) return Fail("rvm_initialize", rc);
   rvm_free_options(o);
+  if (rc != RVM_SUCCESS) return Fail("rvm_initialize", rc);
   rvm_region_t* r = rvm_malloc_region();
   r->data_dev = const_cast<char*>(seg.c_str());
   r->offset = RVM_MK_OFFSET(0, 0);

@@ -16,6 +16,9 @@ rvm_return_t ApplyLog(const LogFile& file, uint64_t head, uint64_t head_lsn, uin
   log::LogRecordReader reader(&src, head, limit, head_lsn, st.epoch);
   log::LogApplyOptions opts;
   opts.coalesce = true;
+  // Large ranges go to the segment as they are met: merging saves nothing
+  // on them, and copying them costs as much as the write.
+  opts.direct_min = 16 * 1024;
   opts.fault_point = "rvm.apply_extent";
   log::LogApplier applier(std::move(opts));
   log::LogRecord rec;

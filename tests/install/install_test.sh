@@ -65,4 +65,22 @@ MK
   fail "the autoconf project does not configure, build or run (see above)"
 line=$(grep 'checking for rvmlwp' "$proj/configure.out") || fail "configure did not check for rvmlwp"
 case "$line" in *yes) echo "configure: $line" ;; *) fail "configure: $line" ;; esac
+echo "== a CMake project: find_package(rvm 1.29) and rvm::rds"
+cproj=$tmp/cmake-project
+mkdir -p "$cproj"
+cp "$src/one_rvm.c" "$cproj/"
+cat >"$cproj/CMakeLists.txt" <<'CM'
+cmake_minimum_required(VERSION 3.25)
+project(uses_rvm C)
+find_package(rvm 1.29 REQUIRED)
+add_executable(one_rvm one_rvm.c)
+target_link_libraries(one_rvm PRIVATE rvm::rds ${CMAKE_DL_LIBS})
+if(NOT EXISTS "${rvm_RVMUTL}")
+  message(FATAL_ERROR "rvm_RVMUTL=${rvm_RVMUTL} does not exist")
+endif()
+CM
+(cmake -S "$cproj" -B "$cproj/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null &&
+  cmake --build "$cproj/build" >/dev/null && "$cproj/build/one_rvm" >/dev/null) ||
+  fail "the CMake project does not configure, build or run"
+echo "find_package(rvm): rvm::rds links and runs"
 echo "all install checks passed"

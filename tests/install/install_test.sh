@@ -21,6 +21,13 @@ for n in rvm rvmpt rvmlwp seg segpt seglwp rds rdspt rdslwp; do
   echo "lib$n.so.1 -> $(readlink -f "$lib/lib$n.so.1" | xargs basename)"
 done
 
+echo "== every installed program finds its libraries without LD_LIBRARY_PATH"
+for prog in "$prefix"/bin/* "$prefix"/sbin/*; do
+  missing=$(env -u LD_LIBRARY_PATH ldd "$prog" | grep 'not found' || true)
+  [ -z "$missing" ] || fail "$prog: $missing"
+  echo "$(basename "$prog"): libraries found"
+done
+
 echo "== one file mapped once, whatever names a program links and loads"
 cflags=$(pkg-config --cflags rvm)
 for libs in "-lrds -lseg -lrvmpt" "-lrdslwp -lsegpt -lrvm" "-lrdspt -lseglwp -lrvmlwp"; do

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/version.h"
 #include "bench_util.h"
 #include "mode_run.h"
 #include "ping_pong.h"
@@ -33,7 +34,7 @@ struct Options {
 
 void Usage() {
   std::printf(
-      "usage: rvm-commit-bench [--quick] [--sizes LIST] [--seconds S] [--tpcb-seconds N]\n"
+      "usage: rvm-commit-bench [--version] [--quick] [--sizes LIST] [--seconds S] [--tpcb-seconds N]\n"
       "                        [--threads LIST] [--mirror-rtt-us N] [--only MODE]\n"
       "\n"
       "Measures RVM commits through the public API in one run, side by side:\n"
@@ -69,6 +70,10 @@ Options ParseOptions(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
+    if (arg == "--version") {
+      std::printf("%s\n", RVMR_VERSION_LINE("rvm-commit-bench"));
+      std::exit(0);
+    }
     if (arg == "--help" || arg == "-h") {
       Usage();
       std::exit(0);

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/version.h"
 #include "preload/preload_record.h"
 #include "preload/restore.h"
 #include "shim/shim_config.h"
@@ -41,6 +42,7 @@ std::string Absolute(const std::string& p) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Rebuild the lost tails of preload-shim log files from the mirrors"};
+  app.set_version_flag("--version", RVMR_VERSION_LINE("rvm-preload-restore"));
   std::string mirrors;
   bool discard = false, list = false, quiet = false;
   std::vector<std::string> files;

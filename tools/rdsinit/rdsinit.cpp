@@ -19,6 +19,8 @@
 #include <rvm/rvm.h>
 #include <rvm/rvm_segment.h>
 
+#include "common/version.h"
+
 namespace {
 
 // The smallest chunk that holds a free block header and its end guard.
@@ -41,6 +43,7 @@ void Usage() {
   printf("    slen     is the static length\n");
   printf("    nl       is the number of free list used by RDS\n");
   printf("    chunk    is the chunksize\n");
+  printf("  --help shows this, --version the version.\n");
 }
 
 // Reads one line from stdin; end of input counts as "q".
@@ -220,6 +223,14 @@ int main(int argc, char** argv) {
   bool bad_option = false;
   std::vector<char*> args;
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      Usage();
+      return EXIT_SUCCESS;
+    }
+    if (std::strcmp(argv[i], "--version") == 0) {
+      printf("%s\n", RVMR_VERSION_LINE("rdsinit"));
+      return EXIT_SUCCESS;
+    }
     if (argv[i][0] == '-' && argv[i][1] != '\0') {
       for (const char* c = argv[i] + 1; *c; ++c) {
         if (*c == 'f') {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "common/version.h"
 
 namespace {
 
@@ -19,7 +20,8 @@ void AddRemoteOptions(CLI::App* sub, rvmr::tools::RemoteOptions* r) {
 int main(int argc, char** argv) {
   using namespace rvmr::tools;
   CLI::App app{"rvm-log: inspect, verify, diff and replay RVM logs (disk and remote copies)"};
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  app.set_version_flag("--version", RVMR_VERSION_LINE("rvm-log"));
 
   InspectOptions io;
   auto* inspect = app.add_subcommand(
@@ -115,5 +117,7 @@ int main(int argc, char** argv) {
     if (so.interval_s > 0 && !stat->count("--count")) so.count = 0;
     return RunStat(so, std::cout, std::cerr);
   }
+  std::cerr << "rvm-log: a subcommand is required (inspect, verify, replay, diff, stat); "
+               "see rvm-log --help\n";
   return kExitError;
 }

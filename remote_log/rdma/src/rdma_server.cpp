@@ -89,6 +89,7 @@ Status RdmaServer::Start() {
     return Status::InvalidArgument(
         "rdma server: a shared secret is required (RDMA addresses are never loopback)");
   }
+  if (Status len = auth::CheckSecretLength(options_.secret, "rdma server"); !len.ok()) return len;
   if (options_.ring_size < kMinRingSize) {
     return Status::InvalidArgument("rdma server: ring size below " + std::to_string(kMinRingSize));
   }

@@ -175,6 +175,10 @@ uint64_t Server::connections_open() const {
   return shared_ ? shared_->open.load() : 0;
 }
 
+uint64_t Server::closes_not_trimmed() const {
+  return shared_ ? shared_->closed_since_trim.load() : 0;
+}
+
 size_t Server::worker_count() const {
   return shared_ ? shared_->workers.size() : 0;
 }

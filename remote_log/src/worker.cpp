@@ -18,10 +18,11 @@ namespace {
 
 // How often a worker with connections frees the buffers of idle ones.
 constexpr int64_t kSweepMs = 1000;
-// After this many connections closed, the next sweep returns freed heap
-// memory to the system (malloc_trim), so that a burst of connections does
-// not leave the server's RSS up.
-constexpr uint64_t kTrimAfterCloses = 256;
+// After this many connections closed, the next sweep (at most one a second)
+// returns freed heap memory to the system (malloc_trim), so that a burst of
+// connections does not leave the server's RSS up; after fewer, the first
+// sweep that finds no more closed since the previous one.
+constexpr uint64_t kTrimAfterCloses = 64;
 
 }  // namespace
 
@@ -167,10 +168,15 @@ void Worker::After(ServerConn* c, bool alive) {
   Watch(c);
 }
 
+bool Worker::SweepWanted() const {
+  // With no connection left, only for the trim after a burst.
+  return !conns_.empty() || shared_->closed_since_trim.load() != 0;
+}
+
 int Worker::NextTimeoutMs(int64_t now_ms) const {
   int64_t next = INT64_MAX;
   if (!auth_list_.empty()) next = auth_list_.front()->auth_deadline_ms();
-  if (!conns_.empty() && next_sweep_ms_ < next) next = next_sweep_ms_;
+  if (SweepWanted() && next_sweep_ms_ < next) next = next_sweep_ms_;
   if (next == INT64_MAX) return -1;
   if (next <= now_ms) return 0;
   return int(std::min<int64_t>(next - now_ms, INT_MAX));
@@ -181,12 +187,23 @@ void Worker::Timers(int64_t now_ms) {
     shared_->auth_timeouts++;
     Close(auth_list_.front());
   }
-  if (conns_.empty() || now_ms < next_sweep_ms_) return;
+  if (!SweepWanted() || now_ms < next_sweep_ms_) return;
   next_sweep_ms_ = now_ms + kSweepMs;
   for (auto& [c, up] : conns_) c->ReleaseIdle();
-  if (shared_->closed_since_trim.load() >= kTrimAfterCloses &&
-      shared_->closed_since_trim.exchange(0) >= kTrimAfterCloses)
-    malloc_trim(0);
+  MaybeTrim();
+}
+
+void Worker::MaybeTrim() {
+  const uint64_t closed = shared_->closed_since_trim.load();
+  const bool quiet = closed != 0 && closed == seen_closed_;
+  seen_closed_ = closed;
+  if (closed < kTrimAfterCloses && !quiet) return;
+  if (shared_->trimming.exchange(true)) return;  // another worker is at it
+  malloc_trim(0);
+  shared_->heap_trims++;
+  shared_->closed_since_trim -= closed;
+  shared_->trimming = false;
+  seen_closed_ = 0;
 }
 
 void Worker::Run() {

@@ -32,8 +32,11 @@ struct WorkerShared {
   std::atomic<uint64_t> open{0};
   // Connections closed for not authenticating in time.
   std::atomic<uint64_t> auth_timeouts{0};
-  // Connections closed since the last malloc_trim.
+  // Connections closed since the last malloc_trim, and the trims.
   std::atomic<uint64_t> closed_since_trim{0};
+  std::atomic<uint64_t> heap_trims{0};
+  // A worker is in malloc_trim.
+  std::atomic<bool> trimming{false};
   // All workers of the server: set before any starts, cleared after all
   // stopped.
   std::vector<std::unique_ptr<Worker>> workers;
@@ -78,6 +81,10 @@ class Worker {
   // buffers when the sweep is due.
   void Timers(int64_t now_ms);
   int NextTimeoutMs(int64_t now_ms) const;
+  // Whether a sweep is due at next_sweep_ms_.
+  bool SweepWanted() const;
+  // Returns freed heap memory to the system after connections closed.
+  void MaybeTrim();
   // The worker an authenticated connection of this one should move to.
   Worker* PickForAuthenticated();
 
@@ -96,6 +103,8 @@ class Worker {
   // Unauthenticated connections, oldest (earliest deadline) first.
   std::list<ServerConn*> auth_list_;
   int64_t next_sweep_ms_ = 0;
+  // closed_since_trim as the previous sweep saw it.
+  uint64_t seen_closed_ = 0;
 };
 
 // CLOCK_MONOTONIC in milliseconds.

@@ -78,6 +78,9 @@ class Server {
   uint64_t auth_timeouts() const;
   // Connections open now.
   uint64_t connections_open() const;
+  // Connections closed whose memory has not been handed back to the system
+  // yet (malloc_trim, once a second at most, after connections closed).
+  uint64_t closes_not_trimmed() const;
   // Worker event loops (after Start).
   size_t worker_count() const;
 

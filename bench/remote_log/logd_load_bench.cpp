@@ -10,7 +10,7 @@
 //     their ratio to a lone writer's.
 // Usage: rvm-logd-load-bench --logd PATH [--writers 1,4,8,12] [--seconds S]
 //                            [--stalled N] [--size BYTES] [--appends N]
-//                            [--legacy] [--threads N]
+//                            [--legacy] [--threads N] [--event-loops-only]
 // --legacy: start PATH without the options an older rvm-logd lacks
 // (--auth-timeout, --max-connections, --threads), to compare with one.
 #include <signal.h>
@@ -49,6 +49,7 @@ struct Args {
   int appends = 20000;
   bool legacy = false;
   int threads = 0;
+  bool event_loops_only = false;
 };
 
 std::vector<int> ParseList(const std::string& s) {
@@ -81,6 +82,7 @@ class Logd {
     if (!a.legacy) {
       argv.insert(argv.end(), {"--auth-timeout", "600", "--max-connections", "4096"});
       if (a.threads > 0) argv.insert(argv.end(), {"--threads", std::to_string(a.threads)});
+      if (a.event_loops_only) argv.push_back("--event-loops-only");
     }
     pid_ = fork();
     if (pid_ == 0) {
@@ -290,14 +292,17 @@ int main(int argc, char** argv) {
     else if (k == "--appends") a.appends = std::atoi(val().c_str());
     else if (k == "--threads") a.threads = std::atoi(val().c_str());
     else if (k == "--legacy") a.legacy = true;
+    else if (k == "--event-loops-only") a.event_loops_only = true;
     else if (k == "--help" || k == "-h") {
       std::printf(
           "usage: rvm-logd-load-bench --logd PATH [--writers 1,4,8,12] [--seconds S]\n"
           "       [--stalled N] [--size BYTES] [--appends N] [--threads N] [--legacy]\n"
+          "       [--event-loops-only]\n"
           "Runs PATH (an rvm-logd) and measures (A) a writer's append round trip and the\n"
           "server's RSS and threads with N stalled connections, (B) per-writer appends/s of\n"
           "independent writer processes. --legacy: an rvm-logd without --auth-timeout,\n"
-          "--max-connections and --threads. --stalled 0 or --writers '' skips a part.\n");
+          "--max-connections and --threads. --event-loops-only: pass it to rvm-logd.\n"
+          "--stalled 0 or --writers '' skips a part.\n");
       return 0;
     } else {
       std::fprintf(stderr, "unknown argument %s (see --help)\n", k.c_str());
@@ -309,8 +314,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
-  std::printf("rvm-logd: %s%s, %u CPUs\n\n", a.logd.c_str(), a.legacy ? " (legacy options)" : "",
-              std::thread::hardware_concurrency());
+  std::printf("rvm-logd: %s%s%s, %u CPUs\n\n", a.logd.c_str(),
+              a.legacy ? " (legacy options)" : "",
+              a.event_loops_only ? " --event-loops-only" : "", std::thread::hardware_concurrency());
   if (a.stalled > 0) PartA(a);
   if (!a.writers.empty()) PartB(a);
   return 0;

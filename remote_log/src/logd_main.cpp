@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   unsigned threads = 0;
   double auth_timeout = 10;
   uint32_t max_connections = 1024;
+  bool event_loops_only = false;
   app.add_option("--listen", listen,
                  "host:port to listen on; port 0 lets the OS choose (see --port-file). A "
                  "non-loopback address requires --secret-file")
@@ -92,6 +93,10 @@ int main(int argc, char** argv) {
                  "the open-files limit to fit if it can)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 20));
+  app.add_flag("--event-loops-only", event_loops_only,
+               "serve busy writers from the event loops too, instead of giving each busy "
+               "authenticated connection a thread of its own while it stays busy (that saves "
+               "a system call per request)");
 #ifdef RVMR_HAVE_RDMA_TRANSPORT
   std::string rdma_listen;
   app.add_option("--rdma-listen", rdma_listen,
@@ -110,6 +115,7 @@ int main(int argc, char** argv) {
   opts.threads = threads;
   opts.auth_timeout_ms = uint32_t(auth_timeout * 1000 + 0.5);
   opts.max_connections = max_connections;
+  opts.busy_connection_threads = !event_loops_only;
   // Every connection is a descriptor: make room for them (and some spare).
   rlimit nofile{};
   if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {

@@ -18,6 +18,7 @@
 #include "common/thread.h"
 #include "remote_log/auth.h"
 #include "remote_log/wire.h"
+#include "conn_threads.h"
 #include "server_conn.h"
 #include "session.h"
 #include "worker.h"
@@ -136,6 +137,10 @@ Status Server::Start() {
   }
   for (unsigned i = 0; i < std::max(n, 1u); ++i)
     shared_->workers.push_back(std::make_unique<Worker>(shared_.get(), int(i)));
+  if (options_.busy_connection_threads) {
+    conn_threads_ = std::make_unique<ConnThreads>(shared_.get());
+    shared_->conn_threads = conn_threads_.get();
+  }
   for (auto& w : shared_->workers) {
     s = w->Start();
     if (!s.ok()) {
@@ -156,10 +161,14 @@ void Server::Stop() {
     }
     acceptor_.join();
   }
+  // Connection threads first: they hand idle connections to workers.
+  if (conn_threads_) conn_threads_->Stop();
   // No worker may hand a connection to one that already stopped.
   for (auto& w : shared_->workers) w->RequestStop();
   for (auto& w : shared_->workers) w->Stop();
   shared_->workers.clear();
+  shared_->conn_threads = nullptr;
+  conn_threads_.reset();
   close(listen_fd_);
   close(wake_fd_[0]);
   close(wake_fd_[1]);
@@ -177,6 +186,10 @@ uint64_t Server::connections_open() const {
 
 uint64_t Server::closes_not_trimmed() const {
   return shared_ ? shared_->closed_since_trim.load() : 0;
+}
+
+size_t Server::connection_threads() {
+  return conn_threads_ ? conn_threads_->active() : 0;
 }
 
 size_t Server::worker_count() const {

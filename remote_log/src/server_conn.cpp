@@ -1,6 +1,9 @@
 #include "server_conn.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -77,6 +80,7 @@ bool ServerConn::Process() {
     const uint8_t* p = in_.get() + rpos_ + wire::kHeaderSize;
     rpos_ += total;
     have_hdr_ = false;
+    ++requests;
     const bool was_authed = session_.authenticated();
     if (session_.Handle(hdr_, p, &out_) == Session::Verdict::kClose) {
       closing_ = true;
@@ -111,6 +115,52 @@ bool ServerConn::Send() {
   out_pos_ = 0;
   if (out_.capacity() > kKeepOutput) std::vector<uint8_t>().swap(out_);
   return true;
+}
+
+bool ServerConn::SendAll() {
+  for (;;) {
+    if (!Send()) return false;
+    if (!wants_write()) return true;
+    pollfd p{fd_, POLLOUT, 0};
+    if (poll(&p, 1, -1) < 0 && errno != EINTR) return false;
+  }
+}
+
+bool ServerConn::FrameBuffered() const {
+  const size_t avail = wpos_ - rpos_;
+  if (avail < wire::kHeaderSize) return false;
+  return avail - wire::kHeaderSize >= wire::Get32(in_.get() + rpos_ + 8);
+}
+
+bool ServerConn::ServeBlocking(int idle_ms) {
+  const int flags = fcntl(fd_, F_GETFL);
+  timeval tv{idle_ms / 1000, (idle_ms % 1000) * 1000};
+  if (flags < 0 || fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+      setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0)
+    return false;
+  const bool idle = ServeBlockingLoop();
+  return idle && fcntl(fd_, F_SETFL, flags | O_NONBLOCK) == 0;
+}
+
+bool ServerConn::ServeBlockingLoop() {
+  for (;;) {
+    // Everything complete that is buffered, and its replies.
+    do {
+      if (!Process() || !SendAll() || closing_) return false;
+      just_authenticated = false;
+    } while (FrameBuffered());
+    Reserve();
+    ssize_t r = recv(fd_, in_.get() + wpos_, in_cap_ - wpos_, 0);
+    if (r > 0) {
+      wpos_ += size_t(r);
+      recent_ = true;
+      continue;
+    }
+    if (r == 0) return false;
+    if (errno == EINTR) continue;
+    // The receive timeout: idle (a partial frame waits in the event loop).
+    return errno == EAGAIN || errno == EWOULDBLOCK;
+  }
 }
 
 bool ServerConn::Resume() {

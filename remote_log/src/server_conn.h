@@ -49,6 +49,10 @@ class ServerConn {
   // Handles requests already buffered (after the connection moved to another
   // worker). false: finished.
   bool Resume();
+  // Serves the connection with blocking calls on the calling thread (see
+  // ConnThreads) until it has received nothing for idle_ms: true, and the
+  // socket is non-blocking again; false: finished.
+  bool ServeBlocking(int idle_ms);
 
   // What the event loop must watch: input while no reply is pending, room to
   // send while one is.
@@ -71,6 +75,10 @@ class ServerConn {
   bool in_auth_list = false;
   // Counted in a worker's authenticated connections (the worker's).
   bool counted_authenticated = false;
+  // Requests handled, and the count at the worker's previous sweep (the
+  // owner's).
+  uint64_t requests = 0;
+  uint64_t requests_at_sweep = 0;
 
  private:
   // Handles complete buffered requests until none is left, the output is
@@ -78,6 +86,11 @@ class ServerConn {
   bool Process();
   // Sends what is pending without blocking. false on a socket error.
   bool Send();
+  // Sends everything pending, waiting for room. false on a socket error.
+  bool SendAll();
+  // Whether a whole request is buffered.
+  bool FrameBuffered() const;
+  bool ServeBlockingLoop();
   // Makes room to receive the rest of the current frame.
   void Reserve();
 

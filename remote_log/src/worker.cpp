@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/thread.h"
+#include "conn_threads.h"
 
 namespace rvmr::remote_log {
 
@@ -23,6 +24,9 @@ constexpr int64_t kSweepMs = 1000;
 // connections does not leave the server's RSS up; after fewer, the first
 // sweep that finds no more closed since the previous one.
 constexpr uint64_t kTrimAfterCloses = 64;
+// An authenticated connection that sent this many requests since the
+// previous sweep is busy (ConnThreads).
+constexpr uint64_t kBusyRequests = 64;
 
 }  // namespace
 
@@ -128,6 +132,40 @@ void Worker::Close(ServerConn* c) {
   conns_.erase(c);  // closes the socket
 }
 
+std::unique_ptr<ServerConn> Worker::Release(ServerConn* c) {
+  if (c->registered_events != 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
+  c->registered_events = 0;
+  if (c->in_auth_list) {
+    auth_list_.erase(c->auth_pos);
+    c->in_auth_list = false;
+  }
+  if (c->counted_authenticated) {
+    authenticated--;
+    c->counted_authenticated = false;
+  }
+  connections--;
+  auto it = conns_.find(c);
+  std::unique_ptr<ServerConn> up = std::move(it->second);
+  conns_.erase(it);
+  return up;
+}
+
+bool Worker::Dedicate(ServerConn* c) {
+  if (shared_->conn_threads == nullptr) return false;
+  const bool counted = c->counted_authenticated;
+  std::unique_ptr<ServerConn> up = Release(c);
+  if (shared_->conn_threads->Take(&up)) return true;
+  // Refused (stopping): it stays.
+  connections++;
+  if (counted) {
+    authenticated++;
+    c->counted_authenticated = true;
+  }
+  c->requests_at_sweep = c->requests;
+  conns_.emplace(c, std::move(up));
+  return false;
+}
+
 Worker* Worker::PickForAuthenticated() {
   Worker* best = this;
   uint64_t least = authenticated.load();
@@ -149,20 +187,18 @@ void Worker::After(ServerConn* c, bool alive) {
       auth_list_.erase(c->auth_pos);
       c->in_auth_list = false;
     }
+    if (Dedicate(c)) return;
     Worker* to = PickForAuthenticated();
-    to->authenticated++;
-    c->counted_authenticated = true;
     if (to != this) {
-      if (c->registered_events != 0) epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd(), nullptr);
-      c->registered_events = 0;
-      connections--;
+      std::unique_ptr<ServerConn> up = Release(c);
       to->connections++;
-      auto it = conns_.find(c);
-      std::unique_ptr<ServerConn> up = std::move(it->second);
-      conns_.erase(it);
+      to->authenticated++;
+      up->counted_authenticated = true;
       to->Adopt(std::move(up));
       return;
     }
+    authenticated++;
+    c->counted_authenticated = true;
     if (!c->Resume()) return Close(c);
   }
   Watch(c);
@@ -189,7 +225,19 @@ void Worker::Timers(int64_t now_ms) {
   }
   if (!SweepWanted() || now_ms < next_sweep_ms_) return;
   next_sweep_ms_ = now_ms + kSweepMs;
-  for (auto& [c, up] : conns_) c->ReleaseIdle();
+  // Idle connections give up their buffers; busy authenticated ones get a
+  // thread of their own again.
+  std::vector<ServerConn*> busy;
+  for (auto& [c, up] : conns_) {
+    c->ReleaseIdle();
+    if (c->authenticated() && c->requests - c->requests_at_sweep >= kBusyRequests)
+      busy.push_back(c);
+    c->requests_at_sweep = c->requests;
+  }
+  for (ServerConn* c : busy) {
+    if (Dedicate(c)) continue;
+    Watch(c);  // stays: the epoll registration was dropped
+  }
   MaybeTrim();
 }
 

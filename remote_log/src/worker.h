@@ -24,6 +24,7 @@
 
 namespace rvmr::remote_log {
 
+class ConnThreads;
 class Worker;
 
 // What a server's workers share. Outlives them.
@@ -40,6 +41,9 @@ struct WorkerShared {
   // All workers of the server: set before any starts, cleared after all
   // stopped.
   std::vector<std::unique_ptr<Worker>> workers;
+  // Where busy authenticated connections get a thread of their own; null:
+  // every connection stays in the event loops.
+  ConnThreads* conn_threads = nullptr;
 };
 
 class Worker {
@@ -87,6 +91,10 @@ class Worker {
   void MaybeTrim();
   // The worker an authenticated connection of this one should move to.
   Worker* PickForAuthenticated();
+  // Hands c to a thread of its own (ConnThreads). false: it stays here.
+  bool Dedicate(ServerConn* c);
+  // Stops watching c and gives up ownership (it is moving elsewhere).
+  std::unique_ptr<ServerConn> Release(ServerConn* c);
 
   WorkerShared* const shared_;
   const int index_;

@@ -2,8 +2,9 @@
 // tests run it in-process). Listens on TCP and keeps the logs in a LogStore.
 // An acceptor thread accepts connections (refusing those beyond
 // max_connections) and hands each to one of `threads` worker event loops
-// (epoll); a connection costs no thread, and an idle or unauthenticated one
-// a few hundred bytes. The protocol itself is Session (src/session.h). A
+// (epoll); an unauthenticated or idle connection costs no thread and a few
+// hundred bytes. A busy authenticated connection is served by a thread of its
+// own while it stays busy (busy_connection_threads). The protocol itself is Session (src/session.h). A
 // malformed, oversized or unauthenticated message closes that connection
 // only; so does not authenticating within auth_timeout_ms.
 #pragma once
@@ -21,6 +22,7 @@
 
 namespace rvmr::remote_log {
 
+class ConnThreads;
 struct WorkerShared;
 
 struct ServerOptions {
@@ -40,6 +42,11 @@ struct ServerOptions {
   // Most connections open at once; a connection beyond that is answered
   // with EBUSY and closed.
   uint32_t max_connections = 1024;
+  // A busy authenticated connection is served by a thread of its own until
+  // it has been idle for a second (one system call per request less than an
+  // event loop: see src/conn_threads.h). false: the event loops serve every
+  // connection.
+  bool busy_connection_threads = true;
 };
 
 class Server {
@@ -83,6 +90,8 @@ class Server {
   uint64_t closes_not_trimmed() const;
   // Worker event loops (after Start).
   size_t worker_count() const;
+  // Connections served on threads of their own now (busy_connection_threads).
+  size_t connection_threads();
 
  private:
   void AcceptLoop();
@@ -97,6 +106,7 @@ class Server {
   // The workers and what they share (the workers run between Start and
   // Stop; the counters stay).
   std::unique_ptr<WorkerShared> shared_;
+  std::unique_ptr<ConnThreads> conn_threads_;  // between Start and Stop
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> appends_{0};
   std::atomic<uint64_t> accepted_{0};

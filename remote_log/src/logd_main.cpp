@@ -176,6 +176,8 @@ int main(int argc, char** argv) {
     ro.capacity = opts.capacity;
     ro.mlock = mlock;
     ro.secret = opts.secret;
+    ro.auth_timeout_ms = opts.auth_timeout_ms;
+    ro.max_connections = std::min<uint32_t>(opts.max_connections, 128);
     rdma_server = std::make_unique<rdma::RdmaServer>(ro);
     s = rdma_server->Start();
     if (!s.ok()) {

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "connect_or_exit.h"
 #include "remote_log/client.h"
 
 using namespace rvmr;
@@ -119,15 +120,7 @@ class Logd {
 };
 
 std::unique_ptr<MirrorSet> Connect(const std::string& uri) {
-  MirrorSetOptions mo;
-  mo.uris = {uri};
-  std::unique_ptr<MirrorSet> m;
-  Status s = MirrorSet::Connect(mo, &m);
-  if (!s.ok()) {
-    std::fprintf(stderr, "connect: %s\n", s.ToString().c_str());
-    std::exit(1);
-  }
-  return m;
+  return bench::ConnectOrExit({uri});
 }
 
 // Synchronous appends of `size` bytes; returns the round trips in us.

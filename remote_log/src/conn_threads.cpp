@@ -35,6 +35,7 @@ bool ConnThreads::Take(std::unique_ptr<ServerConn>* c) {
       try {
         e->thread = StartThread("rvm-logd-conn", [this, e] { Run(e); });
         taken = true;
+        started_++;
       } catch (const std::system_error&) {
         *c = std::move(e->conn);
         entries_.pop_back();
@@ -59,6 +60,7 @@ void ConnThreads::Run(Entry* e) {
       to->connections++;
       to->authenticated++;
       c->counted_authenticated = true;
+      c->requests_at_sweep = c->requests;  // idle: not busy at the next sweep
       to->Adopt(std::move(e->conn));
     } else {
       finished = std::move(e->conn);

@@ -43,6 +43,8 @@ class ConnThreads {
 
   // Connections being served on their own threads.
   size_t active();
+  // Threads started so far.
+  uint64_t started() const { return started_.load(); }
 
  private:
   struct Entry {
@@ -58,6 +60,7 @@ class ConnThreads {
   std::mutex mu_;  // guards entries_, stopping_, and each Entry's conn and done
   std::list<Entry> entries_;
   bool stopping_ = false;
+  std::atomic<uint64_t> started_{0};
 };
 
 }  // namespace rvmr::remote_log

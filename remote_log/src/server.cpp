@@ -192,6 +192,10 @@ size_t Server::connection_threads() {
   return conn_threads_ ? conn_threads_->active() : 0;
 }
 
+uint64_t Server::connection_threads_started() const {
+  return conn_threads_ ? conn_threads_->started() : 0;
+}
+
 size_t Server::worker_count() const {
   return shared_ ? shared_->workers.size() : 0;
 }

@@ -383,7 +383,7 @@ TEST_CASE("memory comes back after 10000 connections") {
   };
   for (int i = 0; i < 1000; ++i) one(i);
   REQUIRE(settled());
-  const uint64_t baseline = RssBytes();
+  [[maybe_unused]] const uint64_t baseline = RssBytes();
   for (int i = 0; i < 10000; ++i) one(i);
   REQUIRE(settled());
   CHECK(srv->connections_accepted() == 11000);
@@ -456,7 +456,16 @@ TEST_CASE("a busy writer gets a thread of its own and gives it back when idle") 
   for (int i = 0; i < 100; ++i) append();
   // Idle for ConnThreads::kIdleMs: back to an event loop, still served.
   REQUIRE(Eventually([&] { return srv->connection_threads() == 0; }));
-  for (int i = 0; i < 100; ++i) append();
+  // An idle connection stays without a thread: a second connection's
+  // hand-back, 1 s later, comes after at least one sweep of this one's worker.
+  {
+    const uint64_t started = srv->connection_threads_started();
+    auto other = Dial(Uri(*srv));
+    REQUIRE(other->Open("other", 1, true, 0, &info).ok());
+    REQUIRE(Eventually([&] { return srv->connection_threads() == 0; }));
+    CHECK(srv->connection_threads_started() == started + 1);
+  }
+  for (int i = 0; i < 10; ++i) append();
   CHECK(acked == off);
   // Busy again (>= 64 requests in a sweep interval): a thread again.
   REQUIRE(Eventually([&] {

@@ -90,8 +90,10 @@ class Server {
   uint64_t closes_not_trimmed() const;
   // Worker event loops (after Start).
   size_t worker_count() const;
-  // Connections served on threads of their own now (busy_connection_threads).
+  // Connections served on threads of their own now (busy_connection_threads),
+  // and such threads started so far.
   size_t connection_threads();
+  uint64_t connection_threads_started() const;
 
  private:
   void AcceptLoop();

@@ -6,25 +6,26 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
-#include "common/crc32c.h"
+#include "common/thread.h"
 #include "remote_log/auth.h"
 #include "remote_log/wire.h"
-#include "common/thread.h"
+#include "conn_threads.h"
+#include "server_conn.h"
+#include "session.h"
+#include "worker.h"
 
 namespace rvmr::remote_log {
 
 namespace {
-
-wire::Type t0(uint8_t type) {
-  return wire::Type(type);
-}
 
 bool IsLoopback(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
@@ -62,125 +63,6 @@ Status ParseHostPort(const std::string& s, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
-// One client connection.
-struct Server::Session {
-  int fd = -1;
-  std::thread thread;
-  std::atomic<bool> done{false};
-
-  // Protocol state.
-  bool hello_done = false;
-  bool authed = false;
-  uint8_t server_nonce[wire::kNonceSize] = {};
-  std::shared_ptr<LogStore::Log> log;
-  uint64_t epoch = 0;
-
-  // Input buffer: bytes [rpos, wpos) are received and not yet consumed.
-  std::vector<uint8_t> in;
-  size_t rpos = 0, wpos = 0;
-  std::vector<uint8_t> out;  // reply payload scratch
-
-  // Each recv offers at least this much room (or the whole frame's), so
-  // that a record the kernel already holds arrives in one call.
-  static constexpr size_t kMinRoom = 128 * 1024;
-
-  // Makes at least n unconsumed bytes available. false on EOF or error.
-  bool Ensure(size_t n) {
-    if (wpos - rpos >= n) return true;
-    if (rpos == wpos) rpos = wpos = 0;
-    if (in.size() - rpos < n || in.size() - wpos < kMinRoom) {
-      // Only a partial frame is unconsumed here: a short move.
-      std::memmove(in.data(), in.data() + rpos, wpos - rpos);
-      wpos -= rpos;
-      rpos = 0;
-      if (in.size() < n) in.resize(n);
-    }
-    while (wpos - rpos < n) {
-      ssize_t r = recv(fd, in.data() + wpos, in.size() - wpos, 0);
-      if (r > 0) {
-        wpos += size_t(r);
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      return false;
-    }
-    return true;
-  }
-
-  // Small replies are queued while further complete requests are already
-  // buffered, and sent together: one sendmsg for a burst of pipelined
-  // appends. A lone request's reply goes out at once.
-  static constexpr size_t kQueueLimit = 64 * 1024;
-  static constexpr size_t kQueueMaxPayload = 4096;
-  std::vector<uint8_t> queued;
-
-  bool WriteV(iovec* iov, int cnt) {
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = size_t(cnt);
-    while (msg.msg_iovlen > 0) {
-      ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      size_t adv = size_t(w);
-      while (adv > 0 && msg.msg_iovlen > 0) {
-        if (adv >= msg.msg_iov[0].iov_len) {
-          adv -= msg.msg_iov[0].iov_len;
-          ++msg.msg_iov;
-          --msg.msg_iovlen;
-        } else {
-          msg.msg_iov[0].iov_base = static_cast<uint8_t*>(msg.msg_iov[0].iov_base) + adv;
-          msg.msg_iov[0].iov_len -= adv;
-          adv = 0;
-        }
-      }
-      while (msg.msg_iovlen > 0 && msg.msg_iov[0].iov_len == 0) {
-        ++msg.msg_iov;
-        --msg.msg_iovlen;
-      }
-    }
-    return true;
-  }
-
-  bool Flush() {
-    if (queued.empty()) return true;
-    iovec v{queued.data(), queued.size()};
-    bool ok = WriteV(&v, 1);
-    queued.clear();
-    return ok;
-  }
-
-  // Whether the next request is already complete in the input buffer.
-  bool MoreBuffered() const {
-    size_t avail = wpos - rpos;
-    if (avail < wire::kHeaderSize) return false;
-    return avail - wire::kHeaderSize >= wire::Get32(in.data() + rpos + 8);
-  }
-
-  bool Send(uint8_t type, uint64_t id, int32_t status, const uint8_t* payload, size_t n) {
-    wire::Header h;
-    h.type = type | wire::kReplyBit;
-    h.status = status;
-    h.request_id = id;
-    h.payload_len = uint32_t(n);
-    h.payload_crc = crc32c::Extend(0, payload, n);
-    uint8_t hdr[wire::kHeaderSize];
-    wire::EncodeHeader(h, hdr);
-    if (n <= kQueueMaxPayload) {
-      queued.insert(queued.end(), hdr, hdr + sizeof hdr);
-      if (n) queued.insert(queued.end(), payload, payload + n);
-      if (!MoreBuffered() || queued.size() >= kQueueLimit) return Flush();
-      return true;
-    }
-    if (!Flush()) return false;
-    iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload), n}};
-    return WriteV(iov, 2);
-  }
-  bool Send(uint8_t type, uint64_t id, int32_t status, const std::vector<uint8_t>& p) {
-    return Send(type, id, status, p.data(), p.size());
-  }
-};
-
 Server::Server(ServerOptions options) : options_(std::move(options)), store_(options_.capacity) {}
 
 Server::~Server() {
@@ -191,6 +73,8 @@ Status Server::Start() {
   std::string host;
   uint16_t port;
   Status s = ParseHostPort(options_.listen, &host, &port);
+  if (!s.ok()) return s;
+  s = auth::CheckSecretLength(options_.secret, "server");
   if (!s.ok()) return s;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -242,8 +126,28 @@ Status Server::Start() {
     close(fd);
     return Status::IoError("pipe", e);
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   listen_fd_ = fd;
   stopping_ = false;
+  if (!shared_) shared_ = std::make_unique<WorkerShared>();
+  unsigned n = options_.threads;
+  if (n == 0) {
+    cpu_set_t cpus;
+    n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? unsigned(CPU_COUNT(&cpus)) : 1;
+  }
+  for (unsigned i = 0; i < std::max(n, 1u); ++i)
+    shared_->workers.push_back(std::make_unique<Worker>(shared_.get(), int(i)));
+  if (options_.busy_connection_threads) {
+    conn_threads_ = std::make_unique<ConnThreads>(shared_.get());
+    shared_->conn_threads = conn_threads_.get();
+  }
+  for (auto& w : shared_->workers) {
+    s = w->Start();
+    if (!s.ok()) {
+      Stop();
+      return s;
+    }
+  }
   acceptor_ = StartThread("rvm-logd-accept", [this] { AcceptLoop(); });
   return Status::Ok();
 }
@@ -251,15 +155,20 @@ Status Server::Start() {
 void Server::Stop() {
   if (listen_fd_ < 0) return;
   stopping_ = true;
-  char c = 1;
-  while (write(wake_fd_[1], &c, 1) < 0 && errno == EINTR) {
+  if (acceptor_.joinable()) {
+    char c = 1;
+    while (write(wake_fd_[1], &c, 1) < 0 && errno == EINTR) {
+    }
+    acceptor_.join();
   }
-  acceptor_.join();
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& s : sessions_) shutdown(s->fd, SHUT_RDWR);
-  }
-  Reap(true);
+  // Connection threads first: they hand idle connections to workers.
+  if (conn_threads_) conn_threads_->Stop();
+  // No worker may hand a connection to one that already stopped.
+  for (auto& w : shared_->workers) w->RequestStop();
+  for (auto& w : shared_->workers) w->Stop();
+  shared_->workers.clear();
+  shared_->conn_threads = nullptr;
+  conn_threads_.reset();
   close(listen_fd_);
   close(wake_fd_[0]);
   close(wake_fd_[1]);
@@ -267,248 +176,98 @@ void Server::Stop() {
   wake_fd_[0] = wake_fd_[1] = -1;
 }
 
-void Server::Reap(bool all) {
-  std::list<std::unique_ptr<Session>> dead;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if (all || (*it)->done.load()) {
-        dead.push_back(std::move(*it));
-        it = sessions_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+uint64_t Server::auth_timeouts() const {
+  return shared_ ? shared_->auth_timeouts.load() : 0;
+}
+
+uint64_t Server::connections_open() const {
+  return shared_ ? shared_->open.load() : 0;
+}
+
+uint64_t Server::closes_not_trimmed() const {
+  return shared_ ? shared_->closed_since_trim.load() : 0;
+}
+
+size_t Server::connection_threads() {
+  return conn_threads_ ? conn_threads_->active() : 0;
+}
+
+uint64_t Server::connection_threads_started() const {
+  return conn_threads_ ? conn_threads_->started() : 0;
+}
+
+size_t Server::worker_count() const {
+  return shared_ ? shared_->workers.size() : 0;
+}
+
+void Server::AcceptOne(int fd) {
+  accepted_++;
+  if (shared_->open.load() >= options_.max_connections) {
+    // Refused without reading anything: one HELLO reply with EBUSY.
+    refused_++;
+    std::vector<uint8_t> reply;
+    AppendReply(uint8_t(wire::Type::kHello), 0, wire::kErrBusy, nullptr, 0, &reply);
+    (void)!send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    return;
   }
-  for (auto& s : dead) {
-    s->thread.join();
-    close(s->fd);
-  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  shared_->open++;
+  Worker* to = shared_->workers.front().get();
+  for (auto& w : shared_->workers)
+    if (w->connections.load() < to->connections.load()) to = w.get();
+  to->connections++;
+  SessionEnv env;
+  env.secret = options_.secret;
+  env.store = &store_;
+  env.appends = &appends_;
+  env.rejected = &rejected_;
+  to->Adopt(std::make_unique<ServerConn>(fd, env, MonotonicMs() + options_.auth_timeout_ms));
 }
 
 void Server::AcceptLoop() {
+  int64_t paused_until = 0;  // accept failed for want of descriptors or memory
   while (!stopping_) {
-    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-    int n = poll(p, 2, 1000);
-    Reap(false);
+    pollfd p[2] = {{wake_fd_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    int timeout = -1;
+    nfds_t nfds = 2;
+    if (paused_until != 0) {
+      int64_t left = paused_until - MonotonicMs();
+      if (left > 0) {
+        nfds = 1;
+        timeout = int(left);
+      } else {
+        paused_until = 0;
+      }
+    }
+    int n = poll(p, nfds, timeout);
     if (n <= 0 || stopping_) continue;
-    if (!(p[0].revents & POLLIN)) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    accepted_++;
-    auto s = std::make_unique<Session>();
-    s->fd = fd;
-    Session* raw = s.get();
-    std::lock_guard<std::mutex> l(mu_);
-    sessions_.push_back(std::move(s));
-    raw->thread = StartThread("rvm-logd-conn", [this, raw] {
-      open_sessions_++;
-      Serve(raw);
-      raw->Flush();  // replies queued before an error or hang-up
-      // Let the peer see the end now; the fd is closed when reaped.
-      shutdown(raw->fd, SHUT_RDWR);
-      open_sessions_--;
-      raw->done = true;
-    });
+    if (nfds < 2 || !(p[1].revents & POLLIN)) continue;
+    for (;;) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        AcceptOne(fd);
+        continue;
+      }
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        paused_until = MonotonicMs() + 100;  // the backlog waits meanwhile
+      break;
+    }
   }
 }
 
 std::string Server::StatusLine() {
-  std::string s = "connections=" + std::to_string(open_sessions_.load()) +
+  std::string s = "connections=" + std::to_string(connections_open()) +
                   " accepted=" + std::to_string(accepted_.load()) +
+                  " refused=" + std::to_string(refused_.load()) +
+                  " auth_timeouts=" + std::to_string(auth_timeouts()) +
                   " rejected=" + std::to_string(rejected_.load()) +
                   " logs=" + std::to_string(store_.log_count()) +
                   " held=" + std::to_string(store_.used()) + "/" +
                   std::to_string(store_.capacity()) + " appends=" + std::to_string(appends_.load());
   return s;
-}
-
-void Server::Serve(Session* s) {
-  s->in.resize(256 * 1024);
-  s->out.reserve(256);
-  s->queued.reserve(Session::kQueueLimit + 4096 + wire::kHeaderSize);
-  const bool need_auth = !options_.secret.empty();
-  for (;;) {
-    if (!s->Ensure(wire::kHeaderSize)) return;
-    wire::Header h;
-    int32_t werr;
-    if (!wire::DecodeHeader(s->in.data() + s->rpos, &h, &werr).ok()) {
-      rejected_++;
-      return;  // a corrupt header: nothing trustworthy to reply to
-    }
-    const uint8_t type = h.type;
-    if ((type & wire::kReplyBit) || h.status != 0) {
-      rejected_++;
-      s->Send(type & ~wire::kReplyBit, h.request_id, wire::kErrProto, nullptr, 0);
-      return;
-    }
-    const size_t total = wire::kHeaderSize + h.payload_len;
-    if (!s->Ensure(total)) return;
-    const uint8_t* p = s->in.data() + s->rpos + wire::kHeaderSize;
-    const size_t n = h.payload_len;
-    s->rpos += total;
-    // An authenticated APPEND is verified while it is copied into the log
-    // (one pass over the bytes); everything else here.
-    const bool fused = s->authed && t0(type) == wire::Type::kAppend;
-    if (!fused && crc32c::Extend(0, p, n) != h.payload_crc) {
-      rejected_++;
-      s->Send(type, h.request_id, wire::kErrChecksum, nullptr, 0);
-      return;
-    }
-    auto fail = [&](int32_t code) {
-      rejected_++;
-      s->Send(type, h.request_id, code, nullptr, 0);
-    };
-    const wire::Type t = wire::Type(type);
-    s->out.clear();
-    if (!s->hello_done) {
-      wire::HelloRequest req;
-      if (t != wire::Type::kHello || !wire::DecodeHelloRequest(p, n, &req).ok()) {
-        return fail(wire::kErrProto);
-      }
-      if (req.min_version > wire::kVersion || req.max_version < wire::kVersion) {
-        return fail(wire::kErrVersion);
-      }
-      wire::HelloReply rep;
-      rep.auth_required = need_auth;
-      if (need_auth && !auth::RandomNonce(rep.nonce).ok()) return;
-      std::memcpy(s->server_nonce, rep.nonce, wire::kNonceSize);
-      wire::EncodeHelloReply(rep, &s->out);
-      if (!s->Send(type, h.request_id, 0, s->out)) return;
-      s->hello_done = true;
-      s->authed = !need_auth;
-      continue;
-    }
-    if (!s->authed) {
-      wire::AuthRequest req;
-      if (t != wire::Type::kAuth) return fail(wire::kErrAccess);
-      if (!wire::DecodeAuthRequest(p, n, &req).ok()) return fail(wire::kErrProto);
-      uint8_t want[wire::kMacSize];
-      auth::ClientMac(options_.secret, s->server_nonce, req.client_nonce, want);
-      if (!auth::MacEqual(want, req.mac)) return fail(wire::kErrAccess);
-      wire::AuthReply rep;
-      auth::ServerMac(options_.secret, req.client_nonce, s->server_nonce, rep.mac);
-      wire::EncodeAuthReply(rep, &s->out);
-      if (!s->Send(type, h.request_id, 0, s->out)) return;
-      s->authed = true;
-      continue;
-    }
-    bool ok = true;
-    switch (t) {
-      case wire::Type::kHello:
-      case wire::Type::kAuth:
-        return fail(wire::kErrProto);
-      case wire::Type::kOpen: {
-        wire::OpenRequest req;
-        if (!wire::DecodeOpenRequest(p, n, &req).ok()) return fail(wire::kErrProto);
-        s->log.reset();
-        LogInfo info;
-        int32_t rc =
-            store_.Open(req.name, req.epoch, req.create, req.create_offset, &s->log, &info);
-        if (rc == 0) {
-          s->epoch = req.epoch;
-          wire::EncodeLogInfo(info, &s->out);
-        }
-        ok = s->Send(type, h.request_id, rc, s->out);
-        break;
-      }
-      case wire::Type::kAppend: {
-        uint64_t off;
-        const uint8_t* data;
-        size_t len;
-        if (!wire::DecodeAppendRequest(p, n, &off, &data, &len).ok()) return fail(wire::kErrProto);
-        wire::AppendReply rep;
-        rep.offset = off;
-        int32_t rc = wire::kErrNoLog;
-        if (s->log) {
-          uint32_t seed = crc32c::Extend(0, p, wire::kAppendFixedSize);
-          rc = store_.AppendChecked(s->log.get(), s->epoch, off, data, len, seed, h.payload_crc,
-                                    &rep.tail);
-        }
-        // A refusal must not hide a corrupt message.
-        if (rc != 0 && rc != wire::kErrChecksum && crc32c::Extend(0, p, n) != h.payload_crc)
-          rc = wire::kErrChecksum;
-        if (rc == wire::kErrChecksum) return fail(rc);
-        if (rc == 0) appends_++;
-        uint8_t buf[wire::kAppendReplySize];
-        wire::Put64(buf, rep.offset);
-        wire::Put64(buf + 8, rep.tail);
-        ok = s->Send(type, h.request_id, rc, buf, sizeof buf);
-        break;
-      }
-      case wire::Type::kRead: {
-        wire::ReadRequest req;
-        if (!wire::DecodeReadRequest(p, n, &req).ok()) return fail(wire::kErrProto);
-        if (!s->log) {
-          ok = s->Send(type, h.request_id, wire::kErrNoLog, nullptr, 0);
-          break;
-        }
-        s->out.resize(8 + size_t(req.len));
-        wire::Put64(s->out.data(), req.offset);
-        size_t got = 0;
-        LogInfo info;
-        int32_t rc = store_.Read(s->log.get(), req.offset, req.len, s->out.data() + 8, &got, &info);
-        if (rc != 0) {
-          ok = s->Send(type, h.request_id, rc, nullptr, 0);
-        } else {
-          ok = s->Send(type, h.request_id, 0, s->out.data(), 8 + got);
-        }
-        if (s->out.capacity() > (1u << 20)) std::vector<uint8_t>().swap(s->out);
-        break;
-      }
-      case wire::Type::kTrim: {
-        uint64_t durable;
-        if (!wire::DecodeU64(p, n, &durable).ok()) return fail(wire::kErrProto);
-        if (!s->log) {
-          ok = s->Send(type, h.request_id, wire::kErrNoLog, nullptr, 0);
-          break;
-        }
-        LogInfo info;
-        int32_t rc = store_.Trim(s->log.get(), s->epoch, durable, &info);
-        if (rc == 0) wire::EncodeLogInfo(info, &s->out);
-        ok = s->Send(type, h.request_id, rc, s->out);
-        break;
-      }
-      case wire::Type::kStat: {
-        if (n != 0) return fail(wire::kErrProto);
-        if (!s->log) {
-          ok = s->Send(type, h.request_id, wire::kErrNoLog, nullptr, 0);
-          break;
-        }
-        LogInfo info;
-        store_.Stat(s->log.get(), &info);
-        wire::EncodeLogInfo(info, &s->out);
-        ok = s->Send(type, h.request_id, 0, s->out);
-        break;
-      }
-      case wire::Type::kList: {
-        if (n != 0) return fail(wire::kErrProto);
-        std::vector<LogEntry> logs = store_.List();
-        // Keep the reply within kMaxPayload (the list is then truncated).
-        size_t bytes = 4;
-        size_t keep = 0;
-        for (; keep < logs.size(); ++keep) {
-          size_t e = 4 + logs[keep].name.size() + wire::kLogInfoSize;
-          if (bytes + e > wire::kMaxPayload) break;
-          bytes += e;
-        }
-        logs.resize(keep);
-        wire::EncodeList(logs, &s->out);
-        ok = s->Send(type, h.request_id, 0, s->out);
-        break;
-      }
-      case wire::Type::kClose: {
-        if (n != 0) return fail(wire::kErrProto);
-        s->log.reset();
-        s->epoch = 0;
-        ok = s->Send(type, h.request_id, 0, nullptr, 0);
-        break;
-      }
-    }
-    if (!ok) return;
-  }
 }
 
 }  // namespace rvmr::remote_log

@@ -199,6 +199,7 @@ void CodaLog::Walk() {
           } else if (Checksum(nv + kRangeHdrSize, skew, r.length) != LoadU64(nv + 88)) {
             step.why = "range " + std::to_string(k) + " data checksum wrong (torn write)";
           } else {
+            r.data_offset = p + kRangeHdrSize + skew;
             r.data = std::string_view(nv + kRangeHdrSize + skew, r.length);
             txn.ranges.push_back(r);
             back = rl;

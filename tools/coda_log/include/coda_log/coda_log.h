@@ -29,7 +29,8 @@ struct Range {
   uint64_t length = 0;
   uint64_t vmaddr = 0;  // where the segment was mapped when written
   bool is_split = false;
-  std::string_view data;  // `length` bytes, inside the CodaLog's buffer
+  uint64_t data_offset = 0;  // file offset of the first changed byte
+  std::string_view data;     // `length` bytes, inside the CodaLog's buffer
 };
 
 struct Transaction {

@@ -563,6 +563,7 @@ bool DoShow() {
       id = k.id;
     }
   }
+  // On a log of the original: all, seg_dict, statistics and status only.
   if (log_state.original && id != 1 && id != 8 && id != 9 && id != 10) return RequireOurLog();
   if (log_state.original && id == 1) {
     const auto& recs = log_state.original->records();

@@ -58,6 +58,97 @@ struct Step {
   bool plausible = false;  // the header names the record expected here
 };
 
+// The common header of the record at `pos` of `b`.
+struct Header {
+  uint32_t id = 0;
+  uint64_t len = 0;
+  Timeval ts;
+  uint64_t rn = 0;
+};
+
+// Checks 4 and 5 of docs/coda-log-format.md: the record (a transaction or a
+// segment record) and its end marker lie in the area and agree. Why not,
+// or empty.
+std::string CheckFrame(const char* b, uint64_t pos, const Header& h, uint64_t end_dev) {
+  uint64_t min_len = h.id == kIdTransaction ? kTransHdrSize : kSegmentHdrSize + 8;
+  if (h.len % 8 != 0 || h.len < min_len || h.len > end_dev || pos + h.len + kRecEndSize > end_dev)
+    return "record length " + std::to_string(h.len) + " does not fit the record area";
+  const char* e = b + pos + h.len;
+  if (LoadU32(e) != kIdRecordEnd || LoadU32(e + 40) != h.id || LoadU64(e + 32) != h.rn ||
+      LoadU64(e + 8) != h.len || !(LoadTimeval(e + 16) == h.ts))
+    return "its end marker does not match its header (torn write)";
+  return "";
+}
+
+// Check 6 for a segment dictionary record at `pos` (framed).
+std::string ReadSegment(const char* b, uint64_t pos, const Header& h, Segment* seg) {
+  seg->file_offset = pos;
+  seg->rec_num = h.rn;
+  seg->seg_code = static_cast<int64_t>(LoadU64(b + pos + 40));
+  seg->num_bytes = LoadU64(b + pos + 56);
+  uint64_t name_len = LoadU64(b + pos + 64);
+  std::string_view area(b + pos + kSegmentHdrSize, h.len - kSegmentHdrSize);
+  size_t nul = area.find('\0');
+  if (nul == std::string_view::npos || nul != name_len || LoadU64(b + pos + h.len + 48) != h.len)
+    return "segment dictionary record damaged";
+  seg->name.assign(area.substr(0, nul));
+  return "";
+}
+
+// Check 6 for one range at `p`, the k-th of the transaction `h` whose end
+// marker is at `e`; `back` is the length of the sub-record before it.
+std::string ReadRange(const char* b, uint64_t p, uint64_t e, const Header& h, uint64_t k,
+                      uint64_t back, uint64_t end_dev, Range* r) {
+  const char* nv = b + p;
+  uint64_t rl = LoadU64(nv + 8);
+  r->length = LoadU64(nv + 56);
+  r->offset = LoadU64(nv + 72);
+  r->vmaddr = LoadU64(nv + 80);
+  r->seg_code = static_cast<int64_t>(LoadU64(nv + 96));
+  r->is_split = LoadU32(nv + 104) != 0;
+  unsigned skew = static_cast<unsigned>(r->offset % 8);
+  std::string which = "range " + std::to_string(k);
+  if (LoadU32(nv) != kIdRange || LoadU64(nv + 32) != h.rn || !(LoadTimeval(nv + 16) == h.ts))
+    return which + " missing or of another record";
+  if (LoadU64(nv + 40) != back || LoadU64(nv + 48) != k || LoadU64(nv + 64) != 0 ||
+      r->length > end_dev || rl != kRangeHdrSize + AlignedLen(r->vmaddr, r->length) ||
+      kRangeHdrSize + RoundUp8(skew + r->length) > rl || rl > e - p)
+    return which + " header damaged";
+  if (Checksum(nv + kRangeHdrSize, skew, r->length) != LoadU64(nv + 88))
+    return which + " data checksum wrong (torn write)";
+  r->data_offset = p + kRangeHdrSize + skew;
+  r->data = std::string_view(nv + kRangeHdrSize + skew, r->length);
+  return "";
+}
+
+// Check 6 for a transaction at `pos` (framed): its header and every range.
+std::string ReadTransaction(const char* b, uint64_t pos, const Header& h, uint64_t end_dev,
+                            Transaction* txn) {
+  txn->file_offset = pos;
+  txn->rec_num = h.rn;
+  txn->timestamp = h.ts;
+  txn->uname = LoadTimeval(b + pos + 48);
+  txn->commit_stamp = LoadTimeval(b + pos + 64);
+  txn->n_coalesced = LoadU64(b + pos + 80);
+  txn->flags = LoadU64(b + pos + 88);
+  uint64_t num_ranges = LoadU64(b + pos + 40);
+  uint64_t e = pos + h.len;
+  uint64_t p = pos + kTransHdrSize, back = kTransHdrSize, k = 1;
+  while (p < e) {
+    Range r;
+    std::string why = ReadRange(b, p, e, h, k, back, end_dev, &r);
+    if (!why.empty()) return why;
+    txn->ranges.push_back(r);
+    back = LoadU64(b + p + 8);
+    p += back;
+    ++k;
+  }
+  if (k - 1 != num_ranges || LoadU64(b + e + 48) != back)
+    return "transaction holds " + std::to_string(k - 1) + " of its " +
+           std::to_string(num_ranges) + " ranges";
+  return "";
+}
+
 }  // namespace
 
 bool CodaLog::Recognize(const std::string& path) {
@@ -116,101 +207,38 @@ void CodaLog::Walk() {
   for (;;) {
     if (pos == st.log_tail) reached_tail = true;
     Step step;
-    uint32_t id = 0;
-    uint64_t len = 0, rn = 0;
-    Timeval ts;
+    Header h;
     if (pos % 8 != 0 || pos < st.log_start || pos + kRecHdrSize > end_dev) {
       step.why = "position outside the record area";
     } else {
-      id = LoadU32(b + pos);
-      len = LoadU64(b + pos + 8);
-      ts = LoadTimeval(b + pos + 16);
-      rn = LoadU64(b + pos + 32);
-      if (id != kIdTransaction && id != kIdSegment && id != kIdWrap) {
-        step.why = "no record header (structure id " + std::to_string(id) + ")";
-      } else if (expect != 0 && rn != expect) {
-        step.why = "record number " + std::to_string(rn) + ", expected " + std::to_string(expect);
-      } else if (expect == 0 && st.first_rec_num != 0 && rn < st.first_rec_num) {
-        step.why = "record number " + std::to_string(rn) + " older than the log's first (" +
+      h = Header{LoadU32(b + pos), LoadU64(b + pos + 8), LoadTimeval(b + pos + 16),
+                 LoadU64(b + pos + 32)};
+      if (h.id != kIdTransaction && h.id != kIdSegment && h.id != kIdWrap) {
+        step.why = "no record header (structure id " + std::to_string(h.id) + ")";
+      } else if (expect != 0 && h.rn != expect) {
+        step.why = "record number " + std::to_string(h.rn) + ", expected " + std::to_string(expect);
+      } else if (expect == 0 && st.first_rec_num != 0 && h.rn < st.first_rec_num) {
+        step.why = "record number " + std::to_string(h.rn) + " older than the log's first (" +
                    std::to_string(st.first_rec_num) + ")";
-      } else if (ts < prev_ts || ts < st.prev_trunc) {
+      } else if (h.ts < prev_ts || h.ts < st.prev_trunc) {
         step.why = "timestamp older than the record before it or the last truncation";
       } else {
         step.plausible = true;
       }
     }
+    const uint32_t id = h.id;
     Transaction txn;
     Segment seg;
     if (step.why.empty() && id == kIdWrap) {
-      if (len != kWrapSize || LoadU32(b + pos + 40) != kIdWrap || pos + kWrapSize > end_dev)
+      if (h.len != kWrapSize || LoadU32(b + pos + 40) != kIdWrap || pos + kWrapSize > end_dev)
         step.why = "wrap marker damaged";
       else if (first_part.has_value() && after_wrap_of_split)
         step.why = "a second wrap marker inside a split transaction";
     } else if (step.why.empty()) {
-      // Transactions and segment records: header, body, end marker.
-      uint64_t min_len = id == kIdTransaction ? kTransHdrSize : kSegmentHdrSize + 8;
-      uint64_t e = pos + len;
-      if (len % 8 != 0 || len < min_len || len > end_dev || e + kRecEndSize > end_dev) {
-        step.why = "record length " + std::to_string(len) + " does not fit the record area";
-      } else if (LoadU32(b + e) != kIdRecordEnd || LoadU32(b + e + 40) != id ||
-                 LoadU64(b + e + 32) != rn || LoadU64(b + e + 8) != len ||
-                 !(LoadTimeval(b + e + 16) == ts)) {
-        step.why = "its end marker does not match its header (torn write)";
-      } else if (id == kIdSegment) {
-        seg.file_offset = pos;
-        seg.rec_num = rn;
-        seg.seg_code = static_cast<int64_t>(LoadU64(b + pos + 40));
-        seg.num_bytes = LoadU64(b + pos + 56);
-        uint64_t name_len = LoadU64(b + pos + 64);
-        std::string_view area(b + pos + kSegmentHdrSize, len - kSegmentHdrSize);
-        size_t nul = area.find('\0');
-        if (nul == std::string_view::npos || nul != name_len || LoadU64(b + e + 48) != len)
-          step.why = "segment dictionary record damaged";
-        else
-          seg.name.assign(area.substr(0, nul));
-      } else {
-        txn.file_offset = pos;
-        txn.rec_num = rn;
-        txn.timestamp = ts;
-        txn.uname = LoadTimeval(b + pos + 48);
-        txn.commit_stamp = LoadTimeval(b + pos + 64);
-        txn.n_coalesced = LoadU64(b + pos + 80);
-        txn.flags = LoadU64(b + pos + 88);
-        uint64_t num_ranges = LoadU64(b + pos + 40);
-        uint64_t p = pos + kTransHdrSize, back = kTransHdrSize, k = 1;
-        while (step.why.empty() && p < e) {
-          const char* nv = b + p;
-          uint64_t rl = LoadU64(nv + 8);
-          Range r;
-          r.length = LoadU64(nv + 56);
-          r.offset = LoadU64(nv + 72);
-          r.vmaddr = LoadU64(nv + 80);
-          r.seg_code = static_cast<int64_t>(LoadU64(nv + 96));
-          r.is_split = LoadU32(nv + 104) != 0;
-          unsigned skew = static_cast<unsigned>(r.offset % 8);
-          if (LoadU32(nv) != kIdRange || LoadU64(nv + 32) != rn ||
-              !(LoadTimeval(nv + 16) == ts)) {
-            step.why = "range " + std::to_string(k) + " missing or of another record";
-          } else if (LoadU64(nv + 40) != back || LoadU64(nv + 48) != k ||
-                     LoadU64(nv + 64) != 0 || r.length > end_dev ||
-                     rl != kRangeHdrSize + AlignedLen(r.vmaddr, r.length) ||
-                     kRangeHdrSize + RoundUp8(skew + r.length) > rl || rl > e - p) {
-            step.why = "range " + std::to_string(k) + " header damaged";
-          } else if (Checksum(nv + kRangeHdrSize, skew, r.length) != LoadU64(nv + 88)) {
-            step.why = "range " + std::to_string(k) + " data checksum wrong (torn write)";
-          } else {
-            r.data_offset = p + kRangeHdrSize + skew;
-            r.data = std::string_view(nv + kRangeHdrSize + skew, r.length);
-            txn.ranges.push_back(r);
-            back = rl;
-            p += rl;
-            ++k;
-          }
-        }
-        if (step.why.empty() && (p != e || k - 1 != num_ranges || LoadU64(b + e + 48) != back))
-          step.why = "transaction holds " + std::to_string(k - 1) + " of its " +
-                     std::to_string(num_ranges) + " ranges";
-      }
+      step.why = CheckFrame(b, pos, h, end_dev);
+      if (step.why.empty())
+        step.why = id == kIdSegment ? ReadSegment(b, pos, h, &seg)
+                                    : ReadTransaction(b, pos, h, end_dev, &txn);
     }
     // Split transactions: first part, wrap marker, second part.
     if (step.why.empty()) {
@@ -246,19 +274,19 @@ void CodaLog::Walk() {
       break;
     }
     // The record is sound.
-    expect = rn + 1;
-    prev_ts = ts;
-    next_rec_num_ = rn + 1;
+    expect = h.rn + 1;
+    prev_ts = h.ts;
+    next_rec_num_ = h.rn + 1;
     if (id == kIdWrap) {
-      records_.push_back(Record{RecordKind::kWrap, pos, rn, 0});
+      records_.push_back(Record{RecordKind::kWrap, pos, h.rn, 0});
       ++wraps_;
       if (first_part.has_value()) after_wrap_of_split = true;
       pos = st.log_start;
       continue;
     }
-    pos += len + kRecEndSize;
+    pos += h.len + kRecEndSize;
     if (id == kIdSegment) {
-      records_.push_back(Record{RecordKind::kSegment, seg.file_offset, rn, segments_.size()});
+      records_.push_back(Record{RecordKind::kSegment, seg.file_offset, h.rn, segments_.size()});
       segments_.push_back(std::move(seg));
       continue;
     }
@@ -281,7 +309,7 @@ void CodaLog::Walk() {
                              transactions_.size()});
     } else {
       records_.push_back(
-          Record{RecordKind::kTransaction, txn.file_offset, rn, transactions_.size()});
+          Record{RecordKind::kTransaction, txn.file_offset, h.rn, transactions_.size()});
     }
     transactions_.push_back(std::move(txn));
   }

@@ -434,6 +434,20 @@ TEST_CASE("rvmutl i refuses our log with unapplied commits unless forced; keeps 
   ::close(fd);
   CHECK(st.area_size == 2 * 1024 * 1024);
 
+  // Through a symbolic link: the link stays, the file it names is replaced.
+  std::string link = dir.File("link");
+  REQUIRE(::symlink(path.c_str(), link.c_str()) == 0);
+  r = Rvmutl("i " + link + " 1M\nquit\n");
+  struct stat lst;
+  REQUIRE(::lstat(link.c_str(), &lst) == 0);
+  CHECK(S_ISLNK(lst.st_mode));
+  CHECK(ModeOf(path) == 0640);
+  fd = ::open(path.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  CHECK(log::ReadLogStatus(fd, &st).ok());
+  ::close(fd);
+  CHECK(st.area_size == 1024 * 1024);
+
   // A file that is no log at all is refused too; an empty file is not.
   WriteFile(path, "precious data, not a log");
   r = Rvmutl("i " + path + " 1M\nquit\n");

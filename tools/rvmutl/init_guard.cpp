@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
 
 #include "coda_log/coda_log.h"
@@ -81,7 +82,17 @@ Status CheckMayOverwrite(const std::string& path) {
   return verdict;
 }
 
-Status ReplaceWithNewLog(const std::string& path, uint64_t area_len) {
+Status ReplaceWithNewLog(const std::string& link_path, uint64_t area_len) {
+  // A symbolic link stays: the file it names is replaced.
+  std::string path = link_path;
+  struct stat lst;
+  if (::lstat(link_path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) {
+    char* real = ::realpath(link_path.c_str(), nullptr);
+    if (real != nullptr) {
+      path = real;
+      ::free(real);
+    }
+  }
   struct stat old;
   bool replacing = ::stat(path.c_str(), &old) == 0;
   if (replacing && !S_ISREG(old.st_mode))

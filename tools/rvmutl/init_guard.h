@@ -21,8 +21,9 @@ Status CheckMayOverwrite(const std::string& path);
 
 // Creates a new, empty log of this RVM's format with `area_len` bytes of
 // record area at `path`, replacing any file there atomically (a new file
-// renamed over it). A replaced file's permission bits and owner carry over;
-// a new file gets mode 0644.
+// renamed over it; when `path` is a symbolic link, the file it names is
+// replaced and the link kept). A replaced file's permission bits and owner
+// carry over; a new file gets mode 0644.
 Status ReplaceWithNewLog(const std::string& path, uint64_t area_len);
 
 }  // namespace rvmr::rvmutl

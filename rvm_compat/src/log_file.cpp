@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/diag.h"
+
 namespace rvmr::compat {
 
 namespace {
@@ -47,7 +49,12 @@ rvm_return_t LogFile::Open(const std::string& path, std::unique_ptr<LogFile>* ou
   Status s = log::ReadLogStatus(f->fd_, &f->status_);
   if (!s.ok()) {
     if (s.code() == Status::Code::kIoError) return RVM_EIO;
-    return LooksLikeOriginalLog(f->fd_) ? RVM_ELOG_VERSION_SKEW : RVM_ELOG;
+    if (!LooksLikeOriginalLog(f->fd_)) return RVM_ELOG;
+    Diag("rvm: %s is a log of the original RVM (Coda), not of this RVM: apply it with this "
+         "RVM's rvmutl (open_log %s, then recover), then make a log of this RVM with rvmutl "
+         "init_log (docs/migration.md)\n",
+         path.c_str(), path.c_str());
+    return RVM_ELOG_VERSION_SKEW;
   }
   *out = std::move(f);
   return RVM_SUCCESS;

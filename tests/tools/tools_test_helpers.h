@@ -216,11 +216,10 @@ struct RunResult {
   std::string output;  // stdout and stderr together
 };
 
-#ifdef RVM_LOG_BINARY
-// Runs the rvm-log binary with `args` (shell-quoted by the caller).
-inline RunResult RunCli(const std::string& args) {
+// Runs the shell command `cmd` (its stderr joined to stdout by the caller,
+// "2>&1") and collects its output and exit status.
+inline RunResult RunShell(const std::string& cmd) {
   RunResult r;
-  std::string cmd = std::string(RVM_LOG_BINARY) + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];
@@ -229,6 +228,12 @@ inline RunResult RunCli(const std::string& args) {
   int st = ::pclose(p);
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
+}
+
+#ifdef RVM_LOG_BINARY
+// Runs the rvm-log binary with `args` (shell-quoted by the caller).
+inline RunResult RunCli(const std::string& args) {
+  return RunShell(std::string(RVM_LOG_BINARY) + " " + args + " 2>&1");
 }
 #endif
 

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <vector>
 
+#include "coda_log/coda_log.h"
+
 namespace rvmr::tools {
 
 namespace {
@@ -79,6 +81,16 @@ Status DiskLog::Open(const std::string& path, std::unique_ptr<DiskLog>* out) {
       d->which_ = i;
     }
     any = true;
+  }
+  if (!any && coda::CodaLog::Recognize(path)) {
+    // Not damaged: a log of the original RVM, which rvmutl applies.
+    std::unique_ptr<coda::CodaLog> original;
+    Status cs = coda::CodaLog::Open(path, &original);
+    return Status::NotSupported(
+        (cs.ok() ? original->Describe()
+                 : path + " is a log of the original RVM (Coda) that cannot be read: " +
+                       cs.message()) +
+        " (rvm-log reads this RVM's log format only)");
   }
   if (!any) {
     return Status::Corruption(

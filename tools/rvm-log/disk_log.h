@@ -19,7 +19,7 @@ class DiskLog {
  public:
   // Opens `path` read-only and reads its status. Fails (naming the file and
   // what was expected) if the file cannot be opened or neither status copy is
-  // valid. A file shorter than area_start + area_size opens, but
+  // valid; NotSupported, naming it as such, for a log of the original RVM. A file shorter than area_start + area_size opens, but
   // area_complete() is false and source() is null.
   static Status Open(const std::string& path, std::unique_ptr<DiskLog>* out);
   ~DiskLog();

@@ -7,8 +7,14 @@
 // and "s" is ambiguous), its arguments follow on the line or are prompted
 // for, '#' starts a comment line and "< file" reads commands from a file.
 // It works on this project's log format (docs/log-format.md) through the
-// shim's reader; recovery goes through librvm. Commands of the original that
-// only make sense for the original's log format say so and do nothing.
+// shim's reader; recovery goes through librvm. A log of the original RVM
+// (docs/coda-log-format.md) opens too: status, seg_dict, show and recover
+// work on it, recover applying its committed transactions to the data
+// segments (docs/migration.md). Commands of the original that only make
+// sense for the original's log format say so and do nothing.
+//
+// init_log refuses to overwrite a log still holding committed transactions
+// not yet applied unless its last word is "force" (init_guard.h).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -34,6 +40,8 @@
 #include "shim/log_status.h"
 #include "shim/remote_marker.h"
 #include "shim/shim_config.h"
+#include "init_guard.h"
+#include "original_log.h"
 
 namespace {
 
@@ -125,6 +133,9 @@ struct OpenLog {
   uint64_t tail = 0;                // logical offset after the last valid record
   std::string stop_reason;          // why the scan ended
   size_t cursor = 0;                // current record for next/prev/show
+  // Set when the log is one of the original RVM: then status, records and
+  // tail above are unused.
+  std::unique_ptr<rvmr::coda::CodaLog> original;
 };
 
 OpenLog log_state;
@@ -165,6 +176,20 @@ bool ScanLog() {
 bool RequireLog() {
   if (log_state.open) return true;
   fprintf(stderr, "? no log open (use open_log or log)\n");
+  return false;
+}
+
+const char* g_current_command = "";
+
+// For the commands that work on this RVM's log format only.
+bool RequireOurLog() {
+  if (!RequireLog()) return false;
+  if (!log_state.original) return true;
+  fprintf(stderr,
+          "? %s: not available on a log of the original RVM (status, seg_dict, show all, "
+          "recover and close_log are)\n",
+          g_current_command);
+  in.Discard();
   return false;
 }
 
@@ -251,6 +276,17 @@ void OpenLogFile(const std::string& path) {
   }
   log_state.fd = fd;
   log_state.path = path;
+  if (rvmr::coda::CodaLog::Recognize(path)) {
+    Status s = rvmr::coda::CodaLog::Open(path, &log_state.original);
+    if (!s.ok()) {
+      fprintf(stderr, "? %s\n", s.ToString().c_str());
+      CloseLog();
+      return;
+    }
+    printf("%s\n", log_state.original->Describe().c_str());
+    log_state.open = true;
+    return;
+  }
   if (!ScanLog()) {
     CloseLog();
     return;
@@ -298,26 +334,36 @@ bool DoInitLog() {
   std::string path = in.Word("Enter name of log file or device:");
   if (path.empty()) return false;
   uint64_t len = 0;
+  std::string text_len;
   for (;;) {
     std::string text = in.Word("Enter length of log data area:");
     if (text.empty()) return false;
+    text_len = text;
     if (ParseLength(text, &len) && len > 512) break;
     if (len <= 512) fprintf(stderr, "? log length must be at least one sector\n");
     in.Discard();
   }
-  struct stat st;
-  if (stat(path.c_str(), &st) == 0) {
-    if (!S_ISREG(st.st_mode)) {
-      fprintf(stderr, "? %s: only regular files can hold this log format\n", path.c_str());
+  bool force = false;
+  if (!in.AtEnd()) {
+    std::string w = in.Word(nullptr);
+    if (w != "force") {
+      fprintf(stderr, "? init_log: unexpected \"%s\" (the only word after the length is force)\n",
+              w.c_str());
       return false;
     }
-    // Re-initializing, as the original does with O_TRUNC.
-    if (unlink(path.c_str()) != 0) {
-      perror("? cannot open file/device");
+    force = true;
+  }
+  if (!force) {
+    Status check = rvmr::rvmutl::CheckMayOverwrite(path);
+    if (!check.ok()) {
+      fprintf(stderr,
+              "? %s\n? init_log refuses to overwrite it: apply it first (open_log %s, then "
+              "recover), or discard what it holds with: init_log %s %s force\n",
+              check.message().c_str(), path.c_str(), path.c_str(), text_len.c_str());
       return false;
     }
   }
-  Status s = rlog::CreateLogFile(path.c_str(), len, 0644);
+  Status s = rvmr::rvmutl::ReplaceWithNewLog(path, len);
   if (!s.ok()) {
     fprintf(stderr, "? could not initialize log: %s\n", s.ToString().c_str());
     exit(EXIT_FAILURE);
@@ -356,6 +402,10 @@ bool DoCloseLog() {
 
 bool DoStatus() {
   if (!RequireLog()) return false;
+  if (log_state.original) {
+    rvmr::rvmutl::PrintOriginalStatus(stdout, *log_state.original);
+    return true;
+  }
   const auto& st = log_state.status;
   uint64_t used = log_state.tail - st.head;
   printf("Status of log:           %s\n\n", log_state.path.c_str());
@@ -378,6 +428,10 @@ bool DoStatus() {
 
 bool DoStatistics() {
   if (!RequireLog()) return false;
+  if (log_state.original) {
+    rvmr::rvmutl::PrintOriginalStatus(stdout, *log_state.original);
+    return true;
+  }
   size_t txns = 0, dicts = 0, flushes = 0, coalesced = 0, ranges = 0;
   uint64_t data_bytes = 0;
   for (const auto& r : log_state.records) {
@@ -422,13 +476,13 @@ bool ShowCurrent() {
 }
 
 bool DoHead() {
-  if (!RequireLog()) return false;
+  if (!RequireOurLog()) return false;
   log_state.cursor = 0;
   return ShowCurrent();
 }
 
 bool DoTail() {
-  if (!RequireLog()) return false;
+  if (!RequireOurLog()) return false;
   if (!log_state.records.empty()) log_state.cursor = log_state.records.size() - 1;
   return ShowCurrent();
 }
@@ -441,7 +495,7 @@ long CountArg() {
 }
 
 bool DoNext() {
-  if (!RequireLog()) return false;
+  if (!RequireOurLog()) return false;
   long n = CountArg();
   if (log_state.cursor + static_cast<size_t>(n) >= log_state.records.size()) {
     printf("no next record: at tail of log\n");
@@ -452,7 +506,7 @@ bool DoNext() {
 }
 
 bool DoPrev() {
-  if (!RequireLog()) return false;
+  if (!RequireOurLog()) return false;
   long n = CountArg();
   if (static_cast<size_t>(n) > log_state.cursor) {
     printf("no previous record: at head of log\n");
@@ -464,6 +518,11 @@ bool DoPrev() {
 
 bool DoSegDict() {
   if (!RequireLog()) return false;
+  if (log_state.original) {
+    rvmr::rvmutl::PrintOriginalSegments(stdout, *log_state.original);
+    in.Discard();
+    return true;
+  }
   printf("Segment dictionary:\n");
   for (const auto& r : log_state.records) {
     uint32_t code;
@@ -480,6 +539,7 @@ bool DoSegDict() {
 bool DoShow() {
   if (!RequireLog()) return false;
   std::string what = in.Word(nullptr);
+  if (what.empty() && log_state.original) what = "all";
   if (what.empty()) return ShowCurrent();
   struct Key {
     const char* name;
@@ -502,6 +562,14 @@ bool DoShow() {
       }
       id = k.id;
     }
+  }
+  // On a log of the original: all, seg_dict, statistics and status only.
+  if (log_state.original && id != 1 && id != 8 && id != 9 && id != 10) return RequireOurLog();
+  if (log_state.original && id == 1) {
+    const auto& recs = log_state.original->records();
+    if (recs.empty()) printf("log is empty\n");
+    rvmr::rvmutl::PrintOriginalRecords(stdout, *log_state.original, 0, recs.size());
+    return true;
   }
   switch (id) {
     case 1:
@@ -544,11 +612,51 @@ bool DoShow() {
   }
 }
 
-// Applies the log to the data segments: librvm recovers the log when it
-// opens it. Runs in a child process, since RVM initializes once per process.
+// recover [clear] [update | no_update] [map CODE=PATH ...] [[file] LOG]
+// Applies the log to the data segments. A log of this RVM: librvm recovers
+// it when it opens it, in a child process, since RVM initializes once per
+// process. A log of the original RVM: its committed transactions are
+// applied here (original_log.h); "map CODE=PATH" writes segment CODE to PATH
+// instead of the file its dictionary names, no_update only checks.
 bool DoRecover() {
+  rvmr::coda::ApplyOptions opts;
+  std::string name;
+  for (;;) {
+    if (in.AtEnd()) break;
+    std::string w = in.Word(nullptr);
+    if (w == "clear" || w == "update") continue;
+    if (w == "no_update") {
+      opts.dry_run = true;
+    } else if (w == "map") {
+      std::string m = in.Word("Enter CODE=PATH:");
+      size_t eq = m.find('=');
+      char* end = nullptr;
+      unsigned long code = eq == std::string::npos ? 0 : strtoul(m.c_str(), &end, 0);
+      if (eq == std::string::npos || end != m.c_str() + eq || eq + 1 == m.size() ||
+          code > UINT32_MAX) {
+        fprintf(stderr, "? map %s: expected CODE=PATH (a segment code, then a file)\n", m.c_str());
+        return false;
+      }
+      opts.segment_map[static_cast<uint32_t>(code)] = m.substr(eq + 1);
+    } else if (w == "file") {
+      name = in.Word("Enter name of log file or device:");
+    } else {
+      name = w;
+    }
+  }
+  if (!name.empty()) {
+    if (log_state.open) {
+      fprintf(stderr, "? Log file is already open\n");
+      return false;
+    }
+    OpenLogFile(name);
+  }
   if (!RequireLog()) return false;
-  in.Discard();  // clear/file/update keywords of the original: nothing to choose here
+  if (log_state.original) return rvmr::rvmutl::RecoverOriginalLog(&log_state.original, opts);
+  if (opts.dry_run || !opts.segment_map.empty()) {
+    fprintf(stderr, "? recover: no_update and map are for logs of the original RVM only\n");
+    return false;
+  }
   std::string path = log_state.path;
   fflush(stdout);
   pid_t pid = fork();
@@ -557,9 +665,9 @@ bool DoRecover() {
     return false;
   }
   if (pid == 0) {
-    rvm_options_t* opts = rvm_malloc_options();
-    opts->log_dev = const_cast<char*>(path.c_str());
-    rvm_return_t rc = RVM_INIT(opts);
+    rvm_options_t* ropts = rvm_malloc_options();
+    ropts->log_dev = const_cast<char*>(path.c_str());
+    rvm_return_t rc = RVM_INIT(ropts);
     if (rc == RVM_SUCCESS) rc = rvm_truncate();
     if (rc != RVM_SUCCESS) {
       fprintf(stderr, "? recovery failed: %s\n", rvm_return(rc));
@@ -625,7 +733,7 @@ bool DoUpdate() {
 }  // replay/recover always update the segments here
 
 bool DoFindTail() {
-  if (!RequireLog()) return false;
+  if (!RequireOurLog()) return false;
   if (!ScanLog()) return false;
   printf("tail at logical offset %" PRIu64 " (scan stopped: %s)\n", log_state.tail,
          log_state.stop_reason.c_str());
@@ -633,11 +741,9 @@ bool DoFindTail() {
 }
 
 bool DoReadStatus() {
-  if (!RequireLog()) return false;
+  if (!RequireOurLog()) return false;
   return ScanLog();
 }
-
-const char* g_current_command = "";
 
 bool NotSupported() {
   fprintf(stderr,
@@ -756,6 +862,26 @@ void CommandLoop() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    printf(
+        "usage: rvmutl [LOG]   then commands on stdin (prompt \"* \"); any unique prefix of a\n"
+        "command works, e.g. i for init_log.\n\n"
+        "  init_log LOG LEN [force]  make an empty log (LEN: bytes, or with K/M/S/P suffix);\n"
+        "                            refuses to overwrite a log still holding committed\n"
+        "                            transactions not yet applied (this RVM's or the original\n"
+        "                            RVM's) unless the last word is force; keeps the file's mode\n"
+        "  open_log LOG              open a log: this RVM's, or the original (Coda) RVM's\n"
+        "  recover [no_update] [map CODE=PATH ...] [LOG]\n"
+        "                            apply the log's committed transactions to the data\n"
+        "                            segments (an original RVM log too: see docs/migration.md)\n"
+        "  status, statistics, seg_dict, show all|head|tail|..., head, tail, next, prev,\n"
+        "  find_tail, read_status, sizeof, close_log, quit\n");
+    return EXIT_SUCCESS;
+  }
+  if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+    printf("rvmutl (rvm_remote) %s\n", RVM_VERSION);
+    return EXIT_SUCCESS;
+  }
   if (argc > 1 && argv[1][0] == '-') {
     fprintf(stderr, "? %s: switch not found\n", argv[1]);
     return EXIT_FAILURE;

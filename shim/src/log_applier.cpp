@@ -93,9 +93,12 @@ Status LogApplier::ApplyRange(const LogRecord& rec, const RangeView& r) {
                              err);
     }
     seg.checked = true;
-  } else if (options_.coalesce) {
+    if (!options_.coalesce) HitFaultPoint();
+  } else if (options_.coalesce &&
+             (options_.direct_min == 0 || r.length < options_.direct_min)) {
     seg.pending.Write(r.seg_offset, r.data, r.length);
   } else {
+    if (options_.coalesce) seg.pending.Erase(r.seg_offset, r.length);
     if (seg.fd < 0) {
       seg.fd = OpenForWriting(*path);
       if (seg.fd < 0) {
@@ -112,11 +115,11 @@ Status LogApplier::ApplyRange(const LogRecord& rec, const RangeView& r) {
                                  " of segment file " + *path,
                              s.sys_errno());
     }
+    HitFaultPoint();
   }
   stats_.ranges++;
   stats_.bytes += r.length;
   stats_.bytes_per_segment[*path] += r.length;
-  if (!options_.coalesce) HitFaultPoint();
   return Status::Ok();
 }
 

@@ -245,3 +245,60 @@ TEST_CASE_METHOD(LogFiles, "one damaged status copy: recovery uses the other") {
             CHILD_RC(RVM_INIT(o), RVM_ELOG);
           }) == 0);
 }
+
+// Truncation moves the head one window (an eighth of this log) at a time,
+// and the head may be left at any window boundary: recovery from there must
+// find a segment dictionary record for every segment the rest of the log
+// uses, for both segments.
+TEST_CASE("a crash between truncation windows: the head is mid-log and recovery applies the rest") {
+  TempDir dir;
+  const std::string log = dir.File("log"), a = dir.File("a"), b = dir.File("b");
+  constexpr size_t kSeg = 64 * 1024;
+  constexpr int kTxns = 40;          // ~4.2 KiB each: ~170 KiB of a 256 KiB log
+  constexpr size_t kChunk = 4096;
+  MakeFile(a, kSeg, 0);
+  MakeFile(b, kSeg, 0);
+  int st = RunInChild([&] {
+    ::setenv("RVM_FAULT", "rvm.truncate_before_head:kill:3", 1);
+    InitWithNewLog(log, 256 * 1024, 0);
+    char* ma = MapAll(a)->vmaddr;
+    char* mb = MapAll(b)->vmaddr;
+    rvm_tid_t t;
+    rvm_init_tid(&t);
+    for (int i = 0; i < kTxns; i++) {
+      CHILD_RC(rvm_begin_transaction(&t, no_restore), RVM_SUCCESS);
+      // Transaction i fills chunk i % 16 of a with i, and byte i of b.
+      char* pa = ma + (i % 16) * kChunk;
+      CHILD_RC(rvm_set_range(&t, pa, kChunk), RVM_SUCCESS);
+      std::memset(pa, i + 1, kChunk);
+      CHILD_RC(rvm_set_range(&t, mb + i, 1), RVM_SUCCESS);
+      mb[i] = static_cast<char>(i + 1);
+      CHILD_RC(rvm_end_transaction(&t, flush), RVM_SUCCESS);
+    }
+    rvm_truncate();  // killed at the third window, after two head moves
+    _exit(9);
+  });
+  REQUIRE(st == 128 + SIGKILL);
+
+  int fd = ::open(log.c_str(), O_RDONLY);
+  REQUIRE(fd >= 0);
+  rvmr::log::LogStatus status;
+  REQUIRE(rvmr::log::ReadLogStatus(fd, &status).ok());
+  ::close(fd);
+  // Two windows of 32 KiB applied: the head is past them, short of the tail.
+  CHECK(status.head >= 2 * 32 * 1024);
+  CHECK(status.head < uint64_t(kTxns) * kChunk);
+
+  st = RunInChild([&] {
+    InitWithLog(log, 0);
+    char* ma = MapAll(a)->vmaddr;
+    char* mb = MapAll(b)->vmaddr;
+    for (int c = 0; c < 16; c++) {
+      int last = c + 16 * ((kTxns - 1 - c) / 16);  // the last transaction that wrote chunk c
+      for (size_t k = 0; k < kChunk; k++) CHILD_REQUIRE(ma[c * kChunk + k] == char(last + 1));
+    }
+    for (int i = 0; i < kTxns; i++) CHILD_REQUIRE(mb[i] == char(i + 1));
+    _exit(0);
+  });
+  CHECK(st == 0);
+}

@@ -61,6 +61,30 @@ TEST_CASE("ExtentMap: random overlapping writes match a byte-array model") {
   }
 }
 
+TEST_CASE("ExtentMap: random writes and erases match a byte-array model") {
+  std::mt19937 rng(777);
+  for (int round = 0; round < 50; ++round) {
+    const size_t space = 64 + rng() % 512;
+    ExtentMap m;
+    std::string bytes(space, '\0');
+    std::vector<bool> set(space, false);
+    for (int w = 0; w < 200; ++w) {
+      size_t off = rng() % space;
+      size_t len = 1 + rng() % std::min<size_t>(space - off, w % 5 == 0 ? 200 : 16);
+      if (rng() % 3 == 0) {
+        m.Erase(off, len);
+        for (size_t i = off; i < off + len; ++i) set[i] = false;
+        continue;
+      }
+      std::string data(len, static_cast<char>('a' + rng() % 26));
+      m.Write(off, data.data(), len);
+      bytes.replace(off, len, data);
+      for (size_t i = off; i < off + len; ++i) set[i] = true;
+    }
+    CheckAgainstModel(m, bytes, set);
+  }
+}
+
 TEST_CASE("ExtentMap: a write inside one extent overwrites it in place") {
   ExtentMap m;
   std::string big(4096, 'x');

@@ -31,26 +31,8 @@ class ExtentMap {
         bytes_ += len;
         return;
       }
-      if (pend > off) {
-        // Split p: keep its left part, and its right part beyond `end`.
-        std::string right;
-        if (pend > end) right = p->second.substr(end - p->first);
-        p->second.resize(off - p->first);
-        if (p->second.empty()) m_.erase(p);
-        if (!right.empty()) m_.emplace(end, std::move(right));
-      }
     }
-    it = m_.lower_bound(off);
-    while (it != m_.end() && it->first < end) {
-      uint64_t iend = it->first + it->second.size();
-      if (iend > end) {
-        std::string right = it->second.substr(end - it->first);
-        m_.erase(it);
-        m_.emplace(end, std::move(right));
-        break;
-      }
-      it = m_.erase(it);
-    }
+    Erase(off, len);
     // Insert, merging with an adjacent predecessor / successor.
     auto next = m_.lower_bound(off);
     if (next != m_.begin()) {
@@ -72,6 +54,37 @@ class ExtentMap {
     }
     m_.emplace(off, std::move(s));
     bytes_ += len;
+  }
+
+  // Forgets the bytes recorded for [off, off + len), splitting extents that
+  // reach beyond it.
+  void Erase(uint64_t off, uint64_t len) {
+    if (len == 0 || m_.empty()) return;
+    uint64_t end = off + len;
+    auto it = m_.upper_bound(off);
+    if (it != m_.begin()) {
+      auto p = std::prev(it);
+      uint64_t pend = p->first + p->second.size();
+      if (pend > off) {
+        // Split p: keep its left part, and its right part beyond `end`.
+        std::string right;
+        if (pend > end) right = p->second.substr(end - p->first);
+        p->second.resize(off - p->first);
+        if (p->second.empty()) m_.erase(p);
+        if (!right.empty()) m_.emplace(end, std::move(right));
+      }
+    }
+    it = m_.lower_bound(off);
+    while (it != m_.end() && it->first < end) {
+      uint64_t iend = it->first + it->second.size();
+      if (iend > end) {
+        std::string right = it->second.substr(end - it->first);
+        m_.erase(it);
+        m_.emplace(end, std::move(right));
+        break;
+      }
+      it = m_.erase(it);
+    }
   }
 
   const std::map<uint64_t, std::string>& extents() const { return m_; }

@@ -10,8 +10,8 @@
 //
 // Two ways to write: streaming (each range is written as Apply meets it) or
 // coalescing (each segment's ranges are collected in an ExtentMap and written
-// by Finish as merged extents, one pwrite per extent; no segment file is
-// touched before Finish).
+// by Finish as merged extents, one pwrite per extent; with direct_min, large
+// ranges are written at once instead).
 #pragma once
 
 #include <cstdint>
@@ -33,6 +33,10 @@ struct LogApplyOptions {
   bool dry_run = false;
   // Collect the ranges and write merged extents at Finish (see above).
   bool coalesce = false;
+  // Coalescing: a range of at least this many bytes is written as Apply
+  // meets it (its bytes forgotten from what is pending, so an older pending
+  // range never overwrites it at Finish) instead of being copied. 0: never.
+  uint64_t direct_min = 0;
   // Fault point (common/fault_point.h) hit after each write: each range when
   // streaming (also in a dry run), each extent when coalescing. nullptr: none.
   // Must outlive the applier (a string literal).

@@ -56,8 +56,10 @@ bool ParseItem(const std::string& item, Armed* a) {
     a->action = Action::kExit;
   else if (act == "torn")
     a->action = Action::kTorn;
+#if RVMR_MUTATIONS
   else if (act == "on" && item.compare(0, 10, "test_only.") == 0 && c2 == std::string::npos)
     a->action = Action::kOn;
+#endif
   else
     return false;
   a->n = 1;
@@ -83,7 +85,7 @@ void Parse() {
       if (!item.empty()) {
         if (ParseItem(item, &g_armed[g_count])) {
           if (g_armed[g_count].action == Action::kOn)
-            std::fprintf(stderr, "rvm fault: TEST-ONLY switch %s is ON: durability is broken\n",
+            std::fprintf(stderr, "rvm fault: MUTATION %s is ON: durability is broken\n",
                          g_armed[g_count].name.c_str());
           g_count++;
         } else
@@ -145,10 +147,12 @@ void HitTorn(const char* name, int fd, const void* buf, size_t len, uint64_t pos
   Die(a->action);
 }
 
+#if RVMR_MUTATIONS
 bool Active(const char* name) {
   Armed* a = Find(name);
   return a != nullptr && a->action == Action::kOn;
 }
+#endif
 
 size_t ArmedCount() {
   InitSlow();

@@ -7,9 +7,20 @@
 #include <deque>
 
 #include "common/crc32c.h"
+#include "common/fault_point.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log {
+
+namespace {
+
+// Mutation (mutant test build only): requests of an older writer's epoch are
+// served as if it were the newest (no fencing).
+bool Stale(uint64_t epoch, uint64_t log_epoch) {
+  return epoch < log_epoch && RVMR_MUTATION("accept_lower_epoch");
+}
+
+}  // namespace
 
 struct LogStore::Log {
   std::mutex mu;
@@ -69,11 +80,11 @@ int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uin
     }
   }
   std::lock_guard<std::mutex> g(l->mu);
-  if (epoch < l->info.epoch) {
+  if (epoch < l->info.epoch && !Stale(epoch, l->info.epoch)) {
     *info = l->info;
     return wire::kErrFenced;
   }
-  l->info.epoch = epoch;
+  l->info.epoch = std::max(l->info.epoch, epoch);
   *info = l->info;
   *log = std::move(l);
   return wire::kOk;
@@ -96,7 +107,7 @@ int32_t LogStore::AppendImpl(Log* log, uint64_t epoch, uint64_t offset, const ui
   std::lock_guard<std::mutex> g(log->mu);
   LogInfo& in = log->info;
   *tail = in.tail;
-  if (epoch != in.epoch) return wire::kErrFenced;
+  if (epoch != in.epoch && !Stale(epoch, in.epoch)) return wire::kErrFenced;
   if (offset < in.tail) return wire::kErrDuplicate;
   if (offset > in.tail) return wire::kErrGap;
   if (n == 0) return check && crc != expected_crc ? wire::kErrChecksum : wire::kOk;
@@ -165,7 +176,7 @@ int32_t LogStore::Read(Log* log, uint64_t offset, size_t len, uint8_t* out, size
 int32_t LogStore::Trim(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info) {
   std::lock_guard<std::mutex> g(log->mu);
   LogInfo& in = log->info;
-  if (epoch != in.epoch) {
+  if (epoch != in.epoch && !Stale(epoch, in.epoch)) {
     *info = in;
     return wire::kErrFenced;
   }

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 #include "common/fault_point.h"
@@ -150,8 +152,45 @@ Status LogApplier::Apply(const LogRecord& rec) {
   return Status::Ok();
 }
 
+#if RVMR_MUTATIONS
+namespace {
+
+// Mutation "segments_written_after_head": Finish returns at once and the
+// extents are written (and synced) 20 ms later by a detached thread, after
+// the caller has moved the log head past the records they came from.
+void WriteSegmentsLate(std::vector<std::pair<std::string, ExtentMap>> segs,
+                       const char* fault_point) {
+  std::thread([segs = std::move(segs), fault_point] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (const auto& [path, em] : segs) {
+      int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+      if (fd < 0) continue;
+      for (const auto& [off, bytes] : em.extents()) {
+        (void)!::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off));
+        if (fault_point != nullptr) RVMR_FAULT_POINT(fault_point);
+      }
+      (void)::fdatasync(fd);
+      ::close(fd);
+    }
+  }).detach();
+}
+
+}  // namespace
+#endif
+
 Status LogApplier::Finish() {
   if (options_.dry_run) return Status::Ok();
+#if RVMR_MUTATIONS
+  if (options_.coalesce && RVMR_MUTATION("segments_written_after_head")) {
+    std::vector<std::pair<std::string, ExtentMap>> late;
+    for (auto& [path, seg] : segments_) {
+      late.emplace_back(path, std::move(seg.pending));
+      seg.pending = ExtentMap();
+    }
+    WriteSegmentsLate(std::move(late), options_.fault_point);
+    return Status::Ok();
+  }
+#endif
   for (auto& [path, seg] : segments_) {
     if (!seg.pending.empty()) {
       if (seg.fd < 0) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "common/fault_point.h"
+
 namespace rvmr::log {
 
 const char* ReadErrorName(ReadError e) {
@@ -54,6 +56,11 @@ Status LogRecordReader::ReadRecord(LogRecord* rec) {
   uint64_t total = RecordSize(h.payload_len);
   if (total > src_->area_size()) return Fail(ReadError::kLengthOutOfRange, true);
   if (total > limit_ - offset_) return Fail(ReadError::kTruncated, true);
+  // Mutation: a record that wraps around the end of the log area is taken for
+  // the end of the log (it and everything after it are lost).
+  if (RVMR_MUTATION("wrap_ends_log") &&
+      offset_ % src_->area_size() + total > src_->area_size())
+    return Fail(ReadError::kEndOfRange, false);
   rec->payload.resize(h.payload_len);
   if (h.payload_len) {
     s = src_->Read(offset_ + kRecordHeaderSize, rec->payload.data(), h.payload_len);
@@ -62,7 +69,9 @@ Status LogRecordReader::ReadRecord(LogRecord* rec) {
       return s;
     }
   }
-  if (RecordCrc(hdr, rec->payload.data(), h.payload_len) != h.crc)
+  // Mutation: a record whose checksum does not match is accepted.
+  if (RecordCrc(hdr, rec->payload.data(), h.payload_len) != h.crc &&
+      !RVMR_MUTATION("accept_bad_crc"))
     return Fail(ReadError::kBadCrc, true);
   if (expect_lsn_ != 0 && h.lsn != expect_lsn_) return Fail(ReadError::kBadSequence, false);
   if (h.epoch > max_epoch_ || h.epoch < last_epoch_) return Fail(ReadError::kBadSequence, false);

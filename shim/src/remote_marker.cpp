@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "common/fault_point.h"
 #include "shim/tail_recovery.h"
 
 namespace rvmr {
@@ -98,6 +99,8 @@ std::string RemoteMarkerPath(const std::string& log_path) {
 Status ReadRemoteMarker(const std::string& log_path, RemoteMarker* m, bool* exists) {
   *m = RemoteMarker();
   *exists = false;
+  // Mutation: the marker is never found.
+  if (RVMR_MUTATION("ignore_remote_marker")) return Status::Ok();
   const std::string path = RemoteMarkerPath(log_path);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -361,6 +361,8 @@ void RemoteSink::MaybeRestoreMirrors() {
 
 void RemoteSink::MaybeTrim() {
   uint64_t d = disk_->durable_offset();
+  // Mutation: the mirrors drop what was sent, not what the disk made durable.
+  if (RVMR_MUTATION("trim_before_disk_durable")) d = end_;
   if (d - last_trim_ < sc_.trim_interval_bytes) return;
   SetPtr set;
   {
@@ -465,11 +467,9 @@ LogSink::Traits RemoteSink::traits() const {
 Status RemoteSink::Complete(const Batch& b, bool* remote) {
   *remote = false;
   if (b.set) {
-    // RVM_FAULT=test_only.ack_before_remote_ack:on breaks the ordering on
-    // purpose (the crash suite must then fail); never armed by default.
-    Status s = RVMR_FAULT_ACTIVE("test_only.ack_before_remote_ack")
-                   ? Status::Ok()
-                   : b.set->WaitAcked(b.end);
+    // Mutation (mutant test build only): the commit returns without
+    // waiting for the mirrors' acknowledgement.
+    Status s = RVMR_MUTATION("ack_before_remote_ack") ? Status::Ok() : b.set->WaitAcked(b.end);
     if (!s.ok()) {
       std::lock_guard<std::mutex> l(mu_);
       if (s.code() == Status::Code::kFenced) return FenceLocked(s);

@@ -7,7 +7,10 @@
 //
 // RVM_CRASH_ITERATIONS=N runs N iterations of every scenario (soak mode);
 // RVM_CRASH_SEED=S fixes the random choices; RVM_CRASH_EXTRA_FAULT=item is
-// added to every workload's RVM_FAULT (to arm a test_only switch).
+// added to the RVM_FAULT of every process the suite starts (to arm a
+// mutation, test_only.NAME:on); RVM_CRASH_BIN_DIR=DIR runs the workload,
+// rvm-logd and rvm-log of the build tree DIR (the mutant copy) instead of
+// this build's. A scenario that finds a failure prints "crash suite: CAUGHT".
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -30,9 +34,15 @@
 namespace rvmr::crash {
 namespace {
 
-const char* const kWorkload = RVM_CRASH_WORKLOAD;
-const char* const kLogd = RVM_CRASH_LOGD;
-const char* const kRvmLog = RVM_CRASH_RVM_LOG;
+// `built` (this build's binary), or its copy in RVM_CRASH_BIN_DIR.
+std::string Binary(const char* built, const char* in_tree) {
+  const char* dir = std::getenv("RVM_CRASH_BIN_DIR");
+  return dir != nullptr && *dir != '\0' ? std::string(dir) + "/" + in_tree : built;
+}
+
+const std::string kWorkload = Binary(RVM_CRASH_WORKLOAD, "tests/crash/bank_workload");
+const std::string kLogd = Binary(RVM_CRASH_LOGD, "remote_log/rvm-logd");
+const std::string kRvmLog = Binary(RVM_CRASH_RVM_LOG, "tools/rvm-log/rvm-log");
 
 constexpr uint64_t kUnlimited = 1000000000;
 constexpr uint64_t kLogBytes = 4 << 20;
@@ -71,8 +81,8 @@ bool FaultFired(const std::string& err) {
   return Contains(err, ": kill\n") || Contains(err, ": torn\n") || Contains(err, ": exit\n");
 }
 
-// `env` plus RVM_FAULT=fault, with RVM_CRASH_EXTRA_FAULT (e.g. a test_only
-// switch that breaks the ordering, to see the suite fail) appended.
+// `env` plus RVM_FAULT=fault, with RVM_CRASH_EXTRA_FAULT (a mutation, to
+// see the suite fail) appended.
 std::vector<std::string> WithFault(std::vector<std::string> env, std::string fault) {
   const char* extra = std::getenv("RVM_CRASH_EXTRA_FAULT");
   if (extra != nullptr && *extra != '\0') fault += (fault.empty() ? "" : ",") + std::string(extra);
@@ -90,6 +100,7 @@ struct Tally {
   uint64_t reported = 0;      // recoveries that reported LOST/UNVERIFIED ranges
   uint64_t faults_fired = 0;  // crashes that came from a fault point
   uint64_t refusals = 0;      // starts without the mirrors refused as they must be
+  uint64_t detections = 0;    // failures of the oracle or of the code under test
 };
 
 // One iteration: a fresh directory, log, bank and set of mirrors.
@@ -99,15 +110,15 @@ class Iteration {
       : rng_(rng), tally_(tally), failures_(failures) {
     seg_ = dir_.path() + "/bank.seg";
     log_ = dir_.path() + "/rvm.log";
-    if (!CreateBankSegment(seg_)) Fail("cannot create the bank segment");
+    if (!CreateBankSegment(seg_)) Broken("cannot create the bank segment");
   }
 
   // Starts n mirrors and writes the shim configuration (extra: more lines).
   void UseMirrors(int n, const std::string& extra) {
     std::string uris;
     for (int i = 0; i < n; i++) {
-      mirrors_.push_back(std::make_unique<Mirror>(kLogd, dir_.path(), i));
-      if (!mirrors_.back()->Start()) Fail("cannot start rvm-logd");
+      mirrors_.push_back(std::make_unique<Mirror>(kLogd, dir_.path(), i, WithFault({}, "")));
+      if (!mirrors_.back()->Start()) Broken("cannot start rvm-logd");
       uris += (i ? "," : "") + mirrors_.back()->uri();
     }
     std::string cfg = dir_.path() + "/shim.conf";
@@ -121,6 +132,7 @@ class Iteration {
   }
 
   Mirror& mirror(int i) { return *mirrors_[i]; }
+  const std::string& dir() const { return dir_.path(); }
   int mirrors() const { return static_cast<int>(mirrors_.size()); }
   const std::string& log() const { return log_; }
   const std::string& seg() const { return seg_; }
@@ -188,6 +200,13 @@ class Iteration {
     return r;
   }
 
+  // Checks and counts a run of the workload started by the scenario itself
+  // (not by Crash or Recover) in this iteration's directory or a copy of it.
+  void Adopt(const RunResult& r) {
+    Check(r, false);
+    Account(r);
+  }
+
   // Checks a counter found by other means (rvm-log replay + bank check).
   void CheckCounter(uint64_t c, const std::string& err, bool loss_ok) {
     RunResult r;
@@ -223,13 +242,13 @@ class Iteration {
     std::string name;
     DiskLog d;
     if (!ReadDiskLog(log_, &d)) {
-      Fail("cannot read the disk log's status");
+      Broken("cannot read the disk log's status");
       return 0;
     }
     if (!MirrorState(&durable, &tail, &name, &epoch)) return d.head + d.area_size;
     uint64_t from = std::max(durable, d.head);
     if (!always_from_durable && tail > from && Rand(0, 1) == 1) from = Rand(from, tail);
-    if (!ZeroLogical(log_, d, from, d.head + d.area_size)) Fail("cannot damage the disk log");
+    if (!ZeroLogical(log_, d, from, d.head + d.area_size)) Broken("cannot damage the disk log");
     return from;
   }
 
@@ -262,7 +281,14 @@ class Iteration {
     if (FaultFired(out)) tally_->faults_fired++;
   }
 
+  // A failure of the oracle or of the code under test (what a mutation
+  // must cause).
   void Fail(const std::string& what) {
+    tally_->detections++;
+    Broken(what);
+  }
+  // A failure of the harness itself (it could not set the scenario up).
+  void Broken(const std::string& what) {
     if (failures_->size() < 20) failures_->push_back(what + "\n(in " + dir_.path() + ")");
     failed_ = true;
     dir_.Keep();
@@ -353,6 +379,9 @@ void RunScenario(const char* name, int default_iterations,
     tally.iterations++;
   }
   PrintReport(name, tally);
+  if (tally.detections > 0)
+    std::printf("crash suite: CAUGHT in %s: %s\n", name,
+                failures.front().substr(0, failures.front().find('\n')).c_str());
   for (const auto& f : failures) UNSCOPED_INFO(f);
   CHECK(failures.empty());
   CHECK(tally.crashes > 0);
@@ -409,6 +438,110 @@ TEST_CASE("remote mode: application killed and the disk log tail lost", "[crash]
   });
 }
 
+TEST_CASE("remote mode: a slow disk and the application killed", "[crash]") {
+  RunScenario("slow_disk", 6, [](Iteration& it) {
+    // The disk writer holds each batch back for up to 100 ms unless a commit
+    // waits for the disk: the acknowledged tail is often in the mirrors only
+    // (they must not drop it before the disk has it).
+    it.UseMirrors(1, "disk_batch_delay_us = 100000");
+    for (int c = 0; c < 3 && !it.failed(); c++) it.Crash(it.RandomKill(200), "");
+    it.Recover();
+  });
+}
+
+TEST_CASE("remote mode: every mirror stalls and then all but the disk is lost", "[crash]") {
+  RunScenario("mirrors_stalled", 6, [](Iteration& it) {
+    // Every mirror stops answering (SIGSTOP) after k acknowledgements (the
+    // workload paused meanwhile): a commit sent after that waits
+    // io_timeout_ms, then for the disk (slow, as in slow_disk). Once 1-5
+    // transactions begun after the stall are acknowledged, the application
+    // is killed and the mirrors die without having read what they were
+    // sent: every acknowledged commit must be on the disk.
+    const int n = static_cast<int>(it.Rand(1, 2));
+    it.UseMirrors(n, "disk_batch_delay_us = 100000");
+    const uint64_t k = it.Rand(1, 30), more = it.Rand(1, 5);
+    uint64_t barrier = 0;        // reports written before the stall
+    uint64_t first_after = 0;    // the first transaction begun after it
+    RunResult r = it.Crash(
+        [&](const RunResult& rr) {
+          if (barrier == 0) {
+            if (rr.acks < k) return false;
+            barrier = PauseWorkload(rr);
+            for (int i = 0; i < n; i++) it.mirror(i).Stop();
+            ResumeWorkload(rr);
+          }
+          if (first_after == 0 && rr.messages >= barrier) first_after = rr.last_begin + 1;
+          return first_after != 0 && rr.last_ack >= first_after + more - 1;
+        },
+        "");
+    if (first_after == 0 || r.last_ack < first_after + more - 1)
+      it.Fail("commits did not continue while the mirrors were stalled:\n" + r.err);
+    for (int i = 0; i < n; i++) {
+      it.mirror(i).Kill();
+      if (!it.mirror(i).Start()) it.Broken("cannot restart rvm-logd");
+    }
+    it.Recover();
+  });
+}
+
+TEST_CASE("remote mode: a paused writer resumes after a standby took the log over",
+          "[crash]") {
+  RunScenario("stale_writer", 6, [](Iteration& it) {
+    // Writer A is paused (SIGSTOP) after k acknowledgements. A standby, B,
+    // takes the log over as after a failover: it sees a copy of the disk log
+    // (A keeps its own: the file is renamed under it) that lacks the tail
+    // beyond the durable mark, recovers from it and the mirrors, and
+    // commits until killed. Then A resumes: the mirrors must refuse it, so
+    // that it acknowledges nothing that B did not recover.
+    it.UseMirrors(static_cast<int>(it.Rand(1, 2)), "");
+    const std::string a_log = it.log() + ".a", a_err = it.dir() + "/workload.err.a";
+    const uint64_t k = it.Rand(1, 30);
+    uint64_t acks_at_takeover = 0, ack_at_takeover = 0;
+    RunResult b;
+    bool took_over = false;
+    RunResult a = RunWorkload(
+        kWorkload, it.dir(), WithFault(it.env(), ""), kUnlimited, kLogBytes, 0,
+        [&](const RunResult& rr) {
+          if (took_over) return rr.acks >= acks_at_takeover + 20;  // A was not refused
+          if (rr.acks < k) return false;
+          PauseWorkload(rr);
+          took_over = true;
+          acks_at_takeover = rr.acks;
+          ack_at_takeover = rr.last_ack;
+          std::error_code ec;
+          std::filesystem::rename(it.log(), a_log, ec);
+          if (!ec) std::filesystem::rename(it.dir() + "/workload.err", a_err, ec);
+          if (!ec) std::filesystem::copy_file(a_log, it.log(), ec);
+          if (ec) it.Broken("cannot copy the paused writer's log: " + ec.message());
+          it.LoseDiskTail();
+          b = RunWorkload(kWorkload, it.dir(), WithFault(it.env(), ""), kUnlimited, kLogBytes, 0,
+                          it.RandomKill(20));
+          ResumeWorkload(rr);
+          return false;
+        });
+    if (!took_over) {
+      it.Fail("writer A exited before it was paused:\n" + a.err);
+      return;
+    }
+    a.err = ReadAll(a_err);
+    // A's commits up to the takeover (B must find them, and nothing A did
+    // not begin), then B's run.
+    RunResult a_then = a;
+    a_then.acks = acks_at_takeover;
+    a_then.last_ack = ack_at_takeover;
+    it.Adopt(a_then);
+    it.Adopt(b);
+    it.NoteCrash(b.status, b.err);
+    if (!b.recovered || !WIFSIGNALED(b.status))
+      it.Fail("writer B failed (status " + std::to_string(b.status) + "):\n" + b.err);
+    if (b.recovered && a.acks > acks_at_takeover && a.last_ack > b.recovered_at)
+      it.Fail("writer A acknowledged commit " + std::to_string(a.last_ack) +
+              " after writer B took the log over at commit " + std::to_string(b.recovered_at) +
+              " (it was not fenced):\n" + a.err);
+    it.Recover();
+  });
+}
+
 TEST_CASE("remote mode: one mirror killed mid-run, commits continue", "[crash]") {
   RunScenario("mirror_killed", 6, [](Iteration& it) {
     it.UseMirrors(2, "");
@@ -421,7 +554,7 @@ TEST_CASE("remote mode: one mirror killed mid-run, commits continue", "[crash]")
       if (killed_at == 0 || r.acks < killed_at + 20)
         it.Fail("commits did not continue after a mirror was killed:\n" + r.err);
       // The mirror comes back empty (its memory is gone) before recovery.
-      if (c == 0 && !it.mirror(victim).Start()) it.Fail("cannot restart rvm-logd");
+      if (c == 0 && !it.mirror(victim).Start()) it.Broken("cannot restart rvm-logd");
     }
     it.Recover();
   });
@@ -454,7 +587,7 @@ TEST_CASE("remote mode: torn and bit-flipped disk log tails", "[crash]") {
       std::string name;
       DiskLog d;
       if (!it.MirrorState(&durable, &tail, &name, &epoch) || !ReadDiskLog(it.log(), &d)) {
-        it.Fail("cannot read the log's state");
+        it.Broken("cannot read the log's state");
         break;
       }
       uint64_t from = std::max(durable, d.head);
@@ -479,13 +612,13 @@ TEST_CASE("remote mode: a corrupt remote copy with a good second mirror", "[cras
     int bad = static_cast<int>(it.Rand(0, 1));
     remote_log::LogEntry e;
     if (!it.mirror(bad).Info(&e)) {
-      it.Fail("cannot stat the mirror");
+      it.Broken("cannot stat the mirror");
       return;
     }
     if (e.info.tail > from && e.info.start <= from) {
       std::string bytes;
       if (!it.mirror(bad).Read(e.name, e.info.start, e.info.tail, &bytes)) {
-        it.Fail("cannot read the mirror's copy");
+        it.Broken("cannot read the mirror's copy");
         return;
       }
       uint64_t at = it.Rand(from, e.info.tail - 1) - e.info.start;
@@ -493,7 +626,7 @@ TEST_CASE("remote mode: a corrupt remote copy with a good second mirror", "[cras
       it.mirror(bad).Kill();
       if (!it.mirror(bad).Start() ||
           !it.mirror(bad).Load(e.name, e.info.epoch, e.info.start, bytes))
-        it.Fail("cannot load the corrupted copy");
+        it.Broken("cannot load the corrupted copy");
     }
     it.Recover();
   });
@@ -502,8 +635,10 @@ TEST_CASE("remote mode: a corrupt remote copy with a good second mirror", "[cras
 TEST_CASE("crash during truncation", "[crash]") {
   RunScenario("truncation_crash", 8, [](Iteration& it) {
     it.UseMirrors(1, "");
-    // A 128 KiB log truncated at 20% full: truncation every ~100 commits.
-    const uint64_t log_bytes = 128 << 10;
+    // A 32 KiB log truncated at 20% full: truncation every ~25 commits, and
+    // the log wraps every ~130 (the runs continue one log, so most crashes
+    // come after a wrap, some with the live part of the log across it).
+    const uint64_t log_bytes = 32 << 10;
     for (int c = 0; c < 3 && !it.failed(); c++) {
       std::string n = std::to_string(it.Rand(1, 4));
       const char* point =
@@ -533,9 +668,9 @@ TEST_CASE("crash during rvm-log replay", "[crash]") {
                                      "auto",  "--remote", it.mirror(0).uri(), "--no-progress"};
     std::string out;
     int st = RunCommand(
-        argv, {"RVM_FAULT=replay.after_range:kill:" + std::to_string(it.Rand(1, 60))}, &out);
+        argv, WithFault({}, "replay.after_range:kill:" + std::to_string(it.Rand(1, 60))), &out);
     it.NoteCrash(st, out);  // killed, or done if there were fewer ranges
-    st = RunCommand(argv, {}, &out);
+    st = RunCommand(argv, WithFault({}, ""), &out);
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
       it.Fail("rvm-log replay failed:\n" + out);
       return;
@@ -598,7 +733,7 @@ TEST_CASE("disk tail lost and every mirror restarted empty: the loss is reported
         it.Crash(it.RandomKill(40), "");
         it.LoseDiskTail(true);
         it.mirror(0).Kill();
-        if (!it.mirror(0).Start()) it.Fail("cannot restart rvm-logd");
+        if (!it.mirror(0).Start()) it.Broken("cannot restart rvm-logd");
         it.Recover(true);
       },
       true);

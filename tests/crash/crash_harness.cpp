@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -88,8 +89,8 @@ TempDir::~TempDir() {
   if (!path_.empty() && !keep_) std::filesystem::remove_all(path_, ec);
 }
 
-Mirror::Mirror(std::string binary, std::string dir, int index)
-    : binary_(std::move(binary)), dir_(std::move(dir)), index_(index) {}
+Mirror::Mirror(std::string binary, std::string dir, int index, std::vector<std::string> env)
+    : binary_(std::move(binary)), dir_(std::move(dir)), index_(index), env_(std::move(env)) {}
 
 Mirror::~Mirror() {
   Kill();
@@ -102,7 +103,7 @@ bool Mirror::Start() {
   std::vector<std::string> argv = {binary_,       "--listen", "127.0.0.1:" + std::to_string(port_),
                                    "--port-file", pf,         "--capacity",
                                    "256M"};
-  pid_ = Spawn(argv, {}, dir_ + "/mirror" + std::to_string(index_) + ".out", -1, -1);
+  pid_ = Spawn(argv, env_, dir_ + "/mirror" + std::to_string(index_) + ".out", -1, -1);
   if (pid_ < 0) return false;
   for (int i = 0; i < 2000; i++) {
     std::string s = Slurp(pf);
@@ -119,6 +120,17 @@ bool Mirror::Start() {
   }
   Kill();
   return false;
+}
+
+void Mirror::Stop() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGSTOP);
+  int st;
+  ::waitpid(pid_, &st, WUNTRACED);  // until every thread has stopped
+}
+
+void Mirror::Resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
 void Mirror::Kill() {
@@ -204,12 +216,15 @@ RunResult RunWorkload(const std::string& workload, const std::string& dir,
                                    std::to_string(log_bytes),
                                    std::to_string(trunc_pct)};
   pid_t pid = Spawn(argv, env, err_path, wfd, p[0]);
+  r.pid = pid;
+  r.report_fd = p[0];
   ::close(wfd);
   struct Msg {
     uint32_t type;
     uint32_t pad;
     uint64_t value;
   } m;
+  static_assert(sizeof(m) == kReportBytes);
   size_t have = 0;
   bool killed = false;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -227,6 +242,7 @@ RunResult RunWorkload(const std::string& workload, const std::string& dir,
     have += static_cast<size_t>(n);
     if (have < sizeof(m)) continue;
     have = 0;
+    r.messages++;
     switch (m.type) {
       case 1:
         r.recovered = true;
@@ -241,17 +257,31 @@ RunResult RunWorkload(const std::string& workload, const std::string& dir,
       case 4:
         r.last_ack = m.value;
         r.acks++;
-        if (!killed && kill_rule && kill_rule(r)) {
-          ::kill(pid, SIGKILL);
-          killed = true;
-        }
         break;
+    }
+    if (!killed && kill_rule && kill_rule(r)) {
+      ::kill(pid, SIGKILL);
+      killed = true;
     }
   }
   ::close(p[0]);
+  r.report_fd = -1;
   ::waitpid(pid, &r.status, 0);
   r.err = Slurp(err_path);
   return r;
+}
+
+uint64_t PauseWorkload(const RunResult& r) {
+  ::kill(r.pid, SIGSTOP);
+  int st = 0;
+  ::waitpid(r.pid, &st, WUNTRACED);
+  int pending = 0;
+  if (::ioctl(r.report_fd, FIONREAD, &pending) != 0) pending = 0;
+  return r.messages + static_cast<uint64_t>(pending) / kReportBytes;
+}
+
+void ResumeWorkload(const RunResult& r) {
+  ::kill(r.pid, SIGCONT);
 }
 
 int RunCommand(const std::vector<std::string>& argv, const std::vector<std::string>& env,

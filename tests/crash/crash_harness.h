@@ -34,12 +34,17 @@ class TempDir {
 // first Start and kept across restarts (a restarted mirror is empty).
 class Mirror {
  public:
-  Mirror(std::string binary, std::string dir, int index);
+  // `env`: NAME=VALUE entries added to the server's environment.
+  Mirror(std::string binary, std::string dir, int index, std::vector<std::string> env = {});
   ~Mirror();
   // Starts the server and waits until it listens. False on failure.
   bool Start();
   // SIGKILLs the server (its logs are lost) and reaps it.
   void Kill();
+  // SIGSTOPs the server and waits until it has stopped (it answers nothing
+  // more; what it is sent stays unread in its sockets), or SIGCONTs it.
+  void Stop();
+  void Resume();
   bool running() const { return pid_ > 0; }
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
 
@@ -55,6 +60,7 @@ class Mirror {
  private:
   std::string binary_, dir_;
   int index_;
+  std::vector<std::string> env_;
   int port_ = 0;
   pid_t pid_ = -1;
 };
@@ -70,10 +76,17 @@ struct RunResult {
   int status = 0;             // waitpid status
   bool timed_out = false;     // it hung and was killed by the driver
   std::string err;            // its stderr
+  pid_t pid = -1;             // the process (for a kill rule that stops it)
+  uint64_t messages = 0;      // reports read so far
+  int report_fd = -1;         // the read end of the report pipe (while it runs)
 };
 
-// Called after each acknowledgement with the run so far; returns true to
-// SIGKILL the workload now.
+// Size of one report on the pipe (bank_workload's Msg).
+constexpr size_t kReportBytes = 16;
+
+// Called after each report (the first call that sees acks >= k is the one
+// for the k-th acknowledgement) with the run so far; returns true to SIGKILL
+// the workload now.
 using KillRule = std::function<bool(const RunResult&)>;
 
 // Runs `workload run DIR FD max_txns log_bytes trunc_pct` with `env`
@@ -82,6 +95,12 @@ using KillRule = std::function<bool(const RunResult&)>;
 RunResult RunWorkload(const std::string& workload, const std::string& dir,
                       const std::vector<std::string>& env, uint64_t max_txns, uint64_t log_bytes,
                       long trunc_pct, const KillRule& kill_rule);
+
+// For a kill rule: SIGSTOPs the running workload of `r` and waits until it
+// has stopped. Returns how many reports it had written by then, read or not:
+// every report after that many was written after ResumeWorkload.
+uint64_t PauseWorkload(const RunResult& r);
+void ResumeWorkload(const RunResult& r);
 
 // Runs argv with `env` added, stdout+stderr captured into *out; returns the
 // waitpid status.

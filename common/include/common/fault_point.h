@@ -17,10 +17,14 @@
 // threads. Just before acting the process writes one line
 // "rvm fault: <name> hit <n>: <action>" to stderr.
 //
-// Deliberate bugs, to prove the crash suite catches them, are switches named
-// "test_only.*" and tested with RVMR_FAULT_ACTIVE(name); they are on only
-// with the action `on` (RVM_FAULT=test_only.x:on), never by default, and the
-// process says so on stderr when one is armed.
+// Mutations: deliberate durability or ordering bugs, to prove the crash suite
+// catches them (docs/crash-suite.md, "The mutation catalogue"). Each is a
+// switch tested with RVMR_MUTATION("name"), which is the constant false
+// unless the code is compiled with RVMR_MUTATIONS=1: only the crash suite's
+// mutant copy of the libraries is (tests/crash/CMakeLists.txt); the
+// libraries that are built normally and installed hold no switch at all.
+// In the mutant copy a switch is on only with the action `on`
+// (RVM_FAULT=test_only.name:on), and the process then says so on stderr.
 #pragma once
 
 #include <sys/types.h>
@@ -28,6 +32,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#ifndef RVMR_MUTATIONS
+#define RVMR_MUTATIONS 0
+#endif
 
 namespace rvmr::fault {
 
@@ -52,8 +60,10 @@ void Hit(const char* name);
 // `pos` of fd (a torn write), then dies.
 void HitTorn(const char* name, int fd, const void* buf, size_t len, uint64_t pos);
 
-// True if RVM_FAULT arms `name` with the action `on` (a test-only switch).
+#if RVMR_MUTATIONS
+// True if RVM_FAULT arms `name` with the action `on` (a mutation switch).
 bool Active(const char* name);
+#endif
 
 // Number of RVMR_FAULT_POINT names that were armed by RVM_FAULT (tests).
 size_t ArmedCount();
@@ -65,7 +75,12 @@ size_t ArmedCount();
     if (::rvmr::fault::Enabled()) ::rvmr::fault::Hit((name)); \
   } while (0)
 
-#define RVMR_FAULT_ACTIVE(name) (::rvmr::fault::Enabled() && ::rvmr::fault::Active((name)))
+#if RVMR_MUTATIONS
+#define RVMR_MUTATION(name) \
+  (::rvmr::fault::Enabled() && ::rvmr::fault::Active("test_only." name))
+#else
+#define RVMR_MUTATION(name) false
+#endif
 
 #define RVMR_FAULT_POINT_TORN(name, fd, buf, len, pos)                      \
   do {                                                                      \

@@ -13,18 +13,13 @@
 #include <cstring>
 #include <vector>
 
-#include "common/crc32c.h"
-#include "remote_log/auth.h"
-#include "remote_log/wire.h"
 #include "common/thread.h"
+#include "remote_log/wire.h"
+#include "session.h"
 
 namespace rvmr::remote_log {
 
 namespace {
-
-wire::Type t0(uint8_t type) {
-  return wire::Type(type);
-}
 
 bool IsLoopback(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
@@ -62,27 +57,29 @@ Status ParseHostPort(const std::string& s, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
-// One client connection.
-struct Server::Session {
+// One client connection: its socket, its thread and its buffers. The
+// protocol is the Session's.
+struct Server::Conn {
+  explicit Conn(const SessionEnv& env) : session(env) {}
+
   int fd = -1;
   std::thread thread;
   std::atomic<bool> done{false};
-
-  // Protocol state.
-  bool hello_done = false;
-  bool authed = false;
-  uint8_t server_nonce[wire::kNonceSize] = {};
-  std::shared_ptr<LogStore::Log> log;
-  uint64_t epoch = 0;
+  Session session;
 
   // Input buffer: bytes [rpos, wpos) are received and not yet consumed.
   std::vector<uint8_t> in;
   size_t rpos = 0, wpos = 0;
-  std::vector<uint8_t> out;  // reply payload scratch
+  // Replies not yet sent.
+  std::vector<uint8_t> out;
 
   // Each recv offers at least this much room (or the whole frame's), so
   // that a record the kernel already holds arrives in one call.
   static constexpr size_t kMinRoom = 128 * 1024;
+  // Replies are queued while further complete requests are already buffered,
+  // and sent together (one send for a burst of pipelined appends), up to this
+  // many bytes; a lone request's reply goes out at once.
+  static constexpr size_t kQueueLimit = 64 * 1024;
 
   // Makes at least n unconsumed bytes available. false on EOF or error.
   bool Ensure(size_t n) {
@@ -107,47 +104,19 @@ struct Server::Session {
     return true;
   }
 
-  // Small replies are queued while further complete requests are already
-  // buffered, and sent together: one sendmsg for a burst of pipelined
-  // appends. A lone request's reply goes out at once.
-  static constexpr size_t kQueueLimit = 64 * 1024;
-  static constexpr size_t kQueueMaxPayload = 4096;
-  std::vector<uint8_t> queued;
-
-  bool WriteV(iovec* iov, int cnt) {
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = size_t(cnt);
-    while (msg.msg_iovlen > 0) {
-      ssize_t w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  // Sends everything queued. false if the connection failed.
+  bool Flush() {
+    size_t pos = 0;
+    while (pos < out.size()) {
+      ssize_t w = send(fd, out.data() + pos, out.size() - pos, MSG_NOSIGNAL);
       if (w < 0 && errno == EINTR) continue;
       if (w <= 0) return false;
-      size_t adv = size_t(w);
-      while (adv > 0 && msg.msg_iovlen > 0) {
-        if (adv >= msg.msg_iov[0].iov_len) {
-          adv -= msg.msg_iov[0].iov_len;
-          ++msg.msg_iov;
-          --msg.msg_iovlen;
-        } else {
-          msg.msg_iov[0].iov_base = static_cast<uint8_t*>(msg.msg_iov[0].iov_base) + adv;
-          msg.msg_iov[0].iov_len -= adv;
-          adv = 0;
-        }
-      }
-      while (msg.msg_iovlen > 0 && msg.msg_iov[0].iov_len == 0) {
-        ++msg.msg_iov;
-        --msg.msg_iovlen;
-      }
+      pos += size_t(w);
     }
+    out.clear();
+    // A large READ reply's buffer is not kept.
+    if (out.capacity() > (1u << 20)) std::vector<uint8_t>().swap(out);
     return true;
-  }
-
-  bool Flush() {
-    if (queued.empty()) return true;
-    iovec v{queued.data(), queued.size()};
-    bool ok = WriteV(&v, 1);
-    queued.clear();
-    return ok;
   }
 
   // Whether the next request is already complete in the input buffer.
@@ -155,29 +124,6 @@ struct Server::Session {
     size_t avail = wpos - rpos;
     if (avail < wire::kHeaderSize) return false;
     return avail - wire::kHeaderSize >= wire::Get32(in.data() + rpos + 8);
-  }
-
-  bool Send(uint8_t type, uint64_t id, int32_t status, const uint8_t* payload, size_t n) {
-    wire::Header h;
-    h.type = type | wire::kReplyBit;
-    h.status = status;
-    h.request_id = id;
-    h.payload_len = uint32_t(n);
-    h.payload_crc = crc32c::Extend(0, payload, n);
-    uint8_t hdr[wire::kHeaderSize];
-    wire::EncodeHeader(h, hdr);
-    if (n <= kQueueMaxPayload) {
-      queued.insert(queued.end(), hdr, hdr + sizeof hdr);
-      if (n) queued.insert(queued.end(), payload, payload + n);
-      if (!MoreBuffered() || queued.size() >= kQueueLimit) return Flush();
-      return true;
-    }
-    if (!Flush()) return false;
-    iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload), n}};
-    return WriteV(iov, 2);
-  }
-  bool Send(uint8_t type, uint64_t id, int32_t status, const std::vector<uint8_t>& p) {
-    return Send(type, id, status, p.data(), p.size());
   }
 };
 
@@ -268,7 +214,7 @@ void Server::Stop() {
 }
 
 void Server::Reap(bool all) {
-  std::list<std::unique_ptr<Session>> dead;
+  std::list<std::unique_ptr<Conn>> dead;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto it = sessions_.begin(); it != sessions_.end();) {
@@ -298,9 +244,14 @@ void Server::AcceptLoop() {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     accepted_++;
-    auto s = std::make_unique<Session>();
+    SessionEnv env;
+    env.secret = options_.secret;
+    env.store = &store_;
+    env.appends = &appends_;
+    env.rejected = &rejected_;
+    auto s = std::make_unique<Conn>(env);
     s->fd = fd;
-    Session* raw = s.get();
+    Conn* raw = s.get();
     std::lock_guard<std::mutex> l(mu_);
     sessions_.push_back(std::move(s));
     raw->thread = StartThread("rvm-logd-conn", [this, raw] {
@@ -325,189 +276,22 @@ std::string Server::StatusLine() {
   return s;
 }
 
-void Server::Serve(Session* s) {
-  s->in.resize(256 * 1024);
-  s->out.reserve(256);
-  s->queued.reserve(Session::kQueueLimit + 4096 + wire::kHeaderSize);
-  const bool need_auth = !options_.secret.empty();
+void Server::Serve(Conn* c) {
+  c->in.resize(256 * 1024);
+  c->out.reserve(Conn::kQueueLimit + 4096 + wire::kHeaderSize);
   for (;;) {
-    if (!s->Ensure(wire::kHeaderSize)) return;
+    if (!c->Ensure(wire::kHeaderSize)) return;
     wire::Header h;
-    int32_t werr;
-    if (!wire::DecodeHeader(s->in.data() + s->rpos, &h, &werr).ok()) {
-      rejected_++;
-      return;  // a corrupt header: nothing trustworthy to reply to
-    }
-    const uint8_t type = h.type;
-    if ((type & wire::kReplyBit) || h.status != 0) {
-      rejected_++;
-      s->Send(type & ~wire::kReplyBit, h.request_id, wire::kErrProto, nullptr, 0);
+    if (c->session.OnHeader(c->in.data() + c->rpos, &h, &c->out) == Session::Verdict::kClose)
       return;
-    }
     const size_t total = wire::kHeaderSize + h.payload_len;
-    if (!s->Ensure(total)) return;
-    const uint8_t* p = s->in.data() + s->rpos + wire::kHeaderSize;
-    const size_t n = h.payload_len;
-    s->rpos += total;
-    // An authenticated APPEND is verified while it is copied into the log
-    // (one pass over the bytes); everything else here.
-    const bool fused = s->authed && t0(type) == wire::Type::kAppend;
-    if (!fused && crc32c::Extend(0, p, n) != h.payload_crc) {
-      rejected_++;
-      s->Send(type, h.request_id, wire::kErrChecksum, nullptr, 0);
-      return;
+    if (!c->Ensure(total)) return;
+    const uint8_t* p = c->in.data() + c->rpos + wire::kHeaderSize;
+    c->rpos += total;
+    if (c->session.Handle(h, p, &c->out) == Session::Verdict::kClose) return;
+    if (!c->MoreBuffered() || c->out.size() >= Conn::kQueueLimit) {
+      if (!c->Flush()) return;
     }
-    auto fail = [&](int32_t code) {
-      rejected_++;
-      s->Send(type, h.request_id, code, nullptr, 0);
-    };
-    const wire::Type t = wire::Type(type);
-    s->out.clear();
-    if (!s->hello_done) {
-      wire::HelloRequest req;
-      if (t != wire::Type::kHello || !wire::DecodeHelloRequest(p, n, &req).ok()) {
-        return fail(wire::kErrProto);
-      }
-      if (req.min_version > wire::kVersion || req.max_version < wire::kVersion) {
-        return fail(wire::kErrVersion);
-      }
-      wire::HelloReply rep;
-      rep.auth_required = need_auth;
-      if (need_auth && !auth::RandomNonce(rep.nonce).ok()) return;
-      std::memcpy(s->server_nonce, rep.nonce, wire::kNonceSize);
-      wire::EncodeHelloReply(rep, &s->out);
-      if (!s->Send(type, h.request_id, 0, s->out)) return;
-      s->hello_done = true;
-      s->authed = !need_auth;
-      continue;
-    }
-    if (!s->authed) {
-      wire::AuthRequest req;
-      if (t != wire::Type::kAuth) return fail(wire::kErrAccess);
-      if (!wire::DecodeAuthRequest(p, n, &req).ok()) return fail(wire::kErrProto);
-      uint8_t want[wire::kMacSize];
-      auth::ClientMac(options_.secret, s->server_nonce, req.client_nonce, want);
-      if (!auth::MacEqual(want, req.mac)) return fail(wire::kErrAccess);
-      wire::AuthReply rep;
-      auth::ServerMac(options_.secret, req.client_nonce, s->server_nonce, rep.mac);
-      wire::EncodeAuthReply(rep, &s->out);
-      if (!s->Send(type, h.request_id, 0, s->out)) return;
-      s->authed = true;
-      continue;
-    }
-    bool ok = true;
-    switch (t) {
-      case wire::Type::kHello:
-      case wire::Type::kAuth:
-        return fail(wire::kErrProto);
-      case wire::Type::kOpen: {
-        wire::OpenRequest req;
-        if (!wire::DecodeOpenRequest(p, n, &req).ok()) return fail(wire::kErrProto);
-        s->log.reset();
-        LogInfo info;
-        int32_t rc =
-            store_.Open(req.name, req.epoch, req.create, req.create_offset, &s->log, &info);
-        if (rc == 0) {
-          s->epoch = req.epoch;
-          wire::EncodeLogInfo(info, &s->out);
-        }
-        ok = s->Send(type, h.request_id, rc, s->out);
-        break;
-      }
-      case wire::Type::kAppend: {
-        uint64_t off;
-        const uint8_t* data;
-        size_t len;
-        if (!wire::DecodeAppendRequest(p, n, &off, &data, &len).ok()) return fail(wire::kErrProto);
-        wire::AppendReply rep;
-        rep.offset = off;
-        int32_t rc = wire::kErrNoLog;
-        if (s->log) {
-          uint32_t seed = crc32c::Extend(0, p, wire::kAppendFixedSize);
-          rc = store_.AppendChecked(s->log.get(), s->epoch, off, data, len, seed, h.payload_crc,
-                                    &rep.tail);
-        }
-        // A refusal must not hide a corrupt message.
-        if (rc != 0 && rc != wire::kErrChecksum && crc32c::Extend(0, p, n) != h.payload_crc)
-          rc = wire::kErrChecksum;
-        if (rc == wire::kErrChecksum) return fail(rc);
-        if (rc == 0) appends_++;
-        uint8_t buf[wire::kAppendReplySize];
-        wire::Put64(buf, rep.offset);
-        wire::Put64(buf + 8, rep.tail);
-        ok = s->Send(type, h.request_id, rc, buf, sizeof buf);
-        break;
-      }
-      case wire::Type::kRead: {
-        wire::ReadRequest req;
-        if (!wire::DecodeReadRequest(p, n, &req).ok()) return fail(wire::kErrProto);
-        if (!s->log) {
-          ok = s->Send(type, h.request_id, wire::kErrNoLog, nullptr, 0);
-          break;
-        }
-        s->out.resize(8 + size_t(req.len));
-        wire::Put64(s->out.data(), req.offset);
-        size_t got = 0;
-        LogInfo info;
-        int32_t rc = store_.Read(s->log.get(), req.offset, req.len, s->out.data() + 8, &got, &info);
-        if (rc != 0) {
-          ok = s->Send(type, h.request_id, rc, nullptr, 0);
-        } else {
-          ok = s->Send(type, h.request_id, 0, s->out.data(), 8 + got);
-        }
-        if (s->out.capacity() > (1u << 20)) std::vector<uint8_t>().swap(s->out);
-        break;
-      }
-      case wire::Type::kTrim: {
-        uint64_t durable;
-        if (!wire::DecodeU64(p, n, &durable).ok()) return fail(wire::kErrProto);
-        if (!s->log) {
-          ok = s->Send(type, h.request_id, wire::kErrNoLog, nullptr, 0);
-          break;
-        }
-        LogInfo info;
-        int32_t rc = store_.Trim(s->log.get(), s->epoch, durable, &info);
-        if (rc == 0) wire::EncodeLogInfo(info, &s->out);
-        ok = s->Send(type, h.request_id, rc, s->out);
-        break;
-      }
-      case wire::Type::kStat: {
-        if (n != 0) return fail(wire::kErrProto);
-        if (!s->log) {
-          ok = s->Send(type, h.request_id, wire::kErrNoLog, nullptr, 0);
-          break;
-        }
-        LogInfo info;
-        store_.Stat(s->log.get(), &info);
-        wire::EncodeLogInfo(info, &s->out);
-        ok = s->Send(type, h.request_id, 0, s->out);
-        break;
-      }
-      case wire::Type::kList: {
-        if (n != 0) return fail(wire::kErrProto);
-        std::vector<LogEntry> logs = store_.List();
-        // Keep the reply within kMaxPayload (the list is then truncated).
-        size_t bytes = 4;
-        size_t keep = 0;
-        for (; keep < logs.size(); ++keep) {
-          size_t e = 4 + logs[keep].name.size() + wire::kLogInfoSize;
-          if (bytes + e > wire::kMaxPayload) break;
-          bytes += e;
-        }
-        logs.resize(keep);
-        wire::EncodeList(logs, &s->out);
-        ok = s->Send(type, h.request_id, 0, s->out);
-        break;
-      }
-      case wire::Type::kClose: {
-        if (n != 0) return fail(wire::kErrProto);
-        s->log.reset();
-        s->epoch = 0;
-        ok = s->Send(type, h.request_id, 0, nullptr, 0);
-        break;
-      }
-    }
-    if (!ok) return;
   }
 }
 

@@ -1,7 +1,8 @@
 // Server: the remote log daemon's engine (rvm-logd is a thin CLI around it;
 // tests run it in-process). Listens on TCP, serves each client connection on
-// its own thread, keeps the logs in a LogStore. A malformed, oversized or
-// unauthenticated message closes that connection only.
+// its own thread (the protocol itself is Session, src/session.h), keeps the
+// logs in a LogStore. A malformed, oversized or unauthenticated message closes
+// that connection only.
 #pragma once
 
 #include <atomic>
@@ -58,9 +59,9 @@ class Server {
   uint64_t connections_rejected() const { return rejected_.load(); }
 
  private:
-  struct Session;
+  struct Conn;
   void AcceptLoop();
-  void Serve(Session* s);
+  void Serve(Conn* c);
   void Reap(bool all);
 
   const ServerOptions options_;
@@ -70,7 +71,7 @@ class Server {
   uint16_t port_ = 0;
   std::thread acceptor_;
   std::mutex mu_;  // guards sessions_
-  std::list<std::unique_ptr<Session>> sessions_;
+  std::list<std::unique_ptr<Conn>> sessions_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> appends_{0};
   std::atomic<uint64_t> accepted_{0};

@@ -1,0 +1,81 @@
+// Session: the server side of one client connection's protocol, without
+// sockets or threads. The connection code hands it each request as it
+// arrives (first the 32-byte header, then the whole frame) and sends the
+// reply bytes it produces; Session decides what is allowed when (HELLO, then
+// AUTH, then log requests), checks every frame and answers it from the
+// LogStore. Internal to the server (and the fuzz target); the wire format is
+// docs/remote-log-protocol.md.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "remote_log/log_store.h"
+#include "remote_log/wire.h"
+
+namespace rvmr::remote_log {
+
+// What every session of one server shares. The pointers outlive the sessions.
+struct SessionEnv {
+  // Shared secret; empty: no authentication.
+  std::string_view secret;
+  LogStore* store = nullptr;
+  // Counters: successful APPENDs, refused requests.
+  std::atomic<uint64_t>* appends = nullptr;
+  std::atomic<uint64_t>* rejected = nullptr;
+};
+
+class Session {
+ public:
+  // What the connection does after a call.
+  enum class Verdict {
+    kContinue,  // go on with the next frame
+    kClose,     // send what is in *out, then close the connection
+  };
+
+  explicit Session(const SessionEnv& env) : env_(env) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The header of the next request, hdr[0..wire::kHeaderSize), has arrived.
+  // kContinue: *h is the decoded header; read h->payload_len more bytes and
+  // call Handle. kClose: the frame is refused; the refusal (if the header can
+  // be trusted to address one) is appended to *out.
+  Verdict OnHeader(const uint8_t* hdr, wire::Header* h, std::vector<uint8_t>* out);
+
+  // A complete request: header h (accepted by OnHeader) and its payload
+  // p[0..h.payload_len). Appends exactly one reply message to *out.
+  Verdict Handle(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
+
+  // Whether the client has completed HELLO and, if the server has a secret,
+  // AUTH: from then on it may use logs.
+  bool authenticated() const { return authed_; }
+
+ private:
+  Verdict Hello(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
+  Verdict Auth(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
+  Verdict Append(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
+  Verdict Read(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
+  Verdict List(const wire::Header& h, std::vector<uint8_t>* out);
+  // Appends a refusal of request h with `code` and counts it.
+  Verdict Fail(const wire::Header& h, int32_t code, std::vector<uint8_t>* out);
+
+  // All fields belong to the one connection that drives this session (one
+  // thread at a time): no lock.
+  const SessionEnv env_;
+  bool hello_done_ = false;
+  bool authed_ = false;
+  uint8_t server_nonce_[wire::kNonceSize] = {};
+  std::shared_ptr<LogStore::Log> log_;  // the open log, if any
+  uint64_t epoch_ = 0;                  // the writer epoch it was opened with
+  std::vector<uint8_t> scratch_;        // reply payload being built
+};
+
+// Appends one reply message (header + payload p[0..n)) to *out.
+void AppendReply(uint8_t type, uint64_t request_id, int32_t status, const uint8_t* p, size_t n,
+                 std::vector<uint8_t>* out);
+
+}  // namespace rvmr::remote_log

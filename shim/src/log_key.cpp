@@ -143,4 +143,8 @@ std::string DeriveLogSubkey(const std::string& key, const std::string& purpose) 
   return s;
 }
 
+std::string OwnerSeed(const std::string& key) {
+  return key.empty() ? std::string() : DeriveLogSubkey(key, "rvmr-owner-seed-v1");
+}
+
 }  // namespace rvmr::log

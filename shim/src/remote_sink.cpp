@@ -137,6 +137,7 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
                          &ro.log_key);
   if (!s.ok()) return s;
   ro.require_sealed = sc.protect_records;
+  sink->sc_.log_key = ro.log_key;  // proves ownership of the log to the servers
   if (sc.protect_records) {
     s = log::RecordSealer::Create(ro.log_key, sink->name_,
                                   sc.encrypt ? log::RecordSealer::Mode::kEncrypt
@@ -144,7 +145,7 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
                                   &sink->sealer_);
     if (!s.ok()) return s;
   }
-  s = RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, ro, &sink->recovery_);
+  s = RecoverTailFromMirrors(cfg.fd, cfg.status, sink->sc_, sink->name_, ro, &sink->recovery_);
   if (!s.ok()) return s;
   // From here on the mirrors may hold more than the disk copy: say so before
   // the first append (an abandoned copy has just been dropped; a mirror that

@@ -12,6 +12,7 @@
 #include "common/fault_point.h"
 #include "remote_log/wire.h"
 #include "shim/log_record_reader.h"
+#include "shim/log_key.h"
 #include "shim/log_record_writer.h"
 #include "shim/log_source.h"
 #include "shim/record_sealer.h"
@@ -100,6 +101,7 @@ remote_log::ConnectOptions MirrorConnectOptions(const ShimConfig& sc) {
   co.secret = sc.secret;
   co.connect_timeout_ms = sc.connect_timeout_ms;
   co.io_timeout_ms = sc.io_timeout_ms;
+  co.owner_seed = log::OwnerSeed(sc.log_key);
   return co;
 }
 

@@ -5,26 +5,21 @@
 // never applied.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "common/crc32c.h"
 #include "remote_log/wire.h"
 #include "shim/log_format.h"
 #include "shim/log_key.h"
 #include "shim/record_sealer.h"
 #include "shim/unsealing_log_source.h"
+#include "../remote_log/frame_relay.h"
 #include "sink_fixtures.h"
 
 using namespace rvmr;
@@ -216,118 +211,24 @@ TEST_CASE("log key file: created 0600, read back, and refused when malformed or 
 
 namespace {
 
-// A TCP relay between clients and a log server that forwards the server's
-// replies untouched and the clients' requests frame by frame; while armed,
-// it alters one byte of every APPEND's record data and recomputes the
-// payload and header CRCs, as an attacker on the path would.
-class TamperRelay {
- public:
-  explicit TamperRelay(uint16_t upstream) : upstream_(upstream) {
-    lfd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(lfd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(lfd_, 16) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(lfd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    port_ = ntohs(a.sin_port);
-    acceptor_ = std::thread([this] { AcceptLoop(); });
-  }
-  ~TamperRelay() {
-    stop_ = true;
-    ::shutdown(lfd_, SHUT_RDWR);
-    acceptor_.join();
-    std::lock_guard<std::mutex> l(mu_);
-    for (int fd : fds_) ::shutdown(fd, SHUT_RDWR);
-    for (auto& t : threads_) t.join();
-    for (int fd : fds_) ::close(fd);
-    ::close(lfd_);
-  }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
-  void Arm(bool on) { armed_ = on; }
-  uint64_t altered() const { return altered_.load(); }
-
- private:
-  static bool ReadFull(int fd, uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t r = ::recv(fd, p, n, 0);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
-  static bool WriteFull(int fd, const uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-    return true;
-  }
-  void AcceptLoop() {
-    while (!stop_) {
-      int c = ::accept(lfd_, nullptr, nullptr);
-      if (c < 0) return;
-      int s = ::socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(upstream_);
-      if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        ::close(c);
-        ::close(s);
-        continue;
-      }
-      std::lock_guard<std::mutex> l(mu_);
-      fds_.push_back(c);
-      fds_.push_back(s);
-      threads_.emplace_back([this, c, s] { Requests(c, s); });
-      threads_.emplace_back([c, s] {
-        uint8_t buf[65536];
-        for (;;) {
-          ssize_t r = ::recv(s, buf, sizeof buf, 0);
-          if (r <= 0 || !WriteFull(c, buf, static_cast<size_t>(r))) break;
-        }
-        ::shutdown(c, SHUT_RDWR);
-      });
-    }
-  }
-  void Requests(int c, int s) {
-    std::vector<uint8_t> msg;
-    for (;;) {
-      msg.resize(wire::kHeaderSize);
-      if (!ReadFull(c, msg.data(), wire::kHeaderSize)) break;
-      wire::Header h;
-      if (!wire::DecodeHeader(msg.data(), &h).ok()) break;
-      msg.resize(wire::kHeaderSize + h.payload_len);
-      if (!ReadFull(c, msg.data() + wire::kHeaderSize, h.payload_len)) break;
-      // Record data starts after the u64 offset; alter a byte well inside
-      // the first record's payload and make every checksum match again.
+// A relay that, while armed, alters one byte of every APPEND's record data
+// (inside the first record's payload) and recomputes the CRCs.
+struct TamperRelay {
+  testing::FrameRelay relay;
+  std::atomic<bool> armed{false};
+  std::atomic<uint64_t> altered{0};
+  explicit TamperRelay(uint16_t upstream) : relay(upstream) {
+    relay.SetHook([this](const wire::Header& h, std::vector<std::vector<uint8_t>>* out) {
+      std::vector<uint8_t>& f = (*out)[0];
       const size_t at = wire::kHeaderSize + 8 + log::kRecordHeaderSize + 10;
-      if (armed_ && h.type == static_cast<uint8_t>(wire::Type::kAppend) && msg.size() > at) {
-        msg[at] ^= 0x01;
-        h.payload_crc = crc32c::Value(msg.data() + wire::kHeaderSize, h.payload_len);
-        wire::EncodeHeader(h, msg.data());
-        altered_++;
-      }
-      if (!WriteFull(s, msg.data(), msg.size())) break;
-    }
-    ::shutdown(s, SHUT_RDWR);
+      if (!armed || h.type != static_cast<uint8_t>(wire::Type::kAppend) || f.size() <= at) return;
+      f[at] ^= 0x01;
+      testing::FrameRelay::RefreshCrcs(&f);
+      altered++;
+    });
   }
-
-  uint16_t upstream_;
-  uint16_t port_ = 0;
-  int lfd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> armed_{false};
-  std::atomic<uint64_t> altered_{0};
-  std::thread acceptor_;
-  std::mutex mu_;
-  std::vector<int> fds_;              // mu_
-  std::vector<std::thread> threads_;  // mu_
+  std::string uri() const { return relay.uri(); }
+  void Arm(bool on) { armed = on; }
 };
 
 }  // namespace
@@ -348,7 +249,7 @@ TEST_CASE("record protection: a relay that alters records (valid CRCs) is detect
     relay.Arm(true);
     for (int i = 0; i < 10; ++i) REQUIRE(AppendRecord(sink.get(), &f, 200, 'y').ok());
     const uint64_t end = f.w.next_offset();
-    REQUIRE(relay.altered() >= 1);
+    REQUIRE(relay.altered >= 1);
     // The server stored and acknowledged the altered bytes (it cannot tell).
     CHECK(target.Info().tail == end);
     // Another machine takes the log over (its disk copy is empty, it has the

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "shim/log_key.h"
 #include "log_copy.h"
 #include "text_util.h"
 
@@ -91,6 +92,7 @@ int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   std::string name, key;
   s = o.remote.ToConnectOptions(&co);
   if (s.ok()) s = o.remote.LoadLogKey(o.log_path, &key);
+  co.owner_seed = log::OwnerSeed(key);
   if (s.ok()) s = ResolveRemoteName(o.name, disk->disk(), &name);
   if (!s.ok()) {
     err << "rvm-log diff: " << s.ToString() << "\n";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "commands.h"
+#include "shim/log_key.h"
 
 namespace rvmr::tools {
 
@@ -74,6 +75,7 @@ Status OpenNamedRemoteCopy(const std::string& uri, const std::string& name,
   std::string resolved, key;
   Status s = remote.ToConnectOptions(&co);
   if (s.ok()) s = remote.LoadLogKey(dl != nullptr ? dl->path() : "", &key);
+  co.owner_seed = log::OwnerSeed(key);
   if (s.ok()) s = ResolveRemoteName(name, dl, &resolved);
   if (s.ok()) s = LogCopy::OpenRemote(uri, resolved, co, dl, key, out);
   return s;

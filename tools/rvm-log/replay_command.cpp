@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "shim/log_key.h"
 #include "log_copy.h"
 #include "shim/log_applier.h"
 #include "shim/remote_marker.h"
@@ -94,6 +95,7 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
     std::string name, key;
     Status s = o.remote.ToConnectOptions(&co);
     if (s.ok()) s = o.remote.LoadLogKey(o.log_path, &key);
+    co.owner_seed = log::OwnerSeed(key);
     if (s.ok()) s = ResolveRemoteName(o.name, dl, &name);
     if (!s.ok()) return fail(kExitError, s.ToString());
     for (const std::string& uri : o.remote_uris) {

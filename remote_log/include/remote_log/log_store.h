@@ -38,9 +38,13 @@ class LogStore {
 
   // Opens `name` for writer `epoch` (see Connection::Open). On success *log
   // is the handle for the other calls and *info the log's state.
-  // kErrNotFound, kErrFenced (log epoch > epoch), kErrInvalid (bad name).
+  // `owner` (wire::kOwnerKeySize bytes, or null) is the caller's proven
+  // owner key: a log created with one records it, and a log that has one can
+  // be opened only with the same (kErrNotOwner). A log without an owner is
+  // open to every client. kErrNotFound, kErrFenced (log epoch > epoch),
+  // kErrInvalid (bad name).
   int32_t Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
-               std::shared_ptr<Log>* log, LogInfo* info);
+               std::shared_ptr<Log>* log, LogInfo* info, const uint8_t* owner = nullptr);
 
   // Appends n bytes at `offset` as writer `epoch`. *tail: the log tail after
   // the call (also on refusal). kErrFenced, kErrDuplicate (offset < tail),
@@ -65,8 +69,9 @@ class LogStore {
 
   // The log's state.
   void Stat(Log* log, LogInfo* info);
-  // All logs, sorted by name.
-  std::vector<LogEntry> List();
+  // The logs without an owner and, if `owner` is given, those it owns,
+  // sorted by name.
+  std::vector<LogEntry> List(const uint8_t* owner = nullptr);
 
   uint64_t capacity() const { return capacity_; }
   // Bytes held by all logs (sum of tail - start).

@@ -35,4 +35,9 @@ Status CreateLogKey(const std::string& path, std::string* key);
 // record key and any other use of the log key never share key material.
 std::string DeriveLogSubkey(const std::string& key, const std::string& purpose);
 
+// The seed of the log owner's key pair on the servers
+// (remote_log::ConnectOptions::owner_seed): DeriveLogSubkey(key,
+// "rvmr-owner-seed-v1"); empty for an empty key.
+std::string OwnerSeed(const std::string& key);
+
 }  // namespace rvmr::log

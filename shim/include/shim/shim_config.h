@@ -62,6 +62,9 @@ struct ShimConfig {
   bool encrypt = false;
   // The log key file; empty = "<log file>.key" (log_key.h).
   std::string log_key_file;
+  // The log key, once loaded (not settable from a file): it also proves the
+  // log's ownership to the servers (MirrorConnectOptions).
+  std::string log_key;
   // Test-only (not settable from a file): fault injection into the disk writer.
   DiskFaultHook disk_fault_hook;
 

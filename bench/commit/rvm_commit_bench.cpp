@@ -269,9 +269,9 @@ void PrintRelayCpu(const std::vector<ModeResult>& modes) {
 }
 
 ModeSpec OnlyMode(const std::string& only, const std::vector<std::string>& uris) {
-  if (only == "local") return {"local disk", ""};
-  if (only == "1") return {"1 mirror", uris[0]};
-  return {"2 mirrors", uris[0] + "," + uris[1]};
+  if (only == "local") return {"local disk", "", ""};
+  if (only == "1") return {"1 mirror", uris[0], ""};
+  return {"2 mirrors", uris[0] + "," + uris[1], ""};
 }
 
 // --protection: the flush-commit p50 with record protection off, sealed and
@@ -339,9 +339,9 @@ int Main(int argc, char** argv) {
     return r.ok ? 0 : 1;
   }
   std::vector<ModeResult> modes;
-  modes.push_back(RunModeCounted(self, {"local disk", ""}, o.worker, e));
-  modes.push_back(RunModeCounted(self, {"1 mirror", e.uris[0]}, o.worker, e));
-  modes.push_back(RunModeCounted(self, {"2 mirrors", e.uris[0] + "," + e.uris[1]}, o.worker, e));
+  modes.push_back(RunModeCounted(self, {"local disk", "", ""}, o.worker, e));
+  modes.push_back(RunModeCounted(self, {"1 mirror", e.uris[0], ""}, o.worker, e));
+  modes.push_back(RunModeCounted(self, {"2 mirrors", e.uris[0] + "," + e.uris[1], ""}, o.worker, e));
   for (const auto& m : modes)
     if (!m.ok) Die("the '" + m.name + "' run failed (see its messages above)");
   auto pp = PingPong(e.pp_port, sizes, std::atof(o.worker.secs.c_str()));

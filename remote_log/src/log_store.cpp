@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <functional>
 
 #include "common/crc32c.h"
 #include "remote_log/wire.h"
@@ -205,12 +206,20 @@ void LogStore::Stat(Log* log, LogInfo* info) {
   *info = log->info;
 }
 
-std::vector<LogEntry> LogStore::List(const uint8_t* owner) {
+std::vector<LogEntry> LogStore::List() {
+  return Collect([](const Log&) { return true; });
+}
+
+std::vector<LogEntry> LogStore::ListVisibleTo(const uint8_t* owner) {
+  return Collect([owner](const Log& l) { return OwnerMatches(l.owned, l.owner, owner); });
+}
+
+std::vector<LogEntry> LogStore::Collect(const std::function<bool(const Log&)>& keep) {
   std::vector<std::shared_ptr<Log>> logs;
   {
     std::lock_guard<std::mutex> g(mu_);
     for (auto& [name, l] : logs_)
-      if (OwnerMatches(l->owned, l->owner, owner)) logs.push_back(l);
+      if (keep(*l)) logs.push_back(l);
   }
   std::vector<LogEntry> out;
   for (auto& l : logs) {

@@ -249,7 +249,7 @@ Session::Verdict Session::List(const wire::Header& h, const uint8_t* p, size_t n
   }
   // Only the logs without an owner and the prover's own: nothing about
   // other owners' logs.
-  std::vector<LogEntry> logs = env_.store->List(proof.present ? proof.key : nullptr);
+  std::vector<LogEntry> logs = env_.store->ListVisibleTo(proof.present ? proof.key : nullptr);
   // Keep the reply within kMaxPayload (the list is then truncated).
   size_t bytes = 4;
   size_t keep = 0;

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "shim/durable_file.h"
+
 namespace rvmr::log {
 
 namespace {
@@ -20,18 +22,6 @@ int HexDigit(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-Status SyncDirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Status::IoError("cannot open directory " + dir, errno);
-  int rc = ::fsync(dfd);
-  int e = errno;
-  ::close(dfd);
-  if (rc != 0) return Status::IoError("fsync of directory " + dir, e);
-  return Status::Ok();
 }
 
 }  // namespace
@@ -104,31 +94,9 @@ Status CreateLogKey(const std::string& path, std::string* key) {
     text.push_back(kHex[b & 15]);
   }
   text.push_back('\n');
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError("cannot create log key file " + path, errno);
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = w < 0 ? errno : EIO;
-      ::close(fd);
-      ::unlink(path.c_str());
-      return Status::IoError("cannot write log key file " + path, e);
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(path.c_str());
-    return Status::IoError("fsync of log key file " + path, e);
-  }
-  ::close(fd);
-  Status s = SyncDirOf(path);
-  if (!s.ok()) return s;
+  Status s = WriteFileSynced(path, text, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (s.ok()) s = SyncDirectoryOf(path);
+  if (!s.ok()) return Status::IoError("log key file: " + s.message(), s.sys_errno());
   *key = std::move(k);
   return Status::Ok();
 }

@@ -248,15 +248,26 @@ void RemoteSink::NoteBoundary(uint64_t offset) {
 
 Status RemoteSink::CatchUpSealed(remote_log::MirrorSet* set, size_t i, uint64_t from,
                                  uint64_t tail) {
-  uint64_t pos = 0;
-  bool found = false;
-  for (auto it = bounds_.rbegin(); it != bounds_.rend(); ++it)
-    if (*it <= from) {
-      pos = *it;
-      found = true;
-      break;
+  // The last record start at or before `from`, else (a mirror whose tail
+  // lies before every record this sink knows of: before the log's head,
+  // bytes already applied, which no reader of the mirror uses) the first
+  // one after it, reached with zero bytes (never sealed data).
+  uint64_t pos = from;
+  auto it = std::upper_bound(bounds_.begin(), bounds_.end(), from);
+  if (it != bounds_.begin()) {
+    pos = *std::prev(it);
+  } else if (it != bounds_.end() && *it <= tail) {
+    const std::string zeros(static_cast<size_t>(std::min<uint64_t>(*it - from, kMaxPiece)), '\0');
+    for (uint64_t off = from; off < *it;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(*it - off, zeros.size()));
+      struct iovec v = {const_cast<char*>(zeros.data()), n};
+      Status s = set->AppendTo(i, off, &v, 1);
+      if (!s.ok()) return s;
+      off += n;
     }
-  if (!found || tail - pos > status_.area_size)
+    pos = from = *it;
+  }
+  if (tail - pos > status_.area_size)
     return Status::Unavailable("mirror is too far behind to catch up from the disk copy");
   log::FileLogSource src(fd_, status_.area_start, status_.area_size);
   std::string buf;  // sealed records [base, pos)

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "remote_log/auth.h"
 #include "remote_log/wire.h"
 #include "shim/log_format.h"
 #include "shim/log_key.h"
@@ -46,6 +47,18 @@ std::unique_ptr<log::RecordSealer> Sealer(log::RecordSealer::Mode mode,
   REQUIRE(log::RecordSealer::Create(key, name, mode, &s).ok());
   return s;
 }
+
+// Log bytes from offset 0 held in a string.
+struct MemSource : log::LogSource {
+  explicit MemSource(const std::string* data) : d(data) {}
+  const std::string* d;
+  Status Read(uint64_t o, void* dst, size_t n) override {
+    if (o + n > d->size()) return Status::IoError("beyond");
+    std::memcpy(dst, d->data() + o, n);
+    return Status::Ok();
+  }
+  uint64_t area_size() const override { return 1 << 20; }
+};
 
 std::string SealAll(log::RecordSealer* s, const std::string& plain) {
   struct iovec v = {const_cast<char*>(plain.data()), plain.size()};
@@ -138,16 +151,7 @@ TEST_CASE("record sealer: plain records are refused unless accepted; cut-short o
   sealed.resize(sealed.size() - 8);
   CHECK(log::UnsealRange(s.get(), false, 0, &sealed, &why) == log::RecordSize(100));
   CHECK(why.ok());
-  struct Mem : log::LogSource {
-    std::string* d;
-    Status Read(uint64_t o, void* dst, size_t n) override {
-      if (o + n > d->size()) return Status::IoError("beyond");
-      std::memcpy(dst, d->data() + o, n);
-      return Status::Ok();
-    }
-    uint64_t area_size() const override { return 1 << 20; }
-  } mem;
-  mem.d = &sealed;
+  MemSource mem(&sealed);
   log::LogRecordReader rd(&mem, 0, sealed.size());
   log::LogRecord rec;
   CHECK(rd.ReadRecord(&rec).ok());
@@ -160,16 +164,7 @@ TEST_CASE("record sealer: the unsealing source verifies before a reader sees a b
   std::string sealed = SealAll(s.get(), PlainRecords(4));
   const size_t rec2 = log::RecordSize(100) + log::RecordSize(101);
   sealed[rec2 + 70] ^= 0x10;
-  struct Mem : log::LogSource {
-    const std::string* d;
-    Status Read(uint64_t o, void* dst, size_t n) override {
-      if (o + n > d->size()) return Status::IoError("beyond");
-      std::memcpy(dst, d->data() + o, n);
-      return Status::Ok();
-    }
-    uint64_t area_size() const override { return 1 << 20; }
-  } mem;
-  mem.d = &sealed;
+  MemSource mem(&sealed);
   log::UnsealingLogSource src(&mem, sealed.size(), s.get(), false);
   log::LogRecordReader rd(&src, 0, sealed.size(), 1);
   log::LogRecord rec;
@@ -295,8 +290,14 @@ TEST_CASE("record protection: the mirrors never hold the payload in clear with e
   for (int i = 0; i < 5; ++i) REQUIRE(AppendRecord(sink.get(), &f, 300, 'S').ok());
   std::shared_ptr<remote_log::LogStore::Log> h;
   remote_log::LogInfo info;
+  // The log is owned: the store opens it only for the owner key derived
+  // from the log key.
+  CHECK(m.server->store().Open(RemoteLogName(log.st), sink->recovery().epoch, false, 0, &h,
+                               &info) == remote_log::wire::kErrNotOwner);
+  std::unique_ptr<remote_log::auth::OwnerKey> owner;
+  REQUIRE(remote_log::auth::OwnerKey::FromSeed(log::OwnerSeed(log.Key()), &owner).ok());
   REQUIRE(m.server->store().Open(RemoteLogName(log.st), sink->recovery().epoch, false, 0, &h,
-                                 &info) == 0);
+                                 &info, owner->public_key()) == 0);
   std::string held(info.tail, '\0');
   size_t got = 0;
   remote_log::LogInfo after;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,9 +70,11 @@ class LogStore {
 
   // The log's state.
   void Stat(Log* log, LogInfo* info);
-  // The logs without an owner and, if `owner` is given, those it owns,
-  // sorted by name.
-  std::vector<LogEntry> List(const uint8_t* owner = nullptr);
+  // All logs, sorted by name (the server's own view: status, tests).
+  std::vector<LogEntry> List();
+  // What a client may see (LIST): the logs without an owner and, if
+  // `owner` is given, those it owns, sorted by name.
+  std::vector<LogEntry> ListVisibleTo(const uint8_t* owner);
 
   uint64_t capacity() const { return capacity_; }
   // Bytes held by all logs (sum of tail - start).
@@ -89,6 +92,9 @@ class LogStore {
   int32_t AppendImpl(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
                      bool check, uint32_t crc, uint32_t expected_crc, uint64_t* tail);
   void GiveChunk(Chunk c);
+  // The entries of the logs `keep` accepts (owner fields are set at
+  // creation and never change: read without the log's lock).
+  std::vector<LogEntry> Collect(const std::function<bool(const Log&)>& keep);
 
   std::mutex mu_;  // guards logs_
   std::map<std::string, std::shared_ptr<Log>> logs_;

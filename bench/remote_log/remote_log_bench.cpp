@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
+#include "connect_or_exit.h"
 #include "remote_log/client.h"
 #include "remote_log/server.h"
 
@@ -166,16 +167,7 @@ double Us(Clock::duration d) {
 }
 
 std::unique_ptr<MirrorSet> Connect(const std::vector<std::string>& uris, bool busy) {
-  MirrorSetOptions mo;
-  mo.uris = uris;
-  mo.connect.busy_poll = busy;
-  std::unique_ptr<MirrorSet> m;
-  Status s = MirrorSet::Connect(mo, &m);
-  if (!s.ok()) {
-    std::fprintf(stderr, "connect: %s\n", s.ToString().c_str());
-    std::exit(1);
-  }
-  return m;
+  return bench::ConnectOrExit(uris, busy);
 }
 
 bool HaveCpus0And1() {

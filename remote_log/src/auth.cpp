@@ -31,6 +31,14 @@ void Mac(std::string_view secret, std::string_view label, const uint8_t* a, cons
 
 }  // namespace
 
+Status CheckSecretLength(std::string_view secret, std::string_view origin) {
+  if (secret.empty() || secret.size() >= kMinSecretSize) return Status::Ok();
+  return Status::InvalidArgument(std::string(origin) + ": the shared secret is " +
+                                 std::to_string(secret.size()) + " bytes; at least " +
+                                 std::to_string(kMinSecretSize) +
+                                 " are required (e.g. head -c 32 /dev/urandom | base64)");
+}
+
 Status RandomNonce(uint8_t* out) {
   if (RAND_bytes(out, int(wire::kNonceSize)) != 1) return Status::Failed("RAND_bytes failed");
   return Status::Ok();
@@ -212,6 +220,8 @@ Status ReadSecretFile(const std::string& path, std::string* secret) {
   close(fd);
   if (!s.empty() && s.back() == '\n') s.pop_back();
   if (s.empty()) return Status::InvalidArgument("secret file " + path + " is empty");
+  Status length = CheckSecretLength(s, "secret file " + path);
+  if (!length.ok()) return length;
   *secret = std::move(s);
   return Status::Ok();
 }

@@ -1,10 +1,12 @@
 // rvm-logd: lends this machine's memory to RVM writers as a remote log mirror.
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -58,6 +60,10 @@ int main(int argc, char** argv) {
   std::string secret_file;
   double verbose = 0;
   std::string port_file;
+  unsigned threads = 0;
+  double auth_timeout = 10;
+  uint32_t max_connections = 1024;
+  bool event_loops_only = false;
   app.add_option("--listen", listen,
                  "host:port to listen on; port 0 lets the OS choose (see --port-file). A "
                  "non-loopback address requires --secret-file")
@@ -67,12 +73,30 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--mlock", mlock, "lock all memory (mlockall) so log bytes are never swapped");
   app.add_option("--secret-file", secret_file,
-                 "file holding the shared secret; clients must authenticate (HMAC-SHA256 "
+                 "file holding the shared secret (at least 16 bytes); clients must authenticate (HMAC-SHA256 "
                  "challenge-response). Must not be readable by group/others");
   app.add_option("--verbose", verbose, "print a status line every SECONDS seconds")
       ->expected(0, 1)
       ->default_str("5");
   app.add_option("--port-file", port_file, "write the bound TCP port to this file once listening");
+  app.add_option("--threads", threads,
+                 "worker event loops serving the connections; 0: one per CPU this process may "
+                 "run on")
+      ->capture_default_str();
+  app.add_option("--auth-timeout", auth_timeout,
+                 "close a connection that has not authenticated (HELLO, and AUTH with "
+                 "--secret-file) within SECONDS of being accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
+  app.add_option("--max-connections", max_connections,
+                 "most connections open at once; more are answered EBUSY and closed (raises "
+                 "the open-files limit to fit if it can)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
+  app.add_flag("--event-loops-only", event_loops_only,
+               "serve busy writers from the event loops too, instead of giving each busy "
+               "authenticated connection a thread of its own while it stays busy (that saves "
+               "a system call per request)");
 #ifdef RVMR_HAVE_RDMA_TRANSPORT
   std::string rdma_listen;
   app.add_option("--rdma-listen", rdma_listen,
@@ -88,6 +112,24 @@ int main(int argc, char** argv) {
 
   ServerOptions opts;
   opts.listen = listen;
+  opts.threads = threads;
+  opts.auth_timeout_ms = uint32_t(auth_timeout * 1000 + 0.5);
+  opts.max_connections = max_connections;
+  opts.busy_connection_threads = !event_loops_only;
+  // Every connection is a descriptor: make room for them (and some spare).
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    rlim_t want = rlim_t(max_connections) + 64;
+    if (nofile.rlim_cur < want) {
+      nofile.rlim_cur = std::min(want, nofile.rlim_max);
+      setrlimit(RLIMIT_NOFILE, &nofile);
+    }
+    if (nofile.rlim_cur < want)
+      std::fprintf(stderr,
+                   "rvm-logd: warning: the open-files limit (%llu) is below --max-connections "
+                   "+ 64; connections beyond it wait in the listen backlog\n",
+                   (unsigned long long)nofile.rlim_cur);
+  }
   if (!ParseSize(capacity_str, &opts.capacity)) {
     std::fprintf(stderr, "rvm-logd: bad --capacity '%s' (e.g. 1073741824, 512M, 4G)\n",
                  capacity_str.c_str());
@@ -120,8 +162,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "rvm-logd: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::fprintf(stderr, "rvm-logd: listening on %s (port %u), capacity %llu bytes%s%s\n",
+  std::fprintf(stderr,
+               "rvm-logd: listening on %s (port %u), capacity %llu bytes, %zu worker threads, "
+               "at most %u connections, auth timeout %.3g s%s%s\n",
                listen.c_str(), unsigned(server.port()), (unsigned long long)opts.capacity,
+               server.worker_count(), opts.max_connections, double(opts.auth_timeout_ms) / 1000,
                opts.secret.empty() ? "" : ", authentication required", mlock ? ", mlocked" : "");
 #ifdef RVMR_HAVE_RDMA_TRANSPORT
   std::unique_ptr<rdma::RdmaServer> rdma_server;
@@ -131,6 +176,8 @@ int main(int argc, char** argv) {
     ro.capacity = opts.capacity;
     ro.mlock = mlock;
     ro.secret = opts.secret;
+    ro.auth_timeout_ms = opts.auth_timeout_ms;
+    ro.max_connections = std::min<uint32_t>(opts.max_connections, 128);
     rdma_server = std::make_unique<rdma::RdmaServer>(ro);
     s = rdma_server->Start();
     if (!s.ok()) {

@@ -6,16 +6,22 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
 #include "common/thread.h"
+#include "remote_log/auth.h"
 #include "remote_log/wire.h"
+#include "conn_threads.h"
+#include "server_conn.h"
 #include "session.h"
+#include "worker.h"
 
 namespace rvmr::remote_log {
 
@@ -57,76 +63,6 @@ Status ParseHostPort(const std::string& s, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
-// One client connection: its socket, its thread and its buffers. The
-// protocol is the Session's.
-struct Server::Conn {
-  explicit Conn(const SessionEnv& env) : session(env) {}
-
-  int fd = -1;
-  std::thread thread;
-  std::atomic<bool> done{false};
-  Session session;
-
-  // Input buffer: bytes [rpos, wpos) are received and not yet consumed.
-  std::vector<uint8_t> in;
-  size_t rpos = 0, wpos = 0;
-  // Replies not yet sent.
-  std::vector<uint8_t> out;
-
-  // Each recv offers at least this much room (or the whole frame's), so
-  // that a record the kernel already holds arrives in one call.
-  static constexpr size_t kMinRoom = 128 * 1024;
-  // Replies are queued while further complete requests are already buffered,
-  // and sent together (one send for a burst of pipelined appends), up to this
-  // many bytes; a lone request's reply goes out at once.
-  static constexpr size_t kQueueLimit = 64 * 1024;
-
-  // Makes at least n unconsumed bytes available. false on EOF or error.
-  bool Ensure(size_t n) {
-    if (wpos - rpos >= n) return true;
-    if (rpos == wpos) rpos = wpos = 0;
-    if (in.size() - rpos < n || in.size() - wpos < kMinRoom) {
-      // Only a partial frame is unconsumed here: a short move.
-      std::memmove(in.data(), in.data() + rpos, wpos - rpos);
-      wpos -= rpos;
-      rpos = 0;
-      if (in.size() < n) in.resize(n);
-    }
-    while (wpos - rpos < n) {
-      ssize_t r = recv(fd, in.data() + wpos, in.size() - wpos, 0);
-      if (r > 0) {
-        wpos += size_t(r);
-        continue;
-      }
-      if (r < 0 && errno == EINTR) continue;
-      return false;
-    }
-    return true;
-  }
-
-  // Sends everything queued. false if the connection failed.
-  bool Flush() {
-    size_t pos = 0;
-    while (pos < out.size()) {
-      ssize_t w = send(fd, out.data() + pos, out.size() - pos, MSG_NOSIGNAL);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      pos += size_t(w);
-    }
-    out.clear();
-    // A large READ reply's buffer is not kept.
-    if (out.capacity() > (1u << 20)) std::vector<uint8_t>().swap(out);
-    return true;
-  }
-
-  // Whether the next request is already complete in the input buffer.
-  bool MoreBuffered() const {
-    size_t avail = wpos - rpos;
-    if (avail < wire::kHeaderSize) return false;
-    return avail - wire::kHeaderSize >= wire::Get32(in.data() + rpos + 8);
-  }
-};
-
 Server::Server(ServerOptions options) : options_(std::move(options)), store_(options_.capacity) {}
 
 Server::~Server() {
@@ -137,6 +73,8 @@ Status Server::Start() {
   std::string host;
   uint16_t port;
   Status s = ParseHostPort(options_.listen, &host, &port);
+  if (!s.ok()) return s;
+  s = auth::CheckSecretLength(options_.secret, "server");
   if (!s.ok()) return s;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -188,8 +126,28 @@ Status Server::Start() {
     close(fd);
     return Status::IoError("pipe", e);
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   listen_fd_ = fd;
   stopping_ = false;
+  if (!shared_) shared_ = std::make_unique<WorkerShared>();
+  unsigned n = options_.threads;
+  if (n == 0) {
+    cpu_set_t cpus;
+    n = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? unsigned(CPU_COUNT(&cpus)) : 1;
+  }
+  for (unsigned i = 0; i < std::max(n, 1u); ++i)
+    shared_->workers.push_back(std::make_unique<Worker>(shared_.get(), int(i)));
+  if (options_.busy_connection_threads) {
+    conn_threads_ = std::make_unique<ConnThreads>(shared_.get());
+    shared_->conn_threads = conn_threads_.get();
+  }
+  for (auto& w : shared_->workers) {
+    s = w->Start();
+    if (!s.ok()) {
+      Stop();
+      return s;
+    }
+  }
   acceptor_ = StartThread("rvm-logd-accept", [this] { AcceptLoop(); });
   return Status::Ok();
 }
@@ -197,15 +155,20 @@ Status Server::Start() {
 void Server::Stop() {
   if (listen_fd_ < 0) return;
   stopping_ = true;
-  char c = 1;
-  while (write(wake_fd_[1], &c, 1) < 0 && errno == EINTR) {
+  if (acceptor_.joinable()) {
+    char c = 1;
+    while (write(wake_fd_[1], &c, 1) < 0 && errno == EINTR) {
+    }
+    acceptor_.join();
   }
-  acceptor_.join();
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& s : sessions_) shutdown(s->fd, SHUT_RDWR);
-  }
-  Reap(true);
+  // Connection threads first: they hand idle connections to workers.
+  if (conn_threads_) conn_threads_->Stop();
+  // No worker may hand a connection to one that already stopped.
+  for (auto& w : shared_->workers) w->RequestStop();
+  for (auto& w : shared_->workers) w->Stop();
+  shared_->workers.clear();
+  shared_->conn_threads = nullptr;
+  conn_threads_.reset();
   close(listen_fd_);
   close(wake_fd_[0]);
   close(wake_fd_[1]);
@@ -213,86 +176,94 @@ void Server::Stop() {
   wake_fd_[0] = wake_fd_[1] = -1;
 }
 
-void Server::Reap(bool all) {
-  std::list<std::unique_ptr<Conn>> dead;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if (all || (*it)->done.load()) {
-        dead.push_back(std::move(*it));
-        it = sessions_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+uint64_t Server::auth_timeouts() const {
+  return shared_ ? shared_->auth_timeouts.load() : 0;
+}
+
+uint64_t Server::connections_open() const {
+  return shared_ ? shared_->open.load() : 0;
+}
+
+uint64_t Server::closes_not_trimmed() const {
+  return shared_ ? shared_->closed_since_trim.load() : 0;
+}
+
+size_t Server::connection_threads() {
+  return conn_threads_ ? conn_threads_->active() : 0;
+}
+
+size_t Server::worker_count() const {
+  return shared_ ? shared_->workers.size() : 0;
+}
+
+void Server::AcceptOne(int fd) {
+  accepted_++;
+  if (shared_->open.load() >= options_.max_connections) {
+    // Refused without reading anything: one HELLO reply with EBUSY.
+    refused_++;
+    std::vector<uint8_t> reply;
+    AppendReply(uint8_t(wire::Type::kHello), 0, wire::kErrBusy, nullptr, 0, &reply);
+    (void)!send(fd, reply.data(), reply.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    shutdown(fd, SHUT_WR);
+    close(fd);
+    return;
   }
-  for (auto& s : dead) {
-    s->thread.join();
-    close(s->fd);
-  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  shared_->open++;
+  Worker* to = shared_->workers.front().get();
+  for (auto& w : shared_->workers)
+    if (w->connections.load() < to->connections.load()) to = w.get();
+  to->connections++;
+  SessionEnv env;
+  env.secret = options_.secret;
+  env.store = &store_;
+  env.appends = &appends_;
+  env.rejected = &rejected_;
+  to->Adopt(std::make_unique<ServerConn>(fd, env, MonotonicMs() + options_.auth_timeout_ms));
 }
 
 void Server::AcceptLoop() {
+  int64_t paused_until = 0;  // accept failed for want of descriptors or memory
   while (!stopping_) {
-    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
-    int n = poll(p, 2, 1000);
-    Reap(false);
+    pollfd p[2] = {{wake_fd_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    int timeout = -1;
+    nfds_t nfds = 2;
+    if (paused_until != 0) {
+      int64_t left = paused_until - MonotonicMs();
+      if (left > 0) {
+        nfds = 1;
+        timeout = int(left);
+      } else {
+        paused_until = 0;
+      }
+    }
+    int n = poll(p, nfds, timeout);
     if (n <= 0 || stopping_) continue;
-    if (!(p[0].revents & POLLIN)) continue;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    accepted_++;
-    SessionEnv env;
-    env.secret = options_.secret;
-    env.store = &store_;
-    env.appends = &appends_;
-    env.rejected = &rejected_;
-    auto s = std::make_unique<Conn>(env);
-    s->fd = fd;
-    Conn* raw = s.get();
-    std::lock_guard<std::mutex> l(mu_);
-    sessions_.push_back(std::move(s));
-    raw->thread = StartThread("rvm-logd-conn", [this, raw] {
-      open_sessions_++;
-      Serve(raw);
-      raw->Flush();  // replies queued before an error or hang-up
-      // Let the peer see the end now; the fd is closed when reaped.
-      shutdown(raw->fd, SHUT_RDWR);
-      open_sessions_--;
-      raw->done = true;
-    });
+    if (nfds < 2 || !(p[1].revents & POLLIN)) continue;
+    for (;;) {
+      int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (fd >= 0) {
+        AcceptOne(fd);
+        continue;
+      }
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+        paused_until = MonotonicMs() + 100;  // the backlog waits meanwhile
+      break;
+    }
   }
 }
 
 std::string Server::StatusLine() {
-  std::string s = "connections=" + std::to_string(open_sessions_.load()) +
+  std::string s = "connections=" + std::to_string(connections_open()) +
                   " accepted=" + std::to_string(accepted_.load()) +
+                  " refused=" + std::to_string(refused_.load()) +
+                  " auth_timeouts=" + std::to_string(auth_timeouts()) +
                   " rejected=" + std::to_string(rejected_.load()) +
                   " logs=" + std::to_string(store_.log_count()) +
                   " held=" + std::to_string(store_.used()) + "/" +
                   std::to_string(store_.capacity()) + " appends=" + std::to_string(appends_.load());
   return s;
-}
-
-void Server::Serve(Conn* c) {
-  c->in.resize(256 * 1024);
-  c->out.reserve(Conn::kQueueLimit + 4096 + wire::kHeaderSize);
-  for (;;) {
-    if (!c->Ensure(wire::kHeaderSize)) return;
-    wire::Header h;
-    if (c->session.OnHeader(c->in.data() + c->rpos, &h, &c->out) == Session::Verdict::kClose)
-      return;
-    const size_t total = wire::kHeaderSize + h.payload_len;
-    if (!c->Ensure(total)) return;
-    const uint8_t* p = c->in.data() + c->rpos + wire::kHeaderSize;
-    c->rpos += total;
-    if (c->session.Handle(h, p, &c->out) == Session::Verdict::kClose) return;
-    if (!c->MoreBuffered() || c->out.size() >= Conn::kQueueLimit) {
-      if (!c->Flush()) return;
-    }
-  }
 }
 
 }  // namespace rvmr::remote_log

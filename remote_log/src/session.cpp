@@ -31,10 +31,25 @@ Session::Verdict Session::OnHeader(const uint8_t* hdr, wire::Header* h,
                                    std::vector<uint8_t>* out) {
   int32_t werr;
   if (!wire::DecodeHeader(hdr, h, &werr).ok()) {
-    env_.rejected->fetch_add(1, std::memory_order_relaxed);
-    return Verdict::kClose;  // a corrupt header: nothing trustworthy to reply to
+    // A bad magic or header CRC: nothing in the header can be trusted, not
+    // even the request id to address a reply to.
+    if (wire::Get32(hdr) != wire::kMagic || wire::Get32(hdr + 28) != crc32c::Value(hdr, 28)) {
+      env_.rejected->fetch_add(1, std::memory_order_relaxed);
+      return Verdict::kClose;
+    }
+    return Fail(*h, werr, out);  // version, flags, type or length
   }
   if ((h->type & wire::kReplyBit) || h->status != 0) return Fail(*h, wire::kErrProto, out);
+  // Before authentication only one frame, of one size, is valid: anything
+  // else is refused from the header, so that no payload of an
+  // unauthenticated client is ever buffered.
+  if (!hello_done_) {
+    if (wire::Type(h->type) != wire::Type::kHello || h->payload_len != wire::kHelloRequestSize)
+      return Fail(*h, wire::kErrProto, out);
+  } else if (!authed_) {
+    if (wire::Type(h->type) != wire::Type::kAuth) return Fail(*h, wire::kErrAccess, out);
+    if (h->payload_len != wire::kAuthRequestSize) return Fail(*h, wire::kErrProto, out);
+  }
   return Verdict::kContinue;
 }
 
@@ -262,6 +277,7 @@ Session::Verdict Session::List(const wire::Header& h, const uint8_t* p, size_t n
   scratch_.clear();
   wire::EncodeList(logs, &scratch_);
   AppendReply(h.type, h.request_id, 0, scratch_.data(), scratch_.size(), out);
+  if (scratch_.capacity() > 64 * 1024) std::vector<uint8_t>().swap(scratch_);
   return Verdict::kContinue;
 }
 

@@ -42,8 +42,12 @@ class Session {
 
   // The header of the next request, hdr[0..wire::kHeaderSize), has arrived.
   // kContinue: *h is the decoded header; read h->payload_len more bytes and
-  // call Handle. kClose: the frame is refused; the refusal (if the header can
-  // be trusted to address one) is appended to *out.
+  // call Handle. kClose: the frame is refused; the refusal is appended to
+  // *out unless the magic or header CRC is wrong (then nothing in the header
+  // can be trusted): EPROTONOSUPPORT for a wrong version byte, EMSGSIZE for a
+  // length over kMaxPayload, EPROTO for flags, type or a reply bit. Before
+  // authentication only a HELLO (then an AUTH) of its exact size passes, so
+  // that the connection never buffers an unauthenticated client's payload.
   Verdict OnHeader(const uint8_t* hdr, wire::Header* h, std::vector<uint8_t>* out);
 
   // A complete request: header h (accepted by OnHeader) and its payload

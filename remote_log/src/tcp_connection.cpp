@@ -204,6 +204,8 @@ Status TcpConnection::Handshake() {
   if (opts_.secret.empty())
     return Status::IoError(uri_ + ": server requires authentication and no secret was given",
                            EACCES);
+  s = auth::CheckSecretLength(opts_.secret, uri_);
+  if (!s.ok()) return s;
   wire::AuthRequest req;
   s = auth::RandomNonce(req.client_nonce);
   if (!s.ok()) return s;
@@ -376,7 +378,10 @@ Status TcpConnection::ProcessInput(Reader who) {
       }
     } else {
       std::unique_lock<std::mutex> l(state_mu_);
-      if (call_id_ == 0 || h.request_id != call_id_ || call_done_) {
+      // A server at its connection limit answers the connection, before
+      // reading anything, with a HELLO reply of request id 0 (EBUSY).
+      const bool refusal = t == wire::Type::kHello && h.request_id == 0 && h.status != 0;
+      if (call_id_ == 0 || (h.request_id != call_id_ && !refusal) || call_done_) {
         l.unlock();
         return Break(Status::Corruption("unexpected reply"));
       }

@@ -52,6 +52,8 @@ const char* ErrorName(int32_t code) {
       return "no log open";
     case kErrAccess:
       return "authentication required or failed";
+    case kErrBusy:
+      return "server busy (connection limit reached)";
     case kErrDuplicate:
       return "duplicate append (offset below tail)";
     case kErrInvalid:
@@ -96,6 +98,8 @@ Status ErrorToStatus(int32_t code, std::string_view what) {
       return Status::InvalidArgument(msg);
     case kErrNoSpace:
       return Status::NoSpace(msg);
+    case kErrBusy:
+      return Status::Unavailable(msg);
     case kErrFenced:
       return Status::Fenced(msg);
     case kErrVersion:

@@ -1,13 +1,21 @@
-// Fuzz target for the remote log wire parser, libFuzzer-compatible. It parses
-// the input twice: as one complete message (ParseMessage) and as a stream of
-// messages the way the server and client read them (header, bounded length,
-// payload CRC, payload decoders). Nothing may crash, hang or read out of
-// bounds; every decoded message must re-encode to the same bytes. A second
-// pass parses input[1..] with its length field and CRCs repaired (when
-// input[0] is odd), so that a coverage-guided fuzzer gets past the checksums
-// into the payload decoders. Requests with a control MAC (protocol v2) go
-// through the server's MAC check (under a fixed key the input cannot know:
-// always refused) and owner proofs through the signature check.
+// Fuzz target for the remote log wire parser and the server's protocol
+// logic, libFuzzer-compatible. It parses the input twice: as one complete
+// message (ParseMessage) and as a stream of messages the way the server and
+// client read them (header, bounded length, payload CRC, payload decoders).
+// Nothing may crash, hang or read out of bounds; every decoded message must
+// re-encode to the same bytes. A second pass parses input[1..] with its
+// length field and CRCs repaired (when input[0] is odd), so that a
+// coverage-guided fuzzer gets past the checksums into the payload decoders.
+// Then the input is served by the server's Session (session.h, the protocol
+// logic of rvm-logd, over a fresh LogStore) twice: as raw bytes, and as a
+// HELLO followed by frames built from it with valid CRCs ([type][length]
+// [payload] records), so that it reaches OPEN, APPEND, READ, TRIM and the
+// rest; every reply Session produces must parse. Requests with a control
+// MAC (protocol v2) go through the server's MAC check (under a fixed key the
+// input cannot know: always refused) and owner proofs through the signature
+// check.
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -16,7 +24,9 @@
 
 #include "common/crc32c.h"
 #include "remote_log/auth.h"
+#include "remote_log/log_store.h"
 #include "remote_log/wire.h"
+#include "session.h"
 
 namespace {
 
@@ -103,6 +113,74 @@ void ParseAll(const uint8_t* data, size_t size) {
 
 }  // namespace
 
+namespace {
+
+// Feeds a byte stream to a Session as the server's connections do, until it
+// closes or the stream ends. Every reply must be a well-formed message.
+void Serve(rvmr::remote_log::Session* s, const uint8_t* data, size_t size) {
+  using namespace rvmr::remote_log;
+  std::vector<uint8_t> out;
+  size_t pos = 0;
+  while (size - pos >= wire::kHeaderSize) {
+    wire::Header h;
+    Session::Verdict v = s->OnHeader(data + pos, &h, &out);
+    if (v == Session::Verdict::kContinue) {
+      Check(h.payload_len <= wire::kMaxPayload);
+      if (size - pos - wire::kHeaderSize < h.payload_len) break;
+      v = s->Handle(h, data + pos + wire::kHeaderSize, &out);
+      pos += wire::kHeaderSize + h.payload_len;
+    }
+    size_t r = 0;
+    while (r < out.size()) {
+      // A refusal of an unknown type carries that type; the rest must parse.
+      Check(out.size() - r >= wire::kHeaderSize);
+      const uint8_t t = out[r + 5] & ~wire::kReplyBit;
+      const bool known = t >= uint8_t(wire::Type::kHello) && t <= uint8_t(wire::Type::kClose);
+      size_t total = wire::kHeaderSize + wire::Get32(out.data() + r + 8);
+      Check(out.size() - r >= total);
+      wire::Header rh;
+      if (known) Check(wire::ParseMessage(out.data() + r, total, &rh).ok());
+      r += total;
+    }
+    out.clear();
+    if (v == Session::Verdict::kClose) break;
+  }
+}
+
+void ServeAll(const uint8_t* data, size_t size) {
+  using namespace rvmr::remote_log;
+  std::atomic<uint64_t> appends{0}, rejected{0};
+  LogStore store(1 << 20);
+  SessionEnv env;
+  env.store = &store;
+  env.appends = &appends;
+  env.rejected = &rejected;
+  {
+    Session raw(env);
+    Serve(&raw, data, size);
+  }
+  // Valid frames: HELLO, then one per [type][len][payload] record.
+  std::vector<uint8_t> stream;
+  std::vector<uint8_t> p;
+  wire::EncodeHelloRequest(wire::HelloRequest{}, &p);
+  wire::BuildMessage(uint8_t(wire::Type::kHello), 0, 1, p, &stream);
+  for (size_t pos = 0, id = 2; size - pos >= 2; ++id) {
+    size_t n = std::min<size_t>(data[pos + 1], size - pos - 2);
+    p.assign(data + pos + 2, data + pos + 2 + n);
+    wire::BuildMessage(data[pos], 0, id, p, &stream);
+    pos += 2 + n;
+  }
+  Session framed(env);
+  Serve(&framed, stream.data(), stream.size());
+  // A session that must authenticate first: the same frames are refused.
+  static const char kSecret[] = "fuzz-secret-0123456789";
+  env.secret = kSecret;
+  Session authed(env);
+  Serve(&authed, stream.data(), stream.size());
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace rvmr::remote_log::wire;
   ParseAll(data, size);
@@ -113,5 +191,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Put32(m.data() + 28, rvmr::crc32c::Value(m.data(), 28));
     ParseAll(m.data(), m.size());
   }
+  ServeAll(data, size);
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "remote_log/auth.h"
+
 namespace rvmr {
 
 namespace {
@@ -194,6 +196,8 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
       while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
       if (secret.empty())
         return Status::InvalidArgument(where("secret_file '" + std::string(val) + "' is empty"));
+      Status len = remote_log::auth::CheckSecretLength(secret, "secret_file '" + std::string(val) + "'");
+      if (!len.ok()) return Status::InvalidArgument(where(len.message()));
       cfg->secret_file = std::string(val);
       cfg->secret = std::move(secret);
     } else {

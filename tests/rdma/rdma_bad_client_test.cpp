@@ -31,7 +31,7 @@ using rvmr::remote_log::rdma::RdmaServerOptions;
 
 namespace {
 
-const char* kSecret = "bad-client-secret";
+const char* kSecret = "bad-client-secret-0123";
 
 using rvmr::rdma_test::TestAddr;
 
@@ -236,4 +236,52 @@ TEST_CASE("rdma: another connection cannot use the writer's rkey") {
   REQUIRE(srv.server->StatLog("victim", &view).ok());
   CHECK(view.tail == off);  // the control word was not overwritten
   CheckWriterAlive(srv, writer.get(), &off);
+}
+
+TEST_CASE("rdma: a connection that does not authenticate in time is disconnected") {
+  RdmaServerOptions o;
+  o.ring_size = 1 << 16;
+  o.secret = kSecret;
+  o.auth_timeout_ms = 300;
+  o.max_connections = 3;
+  auto server = rvmr::rdma_test::StartServer(o);
+  Endpoint ep = rvmr::rdma_test::EndpointOf(*server);
+  ConnectOptions opts;
+  opts.secret = kSecret;
+  auto writer = rvmr::rdma_test::Connect(ep, opts);
+  LogInfo info;
+  REQUIRE(writer->Open("w", 1, true, 0, &info).ok());
+  // Two connections that never send anything fill the limit...
+  RawClient stalled[2];
+  for (auto& s : stalled) s.Connect(TestAddr(), server->port());
+  // ... and are disconnected once their deadline passes.
+  for (auto& s : stalled) {
+    int ev = -1;
+    for (int tries = 0; tries < 10 && ev != RDMA_CM_EVENT_DISCONNECTED; ++tries)
+      ev = s.NextEvent(1000);
+    CHECK(ev == RDMA_CM_EVENT_DISCONNECTED);
+  }
+  CHECK(server->auth_timeouts() == 2);
+  // The authenticated writer is never timed out.
+  iovec iov{const_cast<char*>("abc"), 3};
+  REQUIRE(writer->StartAppend(0, &iov, 1).ok());
+  uint64_t acked = 0;
+  REQUIRE(writer->WaitAcked(3, &acked).ok());
+}
+
+TEST_CASE("rdma: connections beyond max_connections are rejected") {
+  RdmaServerOptions o;
+  o.ring_size = 1 << 16;
+  o.secret = kSecret;
+  o.max_connections = 2;
+  auto server = rvmr::rdma_test::StartServer(o);
+  RawClient held[2];
+  for (auto& h : held) h.Connect(TestAddr(), server->port());
+  Endpoint ep = rvmr::rdma_test::EndpointOf(*server);
+  ConnectOptions opts;
+  opts.secret = kSecret;
+  std::unique_ptr<Connection> c;
+  Status s = RdmaConnection::Connect(ep, opts, &c);
+  CHECK_FALSE(s.ok());
+  CHECK(server->connections_refused() == 1);
 }

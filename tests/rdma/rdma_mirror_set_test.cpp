@@ -23,7 +23,7 @@ using rvmr::remote_log::rdma::RdmaServerOptions;
 
 namespace {
 
-const char* kSecret = "mirror-secret";
+const char* kSecret = "mirror-secret-of-enough-bytes";
 
 std::unique_ptr<RdmaServer> StartRdma() {
   RdmaServerOptions o;

@@ -272,7 +272,7 @@ TEST_CASE("rdma: authentication, open errors, list and close") {
   Fixture f;
   {
     ConnectOptions opts;
-    opts.secret = "wrong secret";
+    opts.secret = "wrong secret, long enough";
     std::unique_ptr<Connection> c;
     Status s = RdmaConnection::Connect(f.ep, opts, &c);
     CHECK_FALSE(s.ok());

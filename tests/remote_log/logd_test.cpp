@@ -124,7 +124,20 @@ TEST_CASE("rvm-logd with a secret file requires authentication") {
   std::string secret_path = dir.path + "/secret";
   {
     std::ofstream f(secret_path);
-    f << "s3cret\n";
+    f << "fifteen bytes!!\n";
+  }
+  chmod(secret_path.c_str(), 0600);
+  {
+    // Shorter than 16 bytes: refused, naming the file.
+    Logd d({"--listen", "127.0.0.1:0", "--secret-file", secret_path}, dir.path + "/err");
+    CHECK(d.Wait() == 2);
+    CHECK(d.Stderr().find(secret_path) != std::string::npos);
+    CHECK(d.Stderr().find("at least 16") != std::string::npos);
+    CHECK(d.Stderr().find("fifteen") == std::string::npos);  // never printed
+  }
+  {
+    std::ofstream f(secret_path);
+    f << "s3cret-of-16-bytes\n";
   }
   chmod(secret_path.c_str(), 0644);
   {
@@ -142,7 +155,7 @@ TEST_CASE("rvm-logd with a secret file requires authentication") {
   std::unique_ptr<Connection> c;
   ConnectOptions o;
   CHECK_FALSE(TransportRegistry::Global().Connect(uri, o, &c).ok());
-  o.secret = "s3cret";  // the trailing newline of the file is not part of it
+  o.secret = "s3cret-of-16-bytes";  // the trailing newline of the file is not part of it
   REQUIRE(TransportRegistry::Global().Connect(uri, o, &c).ok());
   LogInfo info;
   CHECK(c->Open("x", 1, true, 0, &info).ok());

@@ -348,10 +348,15 @@ TEST_CASE("authentication on and off") {
   Status s = TransportRegistry::Global().Connect(Uri(*srv), o, &c);
   CHECK(s.code() == Status::Code::kIoError);
   CHECK(s.message().find("requires authentication") != std::string::npos);
-  o.secret = "wrong";
+  o.secret = "wrong but long enough";
   s = TransportRegistry::Global().Connect(Uri(*srv), o, &c);
   CHECK(s.code() == Status::Code::kIoError);
   CHECK(s.sys_errno() == EACCES);
+  // A secret shorter than 16 bytes is refused by the client before it is used.
+  o.secret = "fifteen bytes!!";
+  s = TransportRegistry::Global().Connect(Uri(*srv), o, &c);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("at least 16") != std::string::npos);
   o.secret = secret;
   c = Dial(Uri(*srv), o);
   LogInfo info;
@@ -380,6 +385,11 @@ TEST_CASE("non-loopback listening requires a secret") {
   CHECK(st.code() == Status::Code::kInvalidArgument);
   CHECK(st.message().find("--secret-file") != std::string::npos);
   so.secret = "s";
+  Server short_secret(so);
+  st = short_secret.Start();
+  CHECK(st.code() == Status::Code::kInvalidArgument);
+  CHECK(st.message().find("at least 16") != std::string::npos);
+  so.secret = "sixteen bytes ok";
   Server s2(so);
   CHECK(s2.Start().ok());
   so.listen = "nonsense";

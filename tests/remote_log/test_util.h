@@ -33,6 +33,14 @@ inline std::unique_ptr<Server> StartServer(uint64_t capacity = 64 << 20, std::st
   return s;
 }
 
+inline std::unique_ptr<Server> StartServerWith(const ServerOptions& o) {
+  auto s = std::make_unique<Server>(o);
+  Status st = s->Start();
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  return s;
+}
+
 inline std::string Uri(const Server& s) {
   return "tcp://127.0.0.1:" + std::to_string(s.port());
 }
@@ -78,6 +86,9 @@ class RawClient {
   }
   ~RawClient() { close(fd_); }
   bool connected() const { return connected_; }
+  int fd() const { return fd_; }
+  // Reads exactly n bytes; false on close/timeout.
+  bool RecvBytes(uint8_t* p, size_t n, int timeout_ms = 5000) { return ReadN(p, n, timeout_ms); }
 
   bool SendBytes(const std::vector<uint8_t>& b) {
     size_t done = 0;

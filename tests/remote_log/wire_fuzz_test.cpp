@@ -1,6 +1,6 @@
-// Drives the wire parser fuzz target (remote_log/src/wire_fuzz.cpp) for a
-// bounded time with random bytes and with mutations of valid messages of
-// every type. The target aborts on any inconsistency; ASan/UBSan builds catch
+// Drives the fuzz target of the wire parser and the server's Session
+// (remote_log/src/wire_fuzz.cpp) for a bounded time with random bytes and
+// with mutations of valid messages of every type and of a session's records. The target aborts on any inconsistency; ASan/UBSan builds catch
 // out-of-bounds reads.
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -87,6 +87,31 @@ std::vector<std::vector<uint8_t>> Seeds() {
   }
   add(Type::kClose, false, 0, {});
   add(Type::kStat, true, kErrNoLog, {});
+  // A session as [type][length][payload] records, the form the fuzz target
+  // turns into valid frames for the server's Session.
+  std::vector<uint8_t> rec;
+  auto record = [&](Type t, const std::vector<uint8_t>& payload) {
+    rec.push_back(uint8_t(t));
+    rec.push_back(uint8_t(payload.size()));
+    rec.insert(rec.end(), payload.begin(), payload.end());
+  };
+  p.clear();
+  EncodeOpenRequest(o, &p);
+  record(Type::kOpen, p);
+  p.clear();
+  EncodeU64(0, &p);
+  p.insert(p.end(), 40, 0xCD);
+  record(Type::kAppend, p);
+  p.clear();
+  EncodeReadRequest(ReadRequest{0, 40}, &p);
+  record(Type::kRead, p);
+  p.clear();
+  EncodeU64(20, &p);
+  record(Type::kTrim, p);
+  record(Type::kStat, {});
+  record(Type::kList, {});
+  record(Type::kClose, {});
+  seeds.push_back(rec);
   return seeds;
 }
 
@@ -106,11 +131,11 @@ TEST_CASE("wire parser survives random and mutated messages for a bounded time")
   std::mt19937_64 rng(12345);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
   uint64_t runs = 0;
-  // Every seed parses as-is.
-  for (auto& s : seeds) {
+  // Every message seed parses as-is (the last is a record stream).
+  for (size_t i = 0; i < seeds.size(); ++i) {
     Header h;
-    REQUIRE(ParseMessage(s.data(), s.size(), &h).ok());
-    LLVMFuzzerTestOneInput(s.data(), s.size());
+    if (i + 1 < seeds.size()) REQUIRE(ParseMessage(seeds[i].data(), seeds[i].size(), &h).ok());
+    LLVMFuzzerTestOneInput(seeds[i].data(), seeds[i].size());
   }
   while (std::chrono::steady_clock::now() < deadline) {
     for (int k = 0; k < 200; ++k, ++runs) {

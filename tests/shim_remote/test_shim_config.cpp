@@ -86,6 +86,18 @@ TEST_CASE("shim config errors name the file, line and key") {
   s = rvmr::ParseShimConfig("secret_file = /nonexistent/secret\n", "s", &d);
   REQUIRE_FALSE(s.ok());
   CHECK(s.message().find("/nonexistent/secret") != std::string::npos);
+
+  // A secret shorter than 16 bytes is refused, naming the file.
+  char dir[] = "/tmp/shimcfgXXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  std::string short_secret = std::string(dir) + "/short";
+  { std::ofstream(short_secret) << "fifteen bytes!!\n"; }
+  s = rvmr::ParseShimConfig("secret_file = " + short_secret + "\n", "s", &d);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find(short_secret) != std::string::npos);
+  CHECK(s.message().find("at least 16") != std::string::npos);
+  std::remove(short_secret.c_str());
+  rmdir(dir);
 }
 
 TEST_CASE("shim config from the environment: RVM_MIRRORS overrides the file") {
@@ -93,14 +105,14 @@ TEST_CASE("shim config from the environment: RVM_MIRRORS overrides the file") {
   REQUIRE(mkdtemp(dir) != nullptr);
   std::string file = std::string(dir) + "/shim.conf";
   std::string secret = std::string(dir) + "/secret";
-  { std::ofstream(secret) << "s3cret\n"; }
+  { std::ofstream(secret) << "s3cret-of-16-bytes\n"; }
   { std::ofstream(file) << "mirrors = tcp://127.0.0.1:9\nsecret_file = " << secret << "\n"; }
   setenv("RVM_SHIM_CONFIG", file.c_str(), 1);
   setenv("RVM_MIRRORS", "tcp://127.0.0.1:10,tcp://127.0.0.1:11", 1);
   ShimConfig c;
   REQUIRE(rvmr::LoadShimConfigFromEnv(&c).ok());
   CHECK(c.mirrors.size() == 2);
-  CHECK(c.secret == "s3cret");
+  CHECK(c.secret == "s3cret-of-16-bytes");
   unsetenv("RVM_MIRRORS");
   ShimConfig d;
   REQUIRE(rvmr::LoadShimConfigFromEnv(&d).ok());

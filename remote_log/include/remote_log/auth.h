@@ -16,6 +16,15 @@
 
 namespace rvmr::remote_log::auth {
 
+// Shortest shared secret accepted anywhere (server, client, secret files):
+// 16 bytes (128 bits) if random; a passphrase should be longer.
+constexpr size_t kMinSecretSize = 16;
+
+// Ok for an empty secret (none) or one of at least kMinSecretSize bytes;
+// otherwise InvalidArgument naming `origin` (a file, an option). The secret
+// itself is never part of the message.
+Status CheckSecretLength(std::string_view secret, std::string_view origin);
+
 // Fills out[0..kNonceSize) with cryptographically random bytes.
 Status RandomNonce(uint8_t* out);
 
@@ -95,7 +104,8 @@ std::vector<uint8_t> ListProofMessage(const uint8_t* server_nonce, uint64_t requ
                                       const uint8_t* owner_key);
 
 // Reads a secret file: its bytes with one trailing newline removed. Refuses
-// an empty secret and files readable by group or others.
+// an empty secret, one shorter than kMinSecretSize and files readable by
+// group or others, naming the file.
 Status ReadSecretFile(const std::string& path, std::string* secret);
 
 }  // namespace rvmr::remote_log::auth

@@ -1,8 +1,12 @@
 // Server: the remote log daemon's engine (rvm-logd is a thin CLI around it;
-// tests run it in-process). Listens on TCP, serves each client connection on
-// its own thread (the protocol itself is Session, src/session.h), keeps the
-// logs in a LogStore. A malformed, oversized or unauthenticated message closes
-// that connection only.
+// tests run it in-process). Listens on TCP and keeps the logs in a LogStore.
+// An acceptor thread accepts connections (refusing those beyond
+// max_connections) and hands each to one of `threads` worker event loops
+// (epoll); an unauthenticated or idle connection costs no thread and a few
+// hundred bytes. A busy authenticated connection is served by a thread of its
+// own while it stays busy (busy_connection_threads). The protocol itself is Session (src/session.h). A
+// malformed, oversized or unauthenticated message closes that connection
+// only; so does not authenticating within auth_timeout_ms.
 #pragma once
 
 #include <atomic>
@@ -18,6 +22,9 @@
 
 namespace rvmr::remote_log {
 
+class ConnThreads;
+struct WorkerShared;
+
 struct ServerOptions {
   // "host:port" or "[v6addr]:port"; port 0 lets the OS choose (see port()).
   std::string listen = "127.0.0.1:7483";
@@ -26,6 +33,20 @@ struct ServerOptions {
   // Shared secret; empty: no authentication, which is only allowed on a
   // loopback address.
   std::string secret;
+  // Worker event loops serving the connections; 0: one per CPU the process
+  // may run on.
+  unsigned threads = 0;
+  // A connection that has not completed HELLO (and AUTH, with a secret)
+  // within this many milliseconds of being accepted is closed.
+  uint32_t auth_timeout_ms = 10000;
+  // Most connections open at once; a connection beyond that is answered
+  // with EBUSY and closed.
+  uint32_t max_connections = 1024;
+  // A busy authenticated connection is served by a thread of its own until
+  // it has been idle for a second (one system call per request less than an
+  // event loop: see src/conn_threads.h). false: the event loops serve every
+  // connection.
+  bool busy_connection_threads = true;
 };
 
 class Server {
@@ -56,13 +77,25 @@ class Server {
   // Counters (monotonic, for status lines and tests).
   uint64_t appends() const { return appends_.load(); }
   uint64_t connections_accepted() const { return accepted_.load(); }
+  // Requests refused with an error that closes the connection.
   uint64_t connections_rejected() const { return rejected_.load(); }
+  // Connections refused because max_connections were open.
+  uint64_t connections_refused() const { return refused_.load(); }
+  // Connections closed for not authenticating within auth_timeout_ms.
+  uint64_t auth_timeouts() const;
+  // Connections open now.
+  uint64_t connections_open() const;
+  // Connections closed whose memory has not been handed back to the system
+  // yet (malloc_trim, once a second at most, after connections closed).
+  uint64_t closes_not_trimmed() const;
+  // Worker event loops (after Start).
+  size_t worker_count() const;
+  // Connections served on threads of their own now (busy_connection_threads).
+  size_t connection_threads();
 
  private:
-  struct Conn;
   void AcceptLoop();
-  void Serve(Conn* c);
-  void Reap(bool all);
+  void AcceptOne(int fd);
 
   const ServerOptions options_;
   LogStore store_;
@@ -70,13 +103,15 @@ class Server {
   int wake_fd_[2] = {-1, -1};
   uint16_t port_ = 0;
   std::thread acceptor_;
-  std::mutex mu_;  // guards sessions_
-  std::list<std::unique_ptr<Conn>> sessions_;
+  // The workers and what they share (the workers run between Start and
+  // Stop; the counters stay).
+  std::unique_ptr<WorkerShared> shared_;
+  std::unique_ptr<ConnThreads> conn_threads_;  // between Start and Stop
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> appends_{0};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<uint64_t> rejected_{0};
-  std::atomic<uint64_t> open_sessions_{0};
+  std::atomic<uint64_t> refused_{0};
 };
 
 // Splits "host:port" / "[v6]:port" into its parts. InvalidArgument otherwise.

@@ -61,6 +61,7 @@ enum Error : int32_t {
   kErrNotFound = -2,    // ENOENT: no such log
   kErrNoLog = -9,       // EBADF: request needs an open log, or the log was removed
   kErrAccess = -13,     // EACCES: authentication required or failed
+  kErrBusy = -16,       // EBUSY: connection limit reached (connection is closed)
   kErrDuplicate = -17,  // EEXIST: APPEND offset below the log tail
   kErrInvalid = -22,    // EINVAL: bad argument (name, trim past tail, ...)
   kErrNoSpace = -28,    // ENOSPC: server capacity reached

@@ -182,6 +182,8 @@ Status RdmaConnection::Handshake() {
     return Broken(Status::IoError(
         "rdma: the server requires authentication and no secret was given", EACCES));
   }
+  s = auth::CheckSecretLength(opts_.secret, "rdma");
+  if (!s.ok()) return Broken(s);
   wire::AuthRequest ar;
   s = auth::RandomNonce(ar.client_nonce);
   if (!s.ok()) return Broken(s);

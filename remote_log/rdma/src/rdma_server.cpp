@@ -78,6 +78,8 @@ struct RdmaServer::Conn {
   bool close_after_reply = false;  // a fatal refusal is being sent; disconnect once it is out
   // ... or at this time, for a client that never takes the reply (no receive posted).
   std::chrono::steady_clock::time_point close_deadline;
+  // Disconnected at this time unless authenticated by then.
+  std::chrono::steady_clock::time_point auth_deadline;
   bool established = false;  // rdma_cm reported ESTABLISHED
   bool closing = false;      // disconnect requested (done at ESTABLISHED if not yet)
 
@@ -97,6 +99,7 @@ Status RdmaServer::Start() {
     return Status::InvalidArgument(
         "rdma server: a shared secret is required (RDMA addresses are never loopback)");
   }
+  if (Status len = auth::CheckSecretLength(options_.secret, "rdma server"); !len.ok()) return len;
   if (options_.ring_size < kMinRingSize) {
     return Status::InvalidArgument("rdma server: ring size below " + std::to_string(kMinRingSize));
   }
@@ -189,15 +192,28 @@ void RdmaServer::Loop() {
     std::lock_guard<std::mutex> l(mu_);
     HandleCmEvents();
     HandleCompletions();
-    // Connections whose fatal reply was not taken in time are closed anyway.
+    // Connections whose fatal reply was not taken in time are closed anyway,
+    // and so are those not authenticated in time; the next deadline is the
+    // poll timeout.
     timeout_ms = 1000;
     const auto now = std::chrono::steady_clock::now();
+    const bool need_auth = !options_.secret.empty();
     for (auto& [serial, c] : conns_) {
-      if (!c->close_after_reply || c->closing) continue;
-      if (now >= c->close_deadline) {
+      if (c->closing) continue;
+      if (c->close_after_reply) {
+        if (now >= c->close_deadline) {
+          CloseConn(c.get());
+          continue;
+        }
+        timeout_ms = 100;
+      }
+      if (c->hello_done && (c->authenticated || !need_auth)) continue;
+      if (now >= c->auth_deadline) {
+        auth_timeouts_++;
         CloseConn(c.get());
       } else {
-        timeout_ms = 100;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(c->auth_deadline - now);
+        timeout_ms = std::min<int>(timeout_ms, int(left.count()) + 1);
       }
     }
   }
@@ -236,7 +252,9 @@ void RdmaServer::HandleCmEvents() {
 }
 
 void RdmaServer::OnConnectRequest(rdma_cm_id* id, uint8_t initiator_depth) {
-  if (conns_.size() >= kMaxConns || id->verbs != listen_id_->verbs) {
+  const size_t limit = std::min<size_t>(kMaxConns, options_.max_connections);
+  if (conns_.size() >= limit || id->verbs != listen_id_->verbs) {
+    if (id->verbs == listen_id_->verbs) refused_++;
     rdma_reject(id, nullptr, 0);
     rdma_destroy_id(id);
     return;
@@ -245,6 +263,8 @@ void RdmaServer::OnConnectRequest(rdma_cm_id* id, uint8_t initiator_depth) {
   Conn* c = owned.get();
   c->serial = next_serial_++;
   c->id = id;
+  c->auth_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.auth_timeout_ms);
   id->context = c;
   conns_[c->serial] = std::move(owned);
   bool ok = false;

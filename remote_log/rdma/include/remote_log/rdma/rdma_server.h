@@ -52,6 +52,12 @@ struct RdmaServerOptions {
   std::string secret;
   // Serve clients without authentication (tests on a private VM network).
   bool allow_unauthenticated = false;
+  // A connection that has not completed HELLO (and AUTH, with a secret)
+  // within this many milliseconds of being accepted is disconnected.
+  uint32_t auth_timeout_ms = 10000;
+  // Most connections at once (at most 128: the shared completion queue is
+  // sized for them); more are rejected.
+  uint32_t max_connections = 128;
 };
 
 class RdmaServer {
@@ -83,6 +89,10 @@ class RdmaServer {
   std::string StatusLine();
 
   uint64_t connections_accepted() const { return accepted_.load(); }
+  // Connection requests rejected because max_connections were open.
+  uint64_t connections_refused() const { return refused_.load(); }
+  // Connections disconnected for not authenticating within auth_timeout_ms.
+  uint64_t auth_timeouts() const { return auth_timeouts_.load(); }
   uint64_t fences() const { return fences_.load(); }
   // Control words that were torn or out of range when read (should stay 0).
   uint64_t control_anomalies() const { return control_anomalies_.load(); }
@@ -126,6 +136,8 @@ class RdmaServer {
   uint64_t ring_bytes_ = 0;  // sum of ring sizes of all logs
 
   std::atomic<uint64_t> accepted_{0};
+  std::atomic<uint64_t> refused_{0};
+  std::atomic<uint64_t> auth_timeouts_{0};
   std::atomic<uint64_t> fences_{0};
   std::atomic<uint64_t> control_anomalies_{0};
 };

@@ -38,6 +38,14 @@ void ParseLine(const char* line, ModeResult& res) {
     ::unsetenv("RVM_MIRRORS");
   else
     ::setenv("RVM_MIRRORS", mode.mirrors.c_str(), 1);
+  ::unsetenv("RVM_SHIM_CONFIG");
+  if (!mode.shim_config.empty()) {
+    const std::string conf = dir + "/shim.conf";
+    FILE* f = std::fopen(conf.c_str(), "w");
+    if (f == nullptr || std::fputs(mode.shim_config.c_str(), f) < 0 || std::fclose(f) != 0)
+      _exit(126);
+    ::setenv("RVM_SHIM_CONFIG", conf.c_str(), 1);
+  }
   ::execl(self.c_str(), self.c_str(), "--worker", dir.c_str(), w.sizes.c_str(), w.secs.c_str(),
           w.tpcb_secs.c_str(), w.threads.c_str(), static_cast<char*>(nullptr));
   _exit(127);

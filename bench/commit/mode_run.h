@@ -30,6 +30,8 @@ struct ModeResult {
 struct ModeSpec {
   std::string name;
   std::string mirrors;  // RVM_MIRRORS; empty: local disk (classic) mode
+  // RVM_SHIM_CONFIG file contents (`key = value` lines); empty: no file.
+  std::string shim_config;
 };
 
 // What every worker gets: sizes, seconds per size, TPC-B seconds per thread

@@ -9,7 +9,9 @@
 // accordingly (mode_run.h), and prints one set of tables.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +30,7 @@ namespace {
 
 struct Options {
   std::string only;  // local, 1 or 2; empty: all modes and the tables
+  int protection_rounds = 0;  // --protection: compare record protection off/on instead
   int mirror_rtt_us = 0;
   WorkerOptions worker{"8,64,512,4096,65536,1048576", "1.5", "", "1,2,4,8"};
 };
@@ -61,7 +64,11 @@ void Usage() {
       "                 flight, as a network would (10-50 us in a rack, hundreds\n"
       "                 across zones); the added round trip is measured and printed\n"
       "  --only MODE    run one mode alone (local, 1, 2) and print its raw lines\n"
-      "                 (for profiling: perf record / strace -f the whole run)\n");
+      "                 (for profiling: perf record / strace -f the whole run)\n"
+      "  --protection N record protection instead: 1 mirror with protect_records =\n"
+      "                 no, with sealed records (the default) and with encrypt = yes,\n"
+      "                 N rounds each, alternating; prints the median of the rounds'\n"
+      "                 flush-commit p50 per size and the cost of protection\n");
 }
 
 // Parses the command line; exits on --help or an error.
@@ -95,6 +102,9 @@ Options ParseOptions(int argc, char** argv) {
       for (int t : ParseList<int>(o.worker.threads))
         if (t <= 0) Die("--threads takes positive thread counts");
       if (ParseList<int>(o.worker.threads).empty()) Die("--threads takes a list such as 1,2,4,8");
+    } else if (arg == "--protection" && has_value) {
+      o.protection_rounds = std::atoi(argv[++i]);
+      if (o.protection_rounds <= 0) Die("--protection takes a round count N >= 1");
     } else if (arg == "--mirror-rtt-us" && has_value) {
       o.mirror_rtt_us = std::atoi(argv[++i]);
       if (o.mirror_rtt_us < 0) Die("--mirror-rtt-us takes N >= 0");
@@ -264,9 +274,46 @@ void PrintRelayCpu(const std::vector<ModeResult>& modes) {
 }
 
 ModeSpec OnlyMode(const std::string& only, const std::vector<std::string>& uris) {
-  if (only == "local") return {"local disk", ""};
-  if (only == "1") return {"1 mirror", uris[0]};
-  return {"2 mirrors", uris[0] + "," + uris[1]};
+  if (only == "local") return {"local disk", "", ""};
+  if (only == "1") return {"1 mirror", uris[0], ""};
+  return {"2 mirrors", uris[0] + "," + uris[1], ""};
+}
+
+// --protection: the flush-commit p50 with record protection off, sealed and
+// encrypted, `rounds` runs of each in turn (so drift hits all three alike).
+int RunProtection(const std::string& self, const Options& o, const Endpoints& e,
+                  const std::vector<size_t>& sizes) {
+  const std::vector<ModeSpec> specs = {
+      {"off", e.uris[0], "protect_records = no\n"},
+      {"sealed", e.uris[0], ""},
+      {"encrypted", e.uris[0], "encrypt = yes\n"},
+  };
+  WorkerOptions w = o.worker;
+  w.tpcb_secs = "0";
+  std::vector<std::map<size_t, std::vector<double>>> p50(specs.size());
+  for (int r = 0; r < o.protection_rounds; r++)
+    for (size_t m = 0; m < specs.size(); m++) {
+      ModeResult res = RunMode(self, specs[m], w);
+      if (!res.ok) Die("the '" + specs[m].name + "' run failed (see its messages above)");
+      for (const auto& [size, p] : res.latency) p50[m][size].push_back(p.p50);
+    }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  std::printf(
+      "\nrecord protection, 1 mirror: flush commit p50, microseconds (median of %d rounds)\n",
+      o.protection_rounds);
+  std::printf("%9s  %10s %10s %10s   %-18s %-18s\n", "size", "off", "sealed", "encrypted",
+              "sealed - off", "encrypted - off");
+  for (size_t size : sizes) {
+    const double off = median(p50[0][size]), auth = median(p50[1][size]),
+                 enc = median(p50[2][size]);
+    std::printf("%9zu  %10.1f %10.1f %10.1f   %+6.1f us %+6.1f%%   %+6.1f us %+6.1f%%\n", size, off,
+                auth, enc, auth - off, 100.0 * (auth - off) / off, enc - off,
+                100.0 * (enc - off) / off);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -289,6 +336,7 @@ int Main(int argc, char** argv) {
   std::fflush(stdout);
   if (o.mirror_rtt_us > 0) ReportRelay(e, o.mirror_rtt_us);
 
+  if (o.protection_rounds > 0) return RunProtection(self, o, e, sizes);
   if (!o.only.empty()) {
     ModeResult r = RunModeCounted(self, OnlyMode(o.only, e.uris), o.worker, e);
     PrintOnly(r);
@@ -296,9 +344,9 @@ int Main(int argc, char** argv) {
     return r.ok ? 0 : 1;
   }
   std::vector<ModeResult> modes;
-  modes.push_back(RunModeCounted(self, {"local disk", ""}, o.worker, e));
-  modes.push_back(RunModeCounted(self, {"1 mirror", e.uris[0]}, o.worker, e));
-  modes.push_back(RunModeCounted(self, {"2 mirrors", e.uris[0] + "," + e.uris[1]}, o.worker, e));
+  modes.push_back(RunModeCounted(self, {"local disk", "", ""}, o.worker, e));
+  modes.push_back(RunModeCounted(self, {"1 mirror", e.uris[0], ""}, o.worker, e));
+  modes.push_back(RunModeCounted(self, {"2 mirrors", e.uris[0] + "," + e.uris[1], ""}, o.worker, e));
   for (const auto& m : modes)
     if (!m.ok) Die("the '" + m.name + "' run failed (see its messages above)");
   auto pp = PingPong(e.pp_port, sizes, std::atof(o.worker.secs.c_str()));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
+#include <functional>
 
 #include "common/crc32c.h"
 #include "common/fault_point.h"
@@ -25,6 +26,9 @@ bool Stale(uint64_t epoch, uint64_t log_epoch) {
 struct LogStore::Log {
   std::mutex mu;
   std::string name;
+  // The owner's public key (set at creation, never changed; read without mu).
+  bool owned = false;
+  uint8_t owner[wire::kOwnerKeySize] = {};
   LogInfo info;
   // chunks[i] holds offsets [base + i*kChunkSize, base + (i+1)*kChunkSize).
   uint64_t base = 0;
@@ -60,8 +64,14 @@ void LogStore::GiveChunk(Chunk c) {
   if (free_chunks_.size() < max_free_chunks_) free_chunks_.push_back(std::move(c));
 }
 
+namespace {
+bool OwnerMatches(bool owned, const uint8_t* log_owner, const uint8_t* owner) {
+  return !owned || (owner != nullptr && std::memcmp(log_owner, owner, wire::kOwnerKeySize) == 0);
+}
+}  // namespace
+
 int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
-                       std::shared_ptr<Log>* log, LogInfo* info) {
+                       std::shared_ptr<Log>* log, LogInfo* info, const uint8_t* owner) {
   if (!wire::ValidName(name)) return wire::kErrInvalid;
   std::shared_ptr<Log> l;
   {
@@ -71,12 +81,15 @@ int32_t LogStore::Open(const std::string& name, uint64_t epoch, bool create, uin
       if (!create) return wire::kErrNotFound;
       l = std::make_shared<Log>();
       l->name = name;
+      l->owned = owner != nullptr;
+      if (owner != nullptr) std::memcpy(l->owner, owner, wire::kOwnerKeySize);
       l->info.epoch = epoch;
       l->info.start = l->info.tail = l->info.durable = create_offset;
       l->base = create_offset - create_offset % kChunkSize;
       logs_.emplace(name, l);
     } else {
       l = it->second;
+      if (!OwnerMatches(l->owned, l->owner, owner)) return wire::kErrNotOwner;
     }
   }
   std::lock_guard<std::mutex> g(l->mu);
@@ -205,10 +218,19 @@ void LogStore::Stat(Log* log, LogInfo* info) {
 }
 
 std::vector<LogEntry> LogStore::List() {
+  return Collect([](const Log&) { return true; });
+}
+
+std::vector<LogEntry> LogStore::ListVisibleTo(const uint8_t* owner) {
+  return Collect([owner](const Log& l) { return OwnerMatches(l.owned, l.owner, owner); });
+}
+
+std::vector<LogEntry> LogStore::Collect(const std::function<bool(const Log&)>& keep) {
   std::vector<std::shared_ptr<Log>> logs;
   {
     std::lock_guard<std::mutex> g(mu_);
-    for (auto& [name, l] : logs_) logs.push_back(l);
+    for (auto& [name, l] : logs_)
+      if (keep(*l)) logs.push_back(l);
   }
   std::vector<LogEntry> out;
   for (auto& l : logs) {

@@ -61,33 +61,32 @@ Session::Verdict Session::Handle(const wire::Header& h, const uint8_t* p,
   // (one pass over the bytes); everything else here.
   const bool fused = authed_ && t == wire::Type::kAppend;
   if (!fused && crc32c::Extend(0, p, n) != h.payload_crc) return Fail(h, wire::kErrChecksum, out);
-  if (!hello_done_) return Hello(h, p, out);
-  if (!authed_) return Auth(h, p, out);
+  const bool has_mac = (h.flags & wire::kFlagMac) != 0;
+  if (!hello_done_) return has_mac ? Fail(h, wire::kErrProto, out) : Hello(h, p, out);
+  if (!authed_) return has_mac ? Fail(h, wire::kErrProto, out) : Auth(h, p, out);
+  size_t len = n;  // the payload without its control MAC
+  if (t == wire::Type::kAppend) {
+    if (has_mac) return Fail(h, wire::kErrProto, out);
+  } else if (mac_required_) {
+    if (!CheckMac(h, p, &len)) return Fail(h, wire::kErrAccess, out);
+  } else if (has_mac) {
+    return Fail(h, wire::kErrProto, out);  // no session key to check it with
+  }
   scratch_.clear();
   int32_t rc = 0;
   switch (t) {
     case wire::Type::kHello:
     case wire::Type::kAuth:
       return Fail(h, wire::kErrProto, out);
-    case wire::Type::kOpen: {
-      wire::OpenRequest req;
-      if (!wire::DecodeOpenRequest(p, n, &req).ok()) return Fail(h, wire::kErrProto, out);
-      log_.reset();
-      LogInfo info;
-      rc = env_.store->Open(req.name, req.epoch, req.create, req.create_offset, &log_, &info);
-      if (rc == 0) {
-        epoch_ = req.epoch;
-        wire::EncodeLogInfo(info, &scratch_);
-      }
-      break;
-    }
+    case wire::Type::kOpen:
+      return Open(h, p, len, out);
     case wire::Type::kAppend:
       return Append(h, p, out);
     case wire::Type::kRead:
-      return Read(h, p, out);
+      return Read(h, p, len, out);
     case wire::Type::kTrim: {
       uint64_t durable;
-      if (!wire::DecodeU64(p, n, &durable).ok()) return Fail(h, wire::kErrProto, out);
+      if (!wire::DecodeU64(p, len, &durable).ok()) return Fail(h, wire::kErrProto, out);
       if (!log_) {
         rc = wire::kErrNoLog;
         break;
@@ -98,7 +97,7 @@ Session::Verdict Session::Handle(const wire::Header& h, const uint8_t* p,
       break;
     }
     case wire::Type::kStat: {
-      if (n != 0) return Fail(h, wire::kErrProto, out);
+      if (len != 0) return Fail(h, wire::kErrProto, out);
       if (!log_) {
         rc = wire::kErrNoLog;
         break;
@@ -109,10 +108,9 @@ Session::Verdict Session::Handle(const wire::Header& h, const uint8_t* p,
       break;
     }
     case wire::Type::kList:
-      if (n != 0) return Fail(h, wire::kErrProto, out);
-      return List(h, out);
+      return List(h, p, len, out);
     case wire::Type::kClose:
-      if (n != 0) return Fail(h, wire::kErrProto, out);
+      if (len != 0) return Fail(h, wire::kErrProto, out);
       log_.reset();
       epoch_ = 0;
       break;
@@ -132,7 +130,8 @@ Session::Verdict Session::Hello(const wire::Header& h, const uint8_t* p,
   const bool need_auth = !env_.secret.empty();
   wire::HelloReply rep;
   rep.auth_required = need_auth;
-  if (need_auth && !auth::RandomNonce(rep.nonce).ok()) return Verdict::kClose;
+  // The nonce also binds owner proofs to this connection, with or without a secret.
+  if (!auth::RandomNonce(rep.nonce).ok()) return Verdict::kClose;
   std::memcpy(server_nonce_, rep.nonce, wire::kNonceSize);
   scratch_.clear();
   wire::EncodeHelloReply(rep, &scratch_);
@@ -154,6 +153,44 @@ Session::Verdict Session::Auth(const wire::Header& h, const uint8_t* p,
   auth::ServerMac(env_.secret, req.client_nonce, server_nonce_, rep.mac);
   AppendReply(h.type, h.request_id, 0, rep.mac, sizeof rep.mac, out);
   authed_ = true;
+  auth::SessionKey(env_.secret, server_nonce_, req.client_nonce, session_key_);
+  mac_required_ = true;
+  last_mac_id_ = h.request_id;
+  return Verdict::kContinue;
+}
+
+bool Session::CheckMac(const wire::Header& h, const uint8_t* p, size_t* n) {
+  return auth::CheckControlMac(session_key_, &last_mac_id_, h, p, n);
+}
+
+bool Session::CheckProof(const wire::Header& h, const wire::OwnerProof& proof,
+                         const std::vector<uint8_t>& msg) {
+  return auth::CheckOwnerProof(&last_proof_id_, h, proof, msg);
+}
+
+Session::Verdict Session::Open(const wire::Header& h, const uint8_t* p, size_t n,
+                               std::vector<uint8_t>* out) {
+  wire::OpenRequest req;
+  if (!wire::DecodeOpenRequest(p, n, &req).ok()) return Fail(h, wire::kErrProto, out);
+  log_.reset();
+  epoch_ = 0;
+  int32_t rc = 0;
+  LogInfo info;
+  scratch_.clear();
+  if (req.owner.present &&
+      !CheckProof(h, req.owner, auth::OpenProofMessage(server_nonce_, h.request_id, req))) {
+    rc = wire::kErrNotOwner;
+  } else {
+    rc = env_.store->Open(req.name, req.epoch, req.create, req.create_offset, &log_, &info,
+                          req.owner.present ? req.owner.key : nullptr);
+  }
+  if (rc == 0) {
+    epoch_ = req.epoch;
+    wire::EncodeLogInfo(info, &scratch_);
+  } else {
+    log_.reset();
+  }
+  AppendReply(h.type, h.request_id, rc, scratch_.data(), scratch_.size(), out);
   return Verdict::kContinue;
 }
 
@@ -183,10 +220,10 @@ Session::Verdict Session::Append(const wire::Header& h, const uint8_t* p,
   return Verdict::kContinue;
 }
 
-Session::Verdict Session::Read(const wire::Header& h, const uint8_t* p,
+Session::Verdict Session::Read(const wire::Header& h, const uint8_t* p, size_t n,
                                std::vector<uint8_t>* out) {
   wire::ReadRequest req;
-  if (!wire::DecodeReadRequest(p, h.payload_len, &req).ok()) return Fail(h, wire::kErrProto, out);
+  if (!wire::DecodeReadRequest(p, n, &req).ok()) return Fail(h, wire::kErrProto, out);
   if (!log_) {
     AppendReply(h.type, h.request_id, wire::kErrNoLog, nullptr, 0, out);
     return Verdict::kContinue;
@@ -216,8 +253,18 @@ Session::Verdict Session::Read(const wire::Header& h, const uint8_t* p,
   return Verdict::kContinue;
 }
 
-Session::Verdict Session::List(const wire::Header& h, std::vector<uint8_t>* out) {
-  std::vector<LogEntry> logs = env_.store->List();
+Session::Verdict Session::List(const wire::Header& h, const uint8_t* p, size_t n,
+                               std::vector<uint8_t>* out) {
+  wire::OwnerProof proof;
+  if (!wire::DecodeListRequest(p, n, &proof).ok()) return Fail(h, wire::kErrProto, out);
+  if (proof.present &&
+      !CheckProof(h, proof, auth::ListProofMessage(server_nonce_, h.request_id, proof.key))) {
+    AppendReply(h.type, h.request_id, wire::kErrNotOwner, nullptr, 0, out);
+    return Verdict::kContinue;
+  }
+  // Only the logs without an owner and the prover's own: nothing about
+  // other owners' logs.
+  std::vector<LogEntry> logs = env_.store->ListVisibleTo(proof.present ? proof.key : nullptr);
   // Keep the reply within kMaxPayload (the list is then truncated).
   size_t bytes = 4;
   size_t keep = 0;

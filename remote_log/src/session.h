@@ -62,8 +62,15 @@ class Session {
   Verdict Hello(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
   Verdict Auth(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
   Verdict Append(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
-  Verdict Read(const wire::Header& h, const uint8_t* p, std::vector<uint8_t>* out);
-  Verdict List(const wire::Header& h, std::vector<uint8_t>* out);
+  Verdict Read(const wire::Header& h, const uint8_t* p, size_t n, std::vector<uint8_t>* out);
+  Verdict Open(const wire::Header& h, const uint8_t* p, size_t n, std::vector<uint8_t>* out);
+  Verdict List(const wire::Header& h, const uint8_t* p, size_t n, std::vector<uint8_t>* out);
+  // Checks the control MAC at the end of request h's payload p[0..*n) and
+  // strips it from *n; false if the request must be refused.
+  bool CheckMac(const wire::Header& h, const uint8_t* p, size_t* n);
+  // Checks an owner's signature of `msg` for request h (once per request id).
+  bool CheckProof(const wire::Header& h, const wire::OwnerProof& proof,
+                  const std::vector<uint8_t>& msg);
   // Appends a refusal of request h with `code` and counts it.
   Verdict Fail(const wire::Header& h, int32_t code, std::vector<uint8_t>* out);
 
@@ -73,6 +80,12 @@ class Session {
   bool hello_done_ = false;
   bool authed_ = false;
   uint8_t server_nonce_[wire::kNonceSize] = {};
+  // After an authenticated handshake every request but APPEND carries a
+  // control MAC under this key, with a request id above last_mac_id_.
+  bool mac_required_ = false;
+  uint8_t session_key_[wire::kMacSize] = {};
+  uint64_t last_mac_id_ = 0;
+  uint64_t last_proof_id_ = 0;  // owner proofs: request ids only grow
   std::shared_ptr<LogStore::Log> log_;  // the open log, if any
   uint64_t epoch_ = 0;                  // the writer epoch it was opened with
   std::vector<uint8_t> scratch_;        // reply payload being built

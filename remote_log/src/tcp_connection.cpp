@@ -88,6 +88,10 @@ Status ConnectTcp(const Endpoint& ep, const ConnectOptions& opts,
   std::unique_ptr<TcpConnection> c(new TcpConnection(fd, ep.uri, opts));
   Status s = c->SetUpWakeFds();
   if (!s.ok()) return s;
+  if (!opts.owner_seed.empty()) {
+    s = auth::OwnerKey::FromSeed(opts.owner_seed, &c->owner_);
+    if (!s.ok()) return s;
+  }
   s = c->Handshake();
   if (!s.ok()) return s;
   *out = std::move(c);
@@ -195,6 +199,7 @@ Status TcpConnection::Handshake() {
   if (hello.version != wire::kVersion)
     return Status::NotSupported(uri_ + ": server speaks protocol version " +
                                 std::to_string(hello.version));
+  std::memcpy(server_nonce_, hello.nonce, wire::kNonceSize);
   if (!hello.auth_required) return Status::Ok();
   if (opts_.secret.empty())
     return Status::IoError(uri_ + ": server requires authentication and no secret was given",
@@ -221,6 +226,8 @@ Status TcpConnection::Handshake() {
   auth::ServerMac(opts_.secret, req.client_nonce, hello.nonce, want);
   if (!auth::MacEqual(want, rep.mac))
     return Break(Status::IoError(uri_ + ": server failed to prove the shared secret", EACCES));
+  auth::SessionKey(opts_.secret, hello.nonce, req.client_nonce, session_key_);
+  mac_ = true;
   return Status::Ok();
 }
 
@@ -407,8 +414,18 @@ Status TcpConnection::Call(wire::Type type, const std::vector<uint8_t>& payload,
   h.type = uint8_t(type);
   h.request_id = next_id_++;
   h.payload_len = uint32_t(payload.size());
-  h.payload_crc = crc32c::Value(payload.data(), payload.size());
   uint8_t hdr[wire::kHeaderSize];
+  uint8_t mac[wire::kMacSize];
+  // After AUTH every request but APPEND ends with its control MAC.
+  const bool with_mac = mac_ && type != wire::Type::kAppend;
+  if (with_mac) {
+    h.flags = wire::kFlagMac;
+    h.payload_len += wire::kMacSize;
+    wire::EncodeHeader(h, hdr);  // the MAC covers header bytes 4..23, not the CRCs
+    auth::ControlMac(session_key_, hdr, payload.data(), payload.size(), mac);
+  }
+  h.payload_crc = crc32c::Value(payload.data(), payload.size());
+  if (with_mac) h.payload_crc = crc32c::Extend(h.payload_crc, mac, sizeof mac);
   wire::EncodeHeader(h, hdr);
   {
     std::lock_guard<std::mutex> l(state_mu_);
@@ -416,8 +433,11 @@ Status TcpConnection::Call(wire::Type type, const std::vector<uint8_t>& payload,
     call_id_ = h.request_id;
     call_done_ = false;
   }
-  iovec iov[2] = {{hdr, sizeof hdr}, {const_cast<uint8_t*>(payload.data()), payload.size()}};
-  Status s = SendAll(iov, payload.empty() ? 1 : 2);
+  iovec iov[3] = {{hdr, sizeof hdr}};
+  int cnt = 1;
+  if (!payload.empty()) iov[cnt++] = {const_cast<uint8_t*>(payload.data()), payload.size()};
+  if (with_mac) iov[cnt++] = {mac, sizeof mac};
+  Status s = SendAll(iov, cnt);
   if (s.ok()) {
     // A thread waiting for acks may read the reply first; it sets call_done_.
     std::lock_guard<std::mutex> rx(rx_mu_);
@@ -452,6 +472,13 @@ Status TcpConnection::Open(std::string_view name, uint64_t epoch, bool create,
   req.create = create;
   req.create_offset = create_offset;
   req.name = std::string(name);
+  if (owner_) {
+    // Signed for the id Call gives this request (nothing else is sent first).
+    req.owner.present = true;
+    std::memcpy(req.owner.key, owner_->public_key(), wire::kOwnerKeySize);
+    s = owner_->Sign(auth::OpenProofMessage(server_nonce_, next_id_, req), req.owner.sig);
+    if (!s.ok()) return s;
+  }
   scratch_.clear();
   wire::EncodeOpenRequest(req, &scratch_);
   int32_t st;
@@ -611,6 +638,14 @@ Status TcpConnection::Stat(LogInfo* info) {
 Status TcpConnection::List(std::vector<LogEntry>* logs) {
   std::lock_guard<std::mutex> tx(tx_mu_);
   scratch_.clear();
+  if (owner_) {
+    wire::OwnerProof proof;
+    proof.present = true;
+    std::memcpy(proof.key, owner_->public_key(), wire::kOwnerKeySize);
+    Status s = owner_->Sign(auth::ListProofMessage(server_nonce_, next_id_, proof.key), proof.sig);
+    if (!s.ok()) return s;
+    wire::EncodeListRequest(proof, &scratch_);
+  }
   int32_t st;
   Status s = Call(wire::Type::kList, scratch_, &st);
   if (!s.ok()) return s;

@@ -44,6 +44,8 @@ const char* ErrorName(int32_t code) {
   switch (code) {
     case kOk:
       return "ok";
+    case kErrNotOwner:
+      return "not the log's owner (another log key created it, or the proof failed)";
     case kErrNotFound:
       return "no such log";
     case kErrNoLog:
@@ -87,6 +89,7 @@ Status ErrorToStatus(int32_t code, std::string_view what) {
     case kErrNoLog:
       return Status::NotFound(msg);
     case kErrAccess:
+    case kErrNotOwner:
       return Status::IoError(msg, -code);
     case kErrDuplicate:
     case kErrGap:
@@ -138,7 +141,8 @@ Status DecodeHeader(const uint8_t* p, Header* h, int32_t* wire_error) {
     *wire_error = kErrVersion;
     return Bad("unsupported version " + std::to_string(h->version));
   }
-  if (h->flags != 0) return Bad("reserved flags set");
+  if ((h->flags & ~kFlagMac) != 0) return Bad("reserved flags set");
+  if ((h->flags & kFlagMac) != 0 && (h->type & kReplyBit) != 0) return Bad("MAC flag on a reply");
   if (!KnownType(h->type & ~kReplyBit)) return Bad("unknown type " + std::to_string(h->type));
   if (h->payload_len > kMaxPayload) {
     *wire_error = kErrTooBig;
@@ -210,9 +214,13 @@ bool ValidName(std::string_view name) {
 void EncodeOpenRequest(const OpenRequest& m, std::vector<uint8_t>* out) {
   AppendU64(out, m.epoch);
   AppendU64(out, m.create_offset);
-  AppendU32(out, m.create ? 1 : 0);
+  AppendU32(out, (m.create ? 1u : 0u) | (m.owner.present ? 2u : 0u));
   AppendU32(out, uint32_t(m.name.size()));
   Append(out, m.name.data(), m.name.size());
+  if (m.owner.present) {
+    Append(out, m.owner.key, kOwnerKeySize);
+    Append(out, m.owner.sig, kOwnerSigSize);
+  }
 }
 Status DecodeOpenRequest(const uint8_t* p, size_t n, OpenRequest* m) {
   if (n < 24) return Bad("OPEN length");
@@ -220,11 +228,38 @@ Status DecodeOpenRequest(const uint8_t* p, size_t n, OpenRequest* m) {
   m->create_offset = Get64(p + 8);
   uint32_t flags = Get32(p + 16);
   uint32_t len = Get32(p + 20);
-  if ((flags & ~1u) != 0) return Bad("OPEN flags");
-  if (len != n - 24) return Bad("OPEN name length");
+  if ((flags & ~3u) != 0) return Bad("OPEN flags");
+  m->owner.present = (flags & 2) != 0;
+  const size_t proof = m->owner.present ? kOwnerProofSize : 0;
+  if (n - 24 < proof || len != n - 24 - proof) return Bad("OPEN name length");
   m->create = flags & 1;
   m->name.assign(reinterpret_cast<const char*>(p + 24), len);
   if (!ValidName(m->name)) return Bad("OPEN name");
+  if (m->owner.present) {
+    std::memcpy(m->owner.key, p + 24 + len, kOwnerKeySize);
+    std::memcpy(m->owner.sig, p + 24 + len + kOwnerKeySize, kOwnerSigSize);
+  }
+  return Status::Ok();
+}
+
+void EncodeListRequest(const OwnerProof& m, std::vector<uint8_t>* out) {
+  if (!m.present) return;
+  Append(out, m.key, kOwnerKeySize);
+  Append(out, m.sig, kOwnerSigSize);
+}
+Status DecodeListRequest(const uint8_t* p, size_t n, OwnerProof* m) {
+  m->present = n != 0;
+  if (n == 0) return Status::Ok();
+  if (n != kOwnerProofSize) return Bad("LIST length");
+  std::memcpy(m->key, p, kOwnerKeySize);
+  std::memcpy(m->sig, p + kOwnerKeySize, kOwnerSigSize);
+  return Status::Ok();
+}
+
+Status StripMac(const Header& h, size_t* n) {
+  if ((h.flags & kFlagMac) == 0) return Status::Ok();
+  if (*n < kMacSize) return Bad("payload shorter than its MAC");
+  *n -= kMacSize;
   return Status::Ok();
 }
 
@@ -356,6 +391,8 @@ Status ParseMessage(const uint8_t* p, size_t n, Header* h) {
   const uint8_t* pl = p + kHeaderSize;
   size_t len = h->payload_len;
   if (crc32c::Value(pl, len) != h->payload_crc) return Bad("payload checksum mismatch");
+  s = StripMac(*h, &len);
+  if (!s.ok()) return s;
   bool reply = h->type & kReplyBit;
   if (!reply && h->status != 0) return Bad("status set in a request");
   // An error reply carries no payload, or the payload of a success reply for
@@ -427,7 +464,8 @@ Status ParseMessage(const uint8_t* p, size_t n, Header* h) {
         std::vector<LogEntry> logs;
         return DecodeList(pl, len, &logs);
       }
-      return len == 0 ? Status::Ok() : Bad("LIST length");
+      OwnerProof m;
+      return DecodeListRequest(pl, len, &m);
     }
     case Type::kClose:
       return len == 0 ? Status::Ok() : Bad("CLOSE length");

@@ -10,7 +10,10 @@
 // logic of rvm-logd, over a fresh LogStore) twice: as raw bytes, and as a
 // HELLO followed by frames built from it with valid CRCs ([type][length]
 // [payload] records), so that it reaches OPEN, APPEND, READ, TRIM and the
-// rest; every reply Session produces must parse.
+// rest; every reply Session produces must parse. Requests with a control
+// MAC (protocol v2) go through the server's MAC check (under a fixed key the
+// input cannot know: always refused) and owner proofs through the signature
+// check.
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
+#include "remote_log/auth.h"
 #include "remote_log/log_store.h"
 #include "remote_log/wire.h"
 #include "session.h"
@@ -37,11 +41,35 @@ void RoundTrip(const rvmr::remote_log::wire::Header& h, const uint8_t* p, size_t
   Type t = Type(h.type & ~kReplyBit);
   bool reply = h.type & kReplyBit;
   if (reply && h.status != 0 && n == 0) return;
+  if (!reply && (h.flags & kFlagMac) != 0) {
+    // The server's check under a key the input cannot know: always refused.
+    static const uint8_t kKey[kMacSize] = {1, 2, 3};
+    uint64_t last = 0;
+    size_t len = n;
+    Check(!rvmr::remote_log::auth::CheckControlMac(kKey, &last, h, p, &len));
+    Check(StripMac(h, &n).ok());
+  }
+  static const uint8_t kNonce[kNonceSize] = {9};
   if (!reply && t == Type::kOpen) {
     OpenRequest m;
     if (DecodeOpenRequest(p, n, &m).ok()) {
       EncodeOpenRequest(m, &out);
       Check(out.size() == n && std::memcmp(out.data(), p, n) == 0);
+      uint64_t last = 0;
+      // (Any key the input chooses, even a degenerate one: only memory safety counts.)
+      if (m.owner.present)
+        (void)rvmr::remote_log::auth::CheckOwnerProof(
+            &last, h, m.owner, rvmr::remote_log::auth::OpenProofMessage(kNonce, h.request_id, m));
+    }
+  } else if (!reply && t == Type::kList) {
+    OwnerProof m;
+    if (DecodeListRequest(p, n, &m).ok()) {
+      EncodeListRequest(m, &out);
+      Check(out.size() == n && (n == 0 || std::memcmp(out.data(), p, n) == 0));
+      uint64_t last = 0;
+      if (m.present)
+        (void)rvmr::remote_log::auth::CheckOwnerProof(
+            &last, h, m, rvmr::remote_log::auth::ListProofMessage(kNonce, h.request_id, m.key));
     }
   } else if (reply && (t == Type::kStat || t == Type::kTrim || t == Type::kOpen)) {
     rvmr::remote_log::LogInfo m;

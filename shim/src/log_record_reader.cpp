@@ -19,6 +19,7 @@ const char* ReadErrorName(ReadError e) {
     case ReadError::kBadCrc: return "bad crc";
     case ReadError::kBadSequence: return "bad sequence (lsn or epoch)";
     case ReadError::kIo: return "i/o error";
+    case ReadError::kBadAuth: return "fails verification (sealed record altered or foreign)";
   }
   return "unknown";
 }
@@ -37,6 +38,14 @@ Status LogRecordReader::Fail(ReadError e, bool damage) {
   return Status::Corruption("offset " + std::to_string(offset_) + ": " + ReadErrorName(e));
 }
 
+Status LogRecordReader::SourceFailed(const Status& s) {
+  // A source that verifies records says Corruption for one that fails.
+  const bool auth = s.code() == Status::Code::kCorruption;
+  error_ = auth ? ReadError::kBadAuth : ReadError::kIo;
+  damage_ = auth;
+  return s;
+}
+
 Status LogRecordReader::ReadRecord(LogRecord* rec) {
   error_ = ReadError::kNone;
   damage_ = false;
@@ -44,10 +53,7 @@ Status LogRecordReader::ReadRecord(LogRecord* rec) {
   if (limit_ - offset_ < kRecordHeaderSize) return Fail(ReadError::kTruncated, false);
   char hdr[kRecordHeaderSize];
   Status s = src_->Read(offset_, hdr, sizeof(hdr));
-  if (!s.ok()) {
-    error_ = ReadError::kIo;
-    return s;
-  }
+  if (!s.ok()) return SourceFailed(s);
   RecordHeader h = DecodeRecordHeader(hdr);
   if (h.magic != kRecordMagic) return Fail(ReadError::kBadMagic, false);
   // The offset field is checked before anything else that could be stale.
@@ -64,10 +70,7 @@ Status LogRecordReader::ReadRecord(LogRecord* rec) {
   rec->payload.resize(h.payload_len);
   if (h.payload_len) {
     s = src_->Read(offset_ + kRecordHeaderSize, rec->payload.data(), h.payload_len);
-    if (!s.ok()) {
-      error_ = ReadError::kIo;
-      return s;
-    }
+    if (!s.ok()) return SourceFailed(s);
   }
   // Mutation: a record whose checksum does not match is accepted.
   if (RecordCrc(hdr, rec->payload.data(), h.payload_len) != h.crc &&

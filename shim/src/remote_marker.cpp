@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "common/fault_point.h"
+#include "shim/durable_file.h"
 #include "shim/tail_recovery.h"
 
 namespace rvmr {
@@ -83,13 +84,6 @@ void ParseMarker(std::string_view text, RemoteMarker* m) {
   }
 }
 
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string RemoteMarkerPath(const std::string& log_path) {
@@ -136,42 +130,14 @@ Status WriteRemoteMarker(const std::string& log_path, const RemoteMarker& m) {
   text += "disk_end = " + std::to_string(m.disk_end) + "\n";
   if (m.stale_below_epoch != 0)
     text += "stale_below_epoch = " + std::to_string(m.stale_below_epoch) + "\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IoError("cannot create " + tmp, errno);
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    ssize_t w = ::write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      int e = w < 0 ? errno : EIO;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return Status::IoError("cannot write " + tmp, e);
-    }
-    p += w;
-    left -= static_cast<size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Status::IoError("cannot fsync " + tmp, e);
-  }
-  ::close(fd);
+  Status s = WriteFileSynced(tmp, text, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (!s.ok()) return s;
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return Status::IoError("cannot rename " + tmp + " to " + path, e);
   }
-  const std::string dir = DirOf(path);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return Status::IoError("cannot open directory " + dir, errno);
-  int rc = ::fsync(dfd);
-  int e = errno;
-  ::close(dfd);
-  if (rc != 0) return Status::IoError("cannot fsync directory " + dir, e);
-  return Status::Ok();
+  return SyncDirectoryOf(path);
 }
 
 bool RemoteMarkerBelongsTo(const RemoteMarker& m, const log::LogStatus& st) {

@@ -14,6 +14,8 @@
 #include "common/fault_point.h"
 #include "common/thread.h"
 #include "remote_log/wire.h"
+#include "shim/log_format.h"
+#include "shim/log_key.h"
 #include "shim/log_source.h"
 #include "shim/remote_marker.h"
 
@@ -27,6 +29,34 @@ const RemoteSink* g_active = nullptr;
 
 // Largest piece handed to the mirrors in one append message.
 constexpr size_t kMaxPiece = size_t{1} << 20;
+// Record boundaries remembered for catch-up: at most one per this many bytes.
+constexpr uint64_t kBoundaryStride = uint64_t{256} << 10;
+
+// The log key for a remote-mode open of the log at `path` (*key empty: none,
+// protect_records = no and no key file). Creates the key file when the log
+// is protected and has none, unless the mirrors may hold commits sealed
+// under a lost one (the marker says open): then the open is refused.
+Status LoadOrCreateLogKey(const std::string& path, const ShimConfig& sc, bool mirrors_may_hold,
+                          const std::string& name, std::string* key) {
+  const std::string kp = log::LogKeyPath(path, sc.log_key_file);
+  Status s = log::ReadLogKey(kp, key);
+  if (s.ok() || s.code() != Status::Code::kNotFound) return s;
+  key->clear();
+  if (!sc.protect_records) return Status::Ok();
+  if (mirrors_may_hold)
+    return Status::NotFound(
+        "log key file " + kp + " of log " + path +
+        " is missing, and the mirrors may hold commits of it that only that key can verify: "
+        "restore the key file from its backup (or, to give those commits up, start once "
+        "without mirrors with abandon_mirror_copy = yes)");
+  s = log::CreateLogKey(kp, key);
+  if (!s.ok()) return s;
+  Diag(
+      "rvm shim: created log key file %s for log '%s' (records on the mirrors are sealed with "
+      "it): back it up; recovering the log from the mirrors alone needs it\n",
+      kp.c_str(), name.c_str());
+  return Status::Ok();
+}
 
 size_t IovBytes(const struct iovec* iov, int iovcnt) {
   size_t n = 0;
@@ -102,7 +132,20 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
   ro.abandoned = ours && old.state == RemoteMarker::State::kAbandoned;
   ro.stale_below_epoch = ours ? old.stale_below_epoch : 0;
   ro.abandoned_disk_end = ro.abandoned ? old.disk_end : 0;
-  s = RecoverTailFromMirrors(cfg.fd, cfg.status, sc, sink->name_, ro, &sink->recovery_);
+  s = LoadOrCreateLogKey(cfg.path, sc,
+                         ours && old.state == RemoteMarker::State::kOpen, sink->name_,
+                         &ro.log_key);
+  if (!s.ok()) return s;
+  ro.require_sealed = sc.protect_records;
+  sink->sc_.log_key = ro.log_key;  // proves ownership of the log to the servers
+  if (sc.protect_records) {
+    s = log::RecordSealer::Create(ro.log_key, sink->name_,
+                                  sc.encrypt ? log::RecordSealer::Mode::kEncrypt
+                                             : log::RecordSealer::Mode::kAuthenticate,
+                                  &sink->sealer_);
+    if (!s.ok()) return s;
+  }
+  s = RecoverTailFromMirrors(cfg.fd, cfg.status, sink->sc_, sink->name_, ro, &sink->recovery_);
   if (!s.ok()) return s;
   // From here on the mirrors may hold more than the disk copy: say so before
   // the first append (an abandoned copy has just been dropped; a mirror that
@@ -117,6 +160,9 @@ Status RemoteSink::Open(const LogSinkConfig& cfg, const ShimConfig& sc,
   sink->epoch_ = sink->recovery_.epoch;
   sink->end_ = sink->recovery_.recovered_tail;
   sink->last_trim_ = sink->end_;
+  // Records start at the head and at the recovered tail.
+  sink->bounds_.push_back(std::min(cfg.status.head, sink->end_));
+  sink->NoteBoundary(sink->end_);
 
   DiskWriterOptions dw;
   dw.fd = cfg.fd;
@@ -193,6 +239,69 @@ Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum, SetPtr* out) {
   return Status::Ok();
 }
 
+void RemoteSink::NoteBoundary(uint64_t offset) {
+  if (bounds_.empty() || offset >= bounds_.back() + kBoundaryStride) bounds_.push_back(offset);
+  // Keep one boundary at or before offset - area size (the furthest a
+  // mirror can be caught up from).
+  while (bounds_.size() >= 2 && bounds_[1] + status_.area_size <= offset) bounds_.pop_front();
+}
+
+Status RemoteSink::CatchUpSealed(remote_log::MirrorSet* set, size_t i, uint64_t from,
+                                 uint64_t tail) {
+  // The last record start at or before `from`, else (a mirror whose tail
+  // lies before every record this sink knows of: before the log's head,
+  // bytes already applied, which no reader of the mirror uses) the first
+  // one after it, reached with zero bytes (never sealed data).
+  uint64_t pos = from;
+  auto it = std::upper_bound(bounds_.begin(), bounds_.end(), from);
+  if (it != bounds_.begin()) {
+    pos = *std::prev(it);
+  } else if (it != bounds_.end() && *it <= tail) {
+    const std::string zeros(static_cast<size_t>(std::min<uint64_t>(*it - from, kMaxPiece)), '\0');
+    for (uint64_t off = from; off < *it;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(*it - off, zeros.size()));
+      struct iovec v = {const_cast<char*>(zeros.data()), n};
+      Status s = set->AppendTo(i, off, &v, 1);
+      if (!s.ok()) return s;
+      off += n;
+    }
+    pos = from = *it;
+  }
+  if (tail - pos > status_.area_size)
+    return Status::Unavailable("mirror is too far behind to catch up from the disk copy");
+  log::FileLogSource src(fd_, status_.area_start, status_.area_size);
+  std::string buf;  // sealed records [base, pos)
+  uint64_t base = pos;
+  while (pos < tail) {
+    char hdr[log::kRecordHeaderSize];
+    Status s = src.Read(pos, hdr, sizeof hdr);
+    if (!s.ok()) return s;
+    const uint64_t size = log::RecordSize(log::GetU32(hdr + 16));
+    if (log::GetU32(hdr) != log::kRecordMagic || log::GetU64(hdr + 24) != pos ||
+        size > tail - pos)
+      return Status::Corruption("catch-up: no record at log offset " + std::to_string(pos) +
+                                " of the disk copy");
+    const size_t at = buf.size();
+    buf.resize(at + size);
+    s = src.Read(pos, buf.data() + at, size);
+    if (!s.ok()) return s;
+    s = sealer_->SealInPlace(pos, buf.data() + at, size);
+    if (!s.ok()) return s;
+    pos += size;
+    if (buf.size() < kMaxPiece && pos < tail) continue;
+    for (uint64_t off = std::max(base, from); off < pos;) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(pos - off, kMaxPiece));
+      struct iovec v = {buf.data() + (off - base), n};
+      s = set->AppendTo(i, off, &v, 1);
+      if (!s.ok()) return s;
+      off += n;
+    }
+    buf.clear();
+    base = pos;
+  }
+  return Status::Ok();
+}
+
 Status RemoteSink::CatchUpMirror(remote_log::MirrorSet* set, size_t i, uint64_t tail) {
   uint64_t from = set->Health()[i].info.tail;
   if (from >= tail) return Status::Ok();
@@ -202,6 +311,7 @@ Status RemoteSink::CatchUpMirror(remote_log::MirrorSet* set, size_t i, uint64_t 
     return Status::Unavailable("mirror is too far behind to catch up from the disk copy");
   Status s = disk_->WaitDurable(tail);
   if (!s.ok()) return s;
+  if (sealer_) return CatchUpSealed(set, i, from, tail);
   log::FileLogSource src(fd_, status_.area_start, status_.area_size);
   std::string buf;
   while (from < tail) {
@@ -421,7 +531,15 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   }
   RVMR_FAULT_POINT("shim.before_remote_append");
   if (set) {
-    Status s = ForEachPiece(offset, iov, iovcnt, [&](uint64_t off, const struct iovec* v, int n) {
+    const struct iovec* miov = iov;
+    int mcnt = iovcnt;
+    if (sealer_) {
+      Status s = sealer_->Seal(offset, iov, iovcnt, &sealed_);
+      if (!s.ok()) return s;
+      miov = sealed_.data();
+      mcnt = static_cast<int>(sealed_.size());
+    }
+    Status s = ForEachPiece(offset, miov, mcnt, [&](uint64_t off, const struct iovec* v, int n) {
       return set->AppendAsync(off, v, n);
     });
     if (!s.ok()) {
@@ -436,6 +554,7 @@ Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {
   Status ds = disk_->AppendV(iov, iovcnt, &staged_end);
   if (!ds.ok()) return ds;  // the disk copy failed: nothing more is acknowledged
   end_ = end;
+  NoteBoundary(end);
   if (staged_end != end)
     return Status::Failed("disk writer tail " + std::to_string(staged_end) +
                           " disagrees with the log tail " + std::to_string(end));

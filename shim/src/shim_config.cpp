@@ -178,6 +178,13 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
         cfg->disk_writer = ShimConfig::DiskWriterKind::kPwrite;
       else
         return bad("'auto', 'io_uring' or 'pwrite'");
+    } else if (key == "protect_records") {
+      if (!ParseBool(val, &cfg->protect_records)) return bad("yes or no");
+    } else if (key == "encrypt") {
+      if (!ParseBool(val, &cfg->encrypt)) return bad("yes or no");
+    } else if (key == "log_key_file") {
+      if (val.empty()) return bad("a file name");
+      cfg->log_key_file = std::string(val);
     } else if (key == "log_name") {
       if (val.empty() || val.size() > 255) return bad("a name of 1..255 characters");
       cfg->log_name = std::string(val);
@@ -197,6 +204,10 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
       return Status::InvalidArgument(where("unknown setting '" + key + "'"));
     }
   }
+  if (cfg->encrypt && !cfg->protect_records)
+    return Status::InvalidArgument(std::string(origin) +
+                                   ": encrypt = yes needs protect_records = yes (encryption is "
+                                   "a form of record protection)");
   if (cfg->write_quorum > 0 && !cfg->mirrors.empty() && cfg->write_quorum > cfg->mirrors.size())
     return Status::InvalidArgument(std::string(origin) +
                                    ": ack = " + std::to_string(cfg->write_quorum) + " but only " +

@@ -12,8 +12,11 @@
 #include "common/fault_point.h"
 #include "remote_log/wire.h"
 #include "shim/log_record_reader.h"
+#include "shim/log_key.h"
 #include "shim/log_record_writer.h"
 #include "shim/log_source.h"
+#include "shim/record_sealer.h"
+#include "shim/unsealing_log_source.h"
 
 namespace rvmr {
 
@@ -98,6 +101,7 @@ remote_log::ConnectOptions MirrorConnectOptions(const ShimConfig& sc) {
   co.secret = sc.secret;
   co.connect_timeout_ms = sc.connect_timeout_ms;
   co.io_timeout_ms = sc.io_timeout_ms;
+  co.owner_seed = log::OwnerSeed(sc.log_key);
   return co;
 }
 
@@ -177,6 +181,12 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
   rep->epoch = std::max(st.epoch, mirror_epoch + 1);
 
   // 3. Open (fences older writers) and fetch what lies beyond the disk copy.
+  std::unique_ptr<log::RecordSealer> sealer;
+  if (!opt.log_key.empty()) {
+    Status s = log::RecordSealer::Create(opt.log_key, name,
+                                         log::RecordSealer::Mode::kAuthenticate, &sealer);
+    if (!s.ok()) return s;
+  }
   std::vector<uint64_t> claims;  // the tail each mirror holding the log claims
   std::string best;
   uint64_t best_next_lsn = next_lsn;  // the LSN after the best continuation
@@ -216,11 +226,20 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
                               std::to_string(m.info.tail) + "): " + s.ToString());
       continue;
     }
+    // Sealed records are verified (and decrypted) first: one that fails is
+    // absent, and so is everything after it.
+    Status why;
+    const size_t verified = log::UnsealRange(sealer.get(), !opt.require_sealed, disk_tail, &data, &why);
+    if (!why.ok()) data.resize(verified);
+    if (!why.ok())
+      rep->problems.push_back(m.uri + ": copy fails verification: " + why.message() +
+                              "; its tail is " + std::to_string(m.info.tail) +
+                              " (the record and everything after it are ignored)");
     MemoryLogSource mem(disk_tail, data, st.area_size);
-    log::LogRecordReader vr(&mem, disk_tail, m.info.tail, next_lsn);
+    log::LogRecordReader vr(&mem, disk_tail, disk_tail + data.size(), next_lsn);
     while (vr.ReadRecord(&rec).ok()) {
     }
-    if (vr.offset() < m.info.tail)
+    if (vr.offset() < m.info.tail && why.ok())
       rep->problems.push_back(m.uri + ": copy fails verification at offset " +
                               std::to_string(vr.offset()) + " (" + log::ReadErrorName(vr.error()) +
                               "); its tail is " + std::to_string(m.info.tail));

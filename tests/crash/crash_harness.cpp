@@ -21,6 +21,7 @@
 #include <thread>
 
 #include "bank.h"
+#include "shim/log_key.h"
 #include "shim/log_status.h"
 #include "shim/tail_recovery.h"
 
@@ -141,17 +142,22 @@ void Mirror::Kill() {
   pid_ = -1;
 }
 
-static bool ConnectTo(const std::string& uri, std::unique_ptr<remote_log::Connection>* c) {
+// Connects as the owner of the workload's log (DIR/rvm.log, its key beside
+// it once a remote-mode open made one): only the owner sees and opens it.
+static bool ConnectTo(const std::string& uri, const std::string& dir,
+                      std::unique_ptr<remote_log::Connection>* c) {
   remote_log::ConnectOptions co;
   co.connect_timeout_ms = 2000;
   co.io_timeout_ms = 5000;
+  std::string key;
+  if (log::ReadLogKey(dir + "/rvm.log.key", &key).ok()) co.owner_seed = log::OwnerSeed(key);
   return remote_log::TransportRegistry::Global().Connect(uri, co, c).ok();
 }
 
 bool Mirror::Info(remote_log::LogEntry* e) const {
   if (pid_ <= 0) return false;
   std::unique_ptr<remote_log::Connection> c;
-  if (!ConnectTo(uri(), &c)) return false;
+  if (!ConnectTo(uri(), dir_, &c)) return false;
   std::vector<remote_log::LogEntry> logs;
   if (!c->List(&logs).ok() || logs.size() != 1) return false;
   *e = logs[0];
@@ -160,7 +166,7 @@ bool Mirror::Info(remote_log::LogEntry* e) const {
 
 bool Mirror::Read(const std::string& name, uint64_t from, uint64_t to, std::string* out) const {
   std::unique_ptr<remote_log::Connection> c;
-  if (!ConnectTo(uri(), &c)) return false;
+  if (!ConnectTo(uri(), dir_, &c)) return false;
   std::vector<remote_log::LogEntry> logs;
   if (!c->List(&logs).ok()) return false;
   uint64_t epoch = 0;
@@ -182,7 +188,7 @@ bool Mirror::Read(const std::string& name, uint64_t from, uint64_t to, std::stri
 bool Mirror::Load(const std::string& name, uint64_t epoch, uint64_t start,
                   const std::string& bytes) const {
   std::unique_ptr<remote_log::Connection> c;
-  if (!ConnectTo(uri(), &c)) return false;
+  if (!ConnectTo(uri(), dir_, &c)) return false;
   remote_log::LogInfo info;
   if (!c->Open(name, epoch, true, start, &info).ok()) return false;
   for (size_t off = 0; off < bytes.size();) {

@@ -296,14 +296,14 @@ TEST_CASE("every error of the protocol doc's table is answered as documented") {
       RawClient r(srv->port());
       std::vector<uint8_t> p;
       wire::EncodeHelloRequest(wire::HelloRequest{}, &p);
-      auto m = RawHeader(2, uint8_t(wire::Type::kHello), 0, uint32_t(p.size()), 10);
+      auto m = RawHeader(wire::kVersion + 1, uint8_t(wire::Type::kHello), 0, uint32_t(p.size()), 10);
       m.insert(m.end(), p.begin(), p.end());
       ExpectRaw(r, m, wire::kErrVersion, 10);
     }
     {
       RawClient r(srv->port());
       std::vector<uint8_t> p;
-      wire::EncodeHelloRequest(wire::HelloRequest{2, 3}, &p);
+      wire::EncodeHelloRequest(wire::HelloRequest{wire::kVersion + 1, wire::kVersion + 2}, &p);
       Expect(r, wire::Type::kHello, p, wire::kErrVersion, true);
     }
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
+#include "remote_log/auth.h"
 #include "remote_log/wire.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -58,6 +59,32 @@ std::vector<std::vector<uint8_t>> Seeds() {
   EncodeList({{"a", LogInfo{1, 0, 1, 0}}, {"bb", LogInfo{}}}, &p);
   add(Type::kList, true, 0, p);
   add(Type::kList, false, 0, {});
+  // Protocol v2: an owned OPEN, a LIST with an owner proof, control MACs.
+  OpenRequest owned = o;
+  owned.owner.present = true;
+  owned.owner.key[0] = 7;
+  owned.owner.sig[63] = 9;
+  p.clear();
+  EncodeOpenRequest(owned, &p);
+  add(Type::kOpen, false, 0, p);
+  OwnerProof proof;
+  proof.present = true;
+  p.clear();
+  EncodeListRequest(proof, &p);
+  add(Type::kList, false, 0, p);
+  {
+    static const uint8_t kKey[kMacSize] = {5};
+    std::vector<uint8_t> m, q;
+    EncodeOpenRequest(owned, &q);
+    rvmr::remote_log::auth::BuildRequest(uint8_t(Type::kOpen), 9, q, kKey, &m);
+    seeds.push_back(m);
+    q.clear();
+    EncodeU64(77, &q);
+    rvmr::remote_log::auth::BuildRequest(uint8_t(Type::kTrim), 10, q, kKey, &m);
+    seeds.push_back(m);
+    rvmr::remote_log::auth::BuildRequest(uint8_t(Type::kClose), 11, {}, kKey, &m);
+    seeds.push_back(m);
+  }
   add(Type::kClose, false, 0, {});
   add(Type::kStat, true, kErrNoLog, {});
   // A session as [type][length][payload] records, the form the fuzz target

@@ -31,7 +31,7 @@ TEST_CASE("header layout is byte-exact and little-endian") {
   uint8_t b[kHeaderSize];
   EncodeHeader(h, b);
   CHECK(std::memcmp(b, "RVML", 4) == 0);
-  CHECK(b[4] == 1);
+  CHECK(b[4] == 2);
   CHECK(b[5] == 4);
   CHECK(b[6] == 0);
   CHECK(b[7] == 0);
@@ -72,10 +72,10 @@ TEST_CASE("header corruption is detected") {
       CHECK_FALSE(DecodeHeader(c, &d).ok());
     }
   }
-  // Wrong version with a valid CRC.
+  // Wrong version (the previous one) with a valid CRC.
   uint8_t c[kHeaderSize];
   std::memcpy(c, b, kHeaderSize);
-  c[4] = 2;
+  c[4] = 1;
   Put32(c + 28, rvmr::crc32c::Value(c, 28));
   int32_t err = 0;
   CHECK_FALSE(DecodeHeader(c, &d, &err).ok());
@@ -86,6 +86,66 @@ TEST_CASE("header corruption is detected") {
   Put32(c + 28, rvmr::crc32c::Value(c, 28));
   CHECK_FALSE(DecodeHeader(c, &d, &err).ok());
   CHECK(err == kErrProto);
+}
+
+TEST_CASE("v2 frames: control MAC flag, owned OPEN, LIST with an owner proof") {
+  // The MAC flag is allowed on requests only; other flag bits stay reserved.
+  Header h;
+  h.type = uint8_t(Type::kTrim);
+  h.flags = kFlagMac;
+  uint8_t b[kHeaderSize];
+  EncodeHeader(h, b);
+  Header d;
+  CHECK(DecodeHeader(b, &d).ok());
+  CHECK(d.flags == kFlagMac);
+  h.type = uint8_t(Type::kTrim) | kReplyBit;
+  EncodeHeader(h, b);
+  CHECK_FALSE(DecodeHeader(b, &d).ok());
+  h.type = uint8_t(Type::kTrim);
+  h.flags = 2;
+  EncodeHeader(h, b);
+  CHECK_FALSE(DecodeHeader(b, &d).ok());
+  // StripMac: n less the MAC, never below zero.
+  h.flags = kFlagMac;
+  size_t n = 40;
+  CHECK(StripMac(h, &n).ok());
+  CHECK(n == 8);
+  n = 31;
+  CHECK_FALSE(StripMac(h, &n).ok());
+  // An owned OPEN: byte layout (flags bit 1, proof after the name) and round trip.
+  OpenRequest o;
+  o.epoch = 3;
+  o.name = "log";
+  o.create = true;
+  o.owner.present = true;
+  for (size_t i = 0; i < kOwnerKeySize; i++) o.owner.key[i] = uint8_t(i);
+  for (size_t i = 0; i < kOwnerSigSize; i++) o.owner.sig[i] = uint8_t(100 + i);
+  std::vector<uint8_t> p;
+  EncodeOpenRequest(o, &p);
+  REQUIRE(p.size() == 24 + 3 + kOwnerProofSize);
+  CHECK(Get32(p.data() + 16) == 3);
+  CHECK(p[27] == 0);
+  CHECK(p[27 + kOwnerKeySize] == 100);
+  OpenRequest back;
+  REQUIRE(DecodeOpenRequest(p.data(), p.size(), &back).ok());
+  CHECK(back.owner.present);
+  CHECK(std::memcmp(back.owner.key, o.owner.key, kOwnerKeySize) == 0);
+  CHECK(std::memcmp(back.owner.sig, o.owner.sig, kOwnerSigSize) == 0);
+  CHECK(back.name == "log");
+  // Truncated proof, or flag without proof: malformed.
+  for (size_t cut = 1; cut <= kOwnerProofSize; cut += 19)
+    CHECK_FALSE(DecodeOpenRequest(p.data(), p.size() - cut, &back).ok());
+  // LIST request: empty, or exactly one proof.
+  OwnerProof lp;
+  CHECK(DecodeListRequest(nullptr, 0, &lp).ok());
+  CHECK_FALSE(lp.present);
+  std::vector<uint8_t> l;
+  EncodeListRequest(o.owner, &l);
+  REQUIRE(l.size() == kOwnerProofSize);
+  CHECK(DecodeListRequest(l.data(), l.size(), &lp).ok());
+  CHECK(lp.present);
+  CHECK_FALSE(DecodeListRequest(l.data(), l.size() - 1, &lp).ok());
+  CHECK(ErrorToStatus(kErrNotOwner, "open").sys_errno() == 1);
 }
 
 TEST_CASE("every message type round-trips through ParseMessage") {

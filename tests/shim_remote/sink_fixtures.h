@@ -14,8 +14,11 @@
 #include "remote_log/server.h"
 #include "shim/log_record_reader.h"
 #include "shim/log_record_writer.h"
+#include "shim/log_key.h"
 #include "shim/log_sink.h"
 #include "shim/log_source.h"
+#include "shim/record_sealer.h"
+#include "shim/tail_recovery.h"
 #include "shim/log_status.h"
 #include "shim/remote_sink.h"
 
@@ -40,6 +43,7 @@ struct TempLog {
     ::close(fd);
     ::unlink(path.c_str());
     ::unlink((path + ".remote").c_str());  // written by remote-mode opens
+    ::unlink((path + ".key").c_str());     // the log key (record protection)
     ::rmdir(dir.c_str());
   }
   LogSinkConfig Config() const {
@@ -57,6 +61,28 @@ struct TempLog {
     log::LogRecord rec;
     while (r.ReadRecord(&rec).ok()) out.push_back(rec);
     return out;
+  }
+  // The log key (created as a remote-mode open would).
+  std::string Key() const {
+    std::string k;
+    Status s = log::ReadLogKey(path + ".key", &k);
+    if (s.code() == Status::Code::kNotFound) s = log::CreateLogKey(path + ".key", &k);
+    REQUIRE(s.ok());
+    return k;
+  }
+  // The plain records `plain`, the log's bytes from `offset`, in the sealed
+  // form a protecting writer sends its mirrors.
+  std::string Sealed(uint64_t offset, std::string plain) const {
+    std::unique_ptr<log::RecordSealer> sealer;
+    REQUIRE(log::RecordSealer::Create(Key(), RemoteLogName(st),
+                                      log::RecordSealer::Mode::kAuthenticate, &sealer)
+                .ok());
+    for (size_t pos = 0; pos < plain.size();) {
+      size_t size = log::RecordSize(log::GetU32(plain.data() + pos + 16));
+      REQUIRE(sealer->SealInPlace(offset + pos, plain.data() + pos, size).ok());
+      pos += size;
+    }
+    return plain;
   }
   // Zeroes the record area from logical offset `from` on: a local crash that
   // lost everything after the last completed sync.

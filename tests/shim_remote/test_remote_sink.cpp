@@ -43,13 +43,15 @@ std::vector<uint64_t> SeedCrashState(const TempLog& log, std::vector<Mirror*> mi
     ends.push_back(w.next_offset());
   }
   const std::string name = RemoteLogName(log.st);
+  const std::string sealed = log.Sealed(0, all);
   for (Mirror* m : mirrors) {
     std::shared_ptr<remote_log::LogStore::Log> h;
     remote_log::LogInfo info;
     REQUIRE(m->server->store().Open(name, 1, true, 0, &h, &info) == 0);
     uint64_t tail = 0;
-    REQUIRE(m->server->store().Append(h.get(), 1, 0, reinterpret_cast<const uint8_t*>(all.data()),
-                                      all.size(), &tail) == 0);
+    REQUIRE(m->server->store().Append(h.get(), 1, 0,
+                                      reinterpret_cast<const uint8_t*>(sealed.data()),
+                                      sealed.size(), &tail) == 0);
   }
   const uint64_t disk_end = on_disk == 0 ? 0 : ends[on_disk - 1];
   REQUIRE(::pwrite(log.fd, all.data(), disk_end, static_cast<off_t>(log.st.area_start)) ==
@@ -330,6 +332,7 @@ TEST_CASE("remote sink: a newer writer fences the old one") {
   TempLog other;  // its own disk copy; the remote log is named by the first log's id
   ShimConfig c2 = Cfg({m.uri()});
   c2.log_name = RemoteLogName(log.st);
+  c2.log_key_file = log.path + ".key";  // taking a log over needs its key
   std::unique_ptr<RemoteSink> new_sink;
   REQUIRE(RemoteSink::Open(other.Config(), c2, &new_sink).ok());
   CHECK(new_sink->recovery().epoch > old_sink->recovery().epoch);

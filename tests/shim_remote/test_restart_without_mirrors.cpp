@@ -28,6 +28,7 @@
 #include "mirror_process.h"
 #include "remote_log/transport.h"
 #include "rvm/rvm.h"
+#include "shim/log_key.h"
 #include "shim/log_status.h"
 #include "shim/remote_marker.h"
 #include "shim/tail_recovery.h"
@@ -145,9 +146,12 @@ rvmr::RemoteMarker Marker(const Dir& dir) {
 }
 
 // The mirror's state of the (single) log it holds.
-rvmr::remote_log::LogInfo MirrorLog(const MirrorProcess& m) {
+rvmr::remote_log::LogInfo MirrorLog(const MirrorProcess& m, const Dir& dir) {
   std::unique_ptr<rvmr::remote_log::Connection> c;
   rvmr::remote_log::ConnectOptions co;
+  std::string key;  // as the log's owner: only the owner sees it
+  REQUIRE(rvmr::log::ReadLogKey(dir.log() + ".key", &key).ok());
+  co.owner_seed = rvmr::log::OwnerSeed(key);
   REQUIRE(rvmr::remote_log::TransportRegistry::Global().Connect(m.uri(), co, &c).ok());
   std::vector<rvmr::remote_log::LogEntry> logs;
   REQUIRE(c->List(&logs).ok());
@@ -196,7 +200,7 @@ TEST_CASE("restart without mirrors: refused while the mirrors hold commits the d
   Dir dir;
   MirrorProcess m;
   CrashWithCommitsOnlyInMirror(dir, m, 100);
-  const rvmr::remote_log::LogInfo held = MirrorLog(m);
+  const rvmr::remote_log::LogInfo held = MirrorLog(m, dir);
   REQUIRE(held.tail > 0);
   CHECK(Marker(dir).state == rvmr::RemoteMarker::State::kOpen);
   const std::string log_before = Slurp(dir.log());
@@ -246,7 +250,7 @@ TEST_CASE("restart without mirrors: allowed after a clean shutdown, and the mirr
   // rvm_terminate drained the disk writer: the marker says so.
   rvmr::RemoteMarker mk = Marker(dir);
   CHECK(mk.state == rvmr::RemoteMarker::State::kClosed);
-  CHECK(mk.disk_end == MirrorLog(m).tail);
+  CHECK(mk.disk_end == MirrorLog(m, dir).tail);
 
   // Without mirrors: nothing to refuse; commit more, disk only.
   Configure(dir, nullptr, "");
@@ -291,7 +295,7 @@ TEST_CASE("restart without mirrors: abandoned, then settled when the mirrors are
   Dir dir;
   MirrorProcess m;
   CrashWithCommitsOnlyInMirror(dir, m, 100);
-  const rvmr::remote_log::LogInfo stale = MirrorLog(m);
+  const rvmr::remote_log::LogInfo stale = MirrorLog(m, dir);
 
   // The operator abandons the mirrors' copy; the program commits and crashes.
   std::remove(dir.err().c_str());

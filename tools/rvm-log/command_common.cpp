@@ -4,6 +4,7 @@
 
 #include "commands.h"
 #include "remote_log/auth.h"
+#include "shim/log_key.h"
 #include "shim/log_status.h"
 #include "shim/remote_marker.h"
 #include "text_util.h"
@@ -19,6 +20,15 @@ Status RemoteOptions::ToConnectOptions(remote_log::ConnectOptions* out) const {
     if (!s.ok()) return Status::InvalidArgument("secret file " + secret_file + ": " + s.ToString());
   }
   return Status::Ok();
+}
+
+Status RemoteOptions::LoadLogKey(const std::string& log_path, std::string* key) const {
+  key->clear();
+  if (!key_file.empty()) return log::ReadLogKey(key_file, key);
+  if (log_path.empty()) return Status::Ok();
+  Status s = log::ReadLogKey(log::LogKeyPath(log_path, ""), key);
+  if (s.code() == Status::Code::kNotFound) return Status::Ok();
+  return s;
 }
 
 bool WarnMirrorsMayHoldMore(const std::string& cmd, const std::string& log_path,

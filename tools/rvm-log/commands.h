@@ -24,8 +24,13 @@ enum ExitCode : int { kExitOk = 0, kExitProblem = 1, kExitError = 2 };
 struct RemoteOptions {
   std::string secret_file;  // shared secret for authenticated servers
   int timeout_ms = 5000;    // connect and I/O timeout
+  std::string key_file;     // the log key (default: "<log>.key" beside the disk log, if any)
   // Builds the ConnectOptions (reads the secret file).
   Status ToConnectOptions(remote_log::ConnectOptions* out) const;
+  // The log key that verifies the remote copies' sealed records: key_file,
+  // else "<log_path>.key" if log_path is given and that file exists; empty
+  // when there is none. An unreadable or malformed key file is an error.
+  Status LoadLogKey(const std::string& log_path, std::string* key) const;
 };
 
 struct InspectOptions {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "shim/log_key.h"
 #include "log_copy.h"
 #include "text_util.h"
 
@@ -88,8 +89,10 @@ int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   }
 
   remote_log::ConnectOptions co;
-  std::string name;
+  std::string name, key;
   s = o.remote.ToConnectOptions(&co);
+  if (s.ok()) s = o.remote.LoadLogKey(o.log_path, &key);
+  co.owner_seed = log::OwnerSeed(key);
   if (s.ok()) s = ResolveRemoteName(o.name, disk->disk(), &name);
   if (!s.ok()) {
     err << "rvm-log diff: " << s.ToString() << "\n";
@@ -97,7 +100,7 @@ int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   }
   for (const std::string& uri : o.remote_uris) {
     std::unique_ptr<LogCopy> r;
-    s = LogCopy::OpenRemote(uri, name, co, disk->disk(), &r);
+    s = LogCopy::OpenRemote(uri, name, co, disk->disk(), key, &r);
     if (!s.ok()) {
       err << "rvm-log diff: " << s.ToString() << "\n";
       if (o.json)

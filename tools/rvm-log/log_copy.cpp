@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "commands.h"
+#include "shim/log_key.h"
 
 namespace rvmr::tools {
 
@@ -24,14 +25,21 @@ Status LogCopy::OpenDisk(const std::string& path, std::unique_ptr<LogCopy>* out)
 
 Status LogCopy::OpenRemote(const std::string& uri, const std::string& name,
                            const remote_log::ConnectOptions& opts, const DiskLog* disk,
-                           std::unique_ptr<LogCopy>* out) {
+                           const std::string& log_key, std::unique_ptr<LogCopy>* out) {
   std::unique_ptr<LogCopy> c(new LogCopy());
   Status s = OpenRemoteLog(uri, name, opts, disk ? disk->status().area_size : 0, &c->remote_,
                            &c->remote_src_);
   if (!s.ok()) return s;
   c->label_ = "remote log " + name + " on " + uri;
   const RemoteCopy& r = c->remote_;
-  c->source_ = c->remote_src_.get();
+  if (!log_key.empty()) {
+    s = log::RecordSealer::Create(log_key, name, log::RecordSealer::Mode::kAuthenticate,
+                                  &c->sealer_);
+    if (!s.ok()) return s;
+  }
+  c->unsealed_ = std::make_unique<log::UnsealingLogSource>(c->remote_src_.get(), r.info.tail,
+                                                           c->sealer_.get(), log_key.empty());
+  c->source_ = c->unsealed_.get();
   c->scan_.start = r.info.start;
   c->scan_.limit = r.end();
   c->scan_.first_lsn = 0;
@@ -64,10 +72,12 @@ Status OpenNamedRemoteCopy(const std::string& uri, const std::string& name,
                            std::unique_ptr<LogCopy>* out) {
   const DiskLog* dl = disk != nullptr ? disk->disk() : nullptr;
   remote_log::ConnectOptions co;
-  std::string resolved;
+  std::string resolved, key;
   Status s = remote.ToConnectOptions(&co);
+  if (s.ok()) s = remote.LoadLogKey(dl != nullptr ? dl->path() : "", &key);
+  co.owner_seed = log::OwnerSeed(key);
   if (s.ok()) s = ResolveRemoteName(name, dl, &resolved);
-  if (s.ok()) s = LogCopy::OpenRemote(uri, resolved, co, dl, out);
+  if (s.ok()) s = LogCopy::OpenRemote(uri, resolved, co, dl, key, out);
   return s;
 }
 

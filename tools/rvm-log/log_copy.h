@@ -12,6 +12,8 @@
 #include "log_scan.h"
 #include "remote_copy.h"
 #include "remote_log_source.h"
+#include "shim/record_sealer.h"
+#include "shim/unsealing_log_source.h"
 
 namespace rvmr::tools {
 
@@ -24,9 +26,12 @@ class LogCopy {
 
   // Opens log `name` on the server at `uri` for reading. `disk` (optional)
   // is the disk copy of the same log: it bounds record sizes by its area.
+  // `log_key` (empty: none) verifies the copy's sealed records; with a key
+  // every record must be sealed, without one a sealed record stops the scan
+  // (ReadError::kBadAuth, saying that no key was given).
   static Status OpenRemote(const std::string& uri, const std::string& name,
                            const remote_log::ConnectOptions& opts, const DiskLog* disk,
-                           std::unique_ptr<LogCopy>* out);
+                           const std::string& log_key, std::unique_ptr<LogCopy>* out);
 
   bool is_remote() const { return disk_ == nullptr; }
   // "disk log PATH" or "remote log NAME on URI".
@@ -51,6 +56,8 @@ class LogCopy {
   std::unique_ptr<DiskLog> disk_;
   RemoteCopy remote_;
   std::unique_ptr<RemoteLogSource> remote_src_;
+  std::unique_ptr<log::RecordSealer> sealer_;
+  std::unique_ptr<log::UnsealingLogSource> unsealed_;
   log::LogSource* source_ = nullptr;
   ScanOptions scan_;
   uint64_t claimed_end_ = 0;
@@ -64,7 +71,7 @@ struct RemoteOptions;  // commands.h
 
 // Opens the one remote copy a subcommand names: log `name` (resolved as
 // ResolveRemoteName does, from `disk` when empty; `disk` may be null) on the
-// server at `uri`, connected with `remote`'s options.
+// server at `uri`, connected with `remote`'s options (and its log key).
 Status OpenNamedRemoteCopy(const std::string& uri, const std::string& name,
                            const RemoteOptions& remote, const LogCopy* disk,
                            std::unique_ptr<LogCopy>* out);

@@ -44,6 +44,7 @@ Status ScanLog(log::LogSource* src, const ScanOptions& opts, const RecordVisitor
 std::string DescribeStop(const ScanResult& r) {
   std::string s = "offset " + std::to_string(r.end) + ": ";
   if (r.io_error()) return s + "read failed: " + r.stop_status.ToString();
+  if (r.stop == log::ReadError::kBadAuth) return s + r.stop_status.message();
   s += log::ReadErrorName(r.stop);
   if (r.damage) s += " (damaged or torn record)";
   return s;

@@ -13,6 +13,9 @@ void AddRemoteOptions(CLI::App* sub, rvmr::tools::RemoteOptions* r) {
                   "file holding the shared secret of authenticated log servers");
   sub->add_option("--timeout-ms", r->timeout_ms, "connect and I/O timeout per server")
       ->capture_default_str();
+  sub->add_option("--key-file", r->key_file,
+                  "the log key file that verifies the remote copies' sealed records (default: "
+                  "LOG.key beside the disk log, if it exists)");
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "shim/log_key.h"
 #include "log_copy.h"
 #include "shim/log_applier.h"
 #include "shim/remote_marker.h"
@@ -91,13 +92,15 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
   std::vector<std::unique_ptr<LogCopy>> remotes;
   if (want_remote && !o.remote_uris.empty()) {
     remote_log::ConnectOptions co;
-    std::string name;
+    std::string name, key;
     Status s = o.remote.ToConnectOptions(&co);
+    if (s.ok()) s = o.remote.LoadLogKey(o.log_path, &key);
+    co.owner_seed = log::OwnerSeed(key);
     if (s.ok()) s = ResolveRemoteName(o.name, dl, &name);
     if (!s.ok()) return fail(kExitError, s.ToString());
     for (const std::string& uri : o.remote_uris) {
       std::unique_ptr<LogCopy> r;
-      s = LogCopy::OpenRemote(uri, name, co, dl, &r);
+      s = LogCopy::OpenRemote(uri, name, co, dl, key, &r);
       if (!s.ok()) {
         err << "rvm-log replay: " << (o.from == "remote" ? "" : "warning: ") << s.ToString()
             << "\n";

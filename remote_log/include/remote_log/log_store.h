@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,9 +39,13 @@ class LogStore {
 
   // Opens `name` for writer `epoch` (see Connection::Open). On success *log
   // is the handle for the other calls and *info the log's state.
-  // kErrNotFound, kErrFenced (log epoch > epoch), kErrInvalid (bad name).
+  // `owner` (wire::kOwnerKeySize bytes, or null) is the caller's proven
+  // owner key: a log created with one records it, and a log that has one can
+  // be opened only with the same (kErrNotOwner). A log without an owner is
+  // open to every client. kErrNotFound, kErrFenced (log epoch > epoch),
+  // kErrInvalid (bad name).
   int32_t Open(const std::string& name, uint64_t epoch, bool create, uint64_t create_offset,
-               std::shared_ptr<Log>* log, LogInfo* info);
+               std::shared_ptr<Log>* log, LogInfo* info, const uint8_t* owner = nullptr);
 
   // Appends n bytes at `offset` as writer `epoch`. *tail: the log tail after
   // the call (also on refusal). kErrFenced, kErrDuplicate (offset < tail),
@@ -65,8 +70,11 @@ class LogStore {
 
   // The log's state.
   void Stat(Log* log, LogInfo* info);
-  // All logs, sorted by name.
+  // All logs, sorted by name (the server's own view: status, tests).
   std::vector<LogEntry> List();
+  // What a client may see (LIST): the logs without an owner and, if
+  // `owner` is given, those it owns, sorted by name.
+  std::vector<LogEntry> ListVisibleTo(const uint8_t* owner);
 
   uint64_t capacity() const { return capacity_; }
   // Bytes held by all logs (sum of tail - start).
@@ -84,6 +92,9 @@ class LogStore {
   int32_t AppendImpl(Log* log, uint64_t epoch, uint64_t offset, const uint8_t* data, size_t n,
                      bool check, uint32_t crc, uint32_t expected_crc, uint64_t* tail);
   void GiveChunk(Chunk c);
+  // The entries of the logs `keep` accepts (owner fields are set at
+  // creation and never change: read without the log's lock).
+  std::vector<LogEntry> Collect(const std::function<bool(const Log&)>& keep);
 
   std::mutex mu_;  // guards logs_
   std::map<std::string, std::shared_ptr<Log>> logs_;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "remote_log/transport.h"
+#include "remote_log/auth.h"
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log {
@@ -145,6 +146,13 @@ class TcpConnection final : public Connection {
   bool sender_wants_rx_ = false;  // state_mu_: a full-socket sender waits for rx_mu_
   bool rx_free_set_ = false;      // state_mu_: rx_free_fd_ holds an unconsumed signal
 
+  // Set by Handshake, then read-only: the server's HELLO nonce (owner
+  // proofs are bound to it) and, after AUTH, the session key that every
+  // request but APPEND carries a control MAC under.
+  uint8_t server_nonce_[wire::kNonceSize] = {};
+  bool mac_ = false;
+  uint8_t session_key_[wire::kMacSize] = {};
+  std::unique_ptr<auth::OwnerKey> owner_;  // from opts_.owner_seed; null: none
   uint64_t next_id_ = 1;                                         // tx_mu_
   bool log_open_ = false;                                        // tx_mu_
   uint8_t hdr_[wire::kHeaderSize + wire::kAppendFixedSize] = {};  // tx_mu_

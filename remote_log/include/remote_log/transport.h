@@ -64,6 +64,12 @@ struct ConnectOptions {
   // Spin on the socket / completion queue instead of sleeping in poll(2)
   // while waiting for acks. Lower latency, burns a core.
   bool busy_poll = false;
+  // 32-byte seed of the log owner's key (auth::OwnerKey; the shim derives
+  // it from the log key). With it, OPEN and LIST prove ownership: a log
+  // created so can be opened only with the same seed, and LIST shows its
+  // logs. Empty: the connection creates and opens only logs without an
+  // owner.
+  std::string owner_seed;
 };
 
 // One connection to one server. After any error other than a refusal of a

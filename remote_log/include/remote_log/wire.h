@@ -16,7 +16,7 @@
 namespace rvmr::remote_log::wire {
 
 constexpr uint32_t kMagic = 0x4C4D5652;  // "RVML" on the wire
-constexpr uint8_t kVersion = 1;
+constexpr uint8_t kVersion = 2;
 constexpr size_t kHeaderSize = 32;
 // Largest payload either side accepts; a bigger length closes the connection.
 constexpr uint32_t kMaxPayload = 4u << 20;
@@ -28,6 +28,14 @@ constexpr size_t kMaxNameLen = 255;
 constexpr size_t kNonceSize = 32;
 constexpr size_t kMacSize = 32;
 constexpr size_t kLogInfoSize = 32;
+// Header flag of a request that ends with a kMacSize-byte control MAC
+// (auth.h ControlMac): every request but APPEND after an authenticated
+// handshake.
+constexpr uint16_t kFlagMac = 1;
+// Per-log ownership (auth.h OwnerKey): an Ed25519 public key and signature.
+constexpr size_t kOwnerKeySize = 32;
+constexpr size_t kOwnerSigSize = 64;
+constexpr size_t kOwnerProofSize = kOwnerKeySize + kOwnerSigSize;
 // Default TCP port of rvm-logd.
 constexpr uint16_t kDefaultPort = 7483;
 
@@ -49,6 +57,7 @@ constexpr uint8_t kReplyBit = 0x80;
 // they are part of the format).
 enum Error : int32_t {
   kOk = 0,
+  kErrNotOwner = -1,    // EPERM: the log has another owner, or the ownership proof failed
   kErrNotFound = -2,    // ENOENT: no such log
   kErrNoLog = -9,       // EBADF: request needs an open log, or the log was removed
   kErrAccess = -13,     // EACCES: authentication required or failed
@@ -134,12 +143,22 @@ struct AuthReply {
   uint8_t mac[kMacSize] = {};
 };
 constexpr size_t kAuthReplySize = kMacSize;
+// Proof of a log's owner key: the public key and an Ed25519 signature of
+// the request (auth.h OpenProofMessage / ListProofMessage).
+struct OwnerProof {
+  bool present = false;
+  uint8_t key[kOwnerKeySize] = {};
+  uint8_t sig[kOwnerSigSize] = {};
+};
 struct OpenRequest {
   uint64_t epoch = 0;
   uint64_t create_offset = 0;
   bool create = false;
   std::string name;
+  OwnerProof owner;  // flags bit 1; after the name
 };
+// LIST request: empty, or an OwnerProof (then the reply names that owner's
+// logs as well as the logs without an owner).
 struct ReadRequest {
   uint64_t offset = 0;
   uint32_t len = 0;
@@ -162,6 +181,8 @@ void EncodeAuthReply(const AuthReply& m, std::vector<uint8_t>* out);
 Status DecodeAuthReply(const uint8_t* p, size_t n, AuthReply* m);
 void EncodeOpenRequest(const OpenRequest& m, std::vector<uint8_t>* out);
 Status DecodeOpenRequest(const uint8_t* p, size_t n, OpenRequest* m);
+void EncodeListRequest(const OwnerProof& m, std::vector<uint8_t>* out);
+Status DecodeListRequest(const uint8_t* p, size_t n, OwnerProof* m);
 void EncodeLogInfo(const LogInfo& m, std::vector<uint8_t>* out);
 Status DecodeLogInfo(const uint8_t* p, size_t n, LogInfo* m);
 void EncodeU64(uint64_t v, std::vector<uint8_t>* out);
@@ -185,9 +206,14 @@ bool ValidName(std::string_view name);
 void BuildMessage(uint8_t type, int32_t status, uint64_t request_id,
                   const std::vector<uint8_t>& payload, std::vector<uint8_t>* out);
 
+// The payload of a request without its control MAC (flag kFlagMac): n less
+// kMacSize. Corruption if the flag is set and the payload is shorter.
+Status StripMac(const Header& h, size_t* n);
+
 // Checks one complete message in p[0..n): header, payload CRC and, for the
-// known types, the payload layout (requests and replies). Used by the fuzz
-// target; the server and client check the same things as they go.
+// known types, the payload layout (requests and replies; a request's control
+// MAC is skipped, not verified). Used by the fuzz target; the server and
+// client check the same things as they go.
 Status ParseMessage(const uint8_t* p, size_t n, Header* h);
 
 }  // namespace rvmr::remote_log::wire

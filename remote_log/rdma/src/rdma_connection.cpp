@@ -172,6 +172,11 @@ Status RdmaConnection::Handshake() {
   wire::HelloReply hr;
   s = wire::DecodeHelloReply(reply.data(), reply.size(), &hr);
   if (!s.ok()) return Broken(s);
+  std::memcpy(server_nonce_, hr.nonce, wire::kNonceSize);
+  if (!opts_.owner_seed.empty()) {
+    s = auth::OwnerKey::FromSeed(opts_.owner_seed, &owner_);
+    if (!s.ok()) return Broken(s);
+  }
   if (!hr.auth_required) return Status::Ok();
   if (opts_.secret.empty()) {
     return Broken(Status::IoError(
@@ -196,6 +201,8 @@ Status RdmaConnection::Handshake() {
   if (!auth::MacEqual(expect, arep.mac)) {
     return Broken(Status::IoError("rdma: the server failed to prove it knows the secret", EACCES));
   }
+  auth::SessionKey(opts_.secret, hr.nonce, ar.client_nonce, session_key_);
+  mac_ = true;
   return Status::Ok();
 }
 
@@ -289,7 +296,8 @@ Status RdmaConnection::Call(wire::Type type, const std::vector<uint8_t>& payload
   Status s = WaitUntil([&] { return pending_count_ == 0 && !send_busy_; });
   if (!s.ok()) return s;
   std::vector<uint8_t> msg;
-  wire::BuildMessage(uint8_t(type), 0, ++request_id_, payload, &msg);
+  // After AUTH every request carries its control MAC.
+  auth::BuildRequest(uint8_t(type), ++request_id_, payload, mac_ ? session_key_ : nullptr, &msg);
   if (msg.size() > kMaxControlMessage) return Status::InvalidArgument("rdma: request too large");
   std::memcpy(send_buf_, msg.data(), msg.size());
   ibv_sge sge{reinterpret_cast<uintptr_t>(send_buf_), uint32_t(msg.size()), mr_->lkey};
@@ -334,6 +342,14 @@ Status RdmaConnection::Open(std::string_view name, uint64_t epoch, bool create,
   req.create_offset = create_offset;
   req.name = std::string(name);
   if (!wire::ValidName(req.name)) return Status::InvalidArgument("rdma: bad log name");
+  if (owner_) {
+    // Signed for the id Call gives this request.
+    req.owner.present = true;
+    std::memcpy(req.owner.key, owner_->public_key(), wire::kOwnerKeySize);
+    Status ps =
+        owner_->Sign(auth::OpenProofMessage(server_nonce_, request_id_ + 1, req), req.owner.sig);
+    if (!ps.ok()) return ps;
+  }
   std::vector<uint8_t> payload, reply;
   wire::EncodeOpenRequest(req, &payload);
   int32_t rs = 0;
@@ -542,9 +558,18 @@ Status RdmaConnection::Stat(LogInfo* info) {
 }
 
 Status RdmaConnection::List(std::vector<LogEntry>* logs) {
-  std::vector<uint8_t> reply;
+  std::vector<uint8_t> payload, reply;
+  if (owner_) {
+    wire::OwnerProof proof;
+    proof.present = true;
+    std::memcpy(proof.key, owner_->public_key(), wire::kOwnerKeySize);
+    Status ps = owner_->Sign(auth::ListProofMessage(server_nonce_, request_id_ + 1, proof.key),
+                             proof.sig);
+    if (!ps.ok()) return ps;
+    wire::EncodeListRequest(proof, &payload);
+  }
   int32_t rs = 0;
-  Status s = Call(wire::Type::kList, {}, &rs, &reply);
+  Status s = Call(wire::Type::kList, payload, &rs, &reply);
   if (!s.ok()) return s;
   if (rs != 0) return wire::ErrorToStatus(rs, "rdma: LIST");
   s = wire::DecodeList(reply.data(), reply.size(), logs);

@@ -43,6 +43,8 @@ uint64_t PageRound(uint64_t n) {
 
 struct RdmaServer::Log {
   std::string name;
+  bool owned = false;                        // created with an owner key (never changes)
+  uint8_t owner[wire::kOwnerKeySize] = {};
   uint8_t* region = nullptr;
   size_t region_size = 0;
   uint64_t ring_size = 0;
@@ -66,6 +68,12 @@ struct RdmaServer::Conn {
   bool hello_done = false;
   bool authenticated = false;
   uint8_t nonce[wire::kNonceSize] = {};
+  // After AUTH: the control MACs' session key, and the last request ids
+  // whose MAC and owner proof were accepted (ids only grow: no replay).
+  bool mac_required = false;
+  uint8_t session_key[wire::kMacSize] = {};
+  uint64_t last_mac_id = 0;
+  uint64_t last_proof_id = 0;
   Log* log = nullptr;              // the log this connection opened (maybe fenced since)
   bool close_after_reply = false;  // a fatal refusal is being sent; disconnect once it is out
   // ... or at this time, for a client that never takes the reply (no receive posted).
@@ -420,18 +428,28 @@ LogInfo RdmaServer::InfoOf(const Log* log) const {
   return info;
 }
 
-int32_t RdmaServer::OpenLog(Conn* c, const std::vector<uint8_t>& req, std::vector<uint8_t>* reply) {
+int32_t RdmaServer::OpenLog(Conn* c, const wire::Header& h, const std::vector<uint8_t>& req,
+                            std::vector<uint8_t>* reply) {
   wire::OpenRequest m;
   if (!wire::DecodeOpenRequest(req.data(), req.size(), &m).ok()) return wire::kErrProto;
   if (!wire::ValidName(m.name)) return wire::kErrInvalid;
+  if (m.owner.present &&
+      !auth::CheckOwnerProof(&c->last_proof_id, h, m.owner,
+                             auth::OpenProofMessage(c->nonce, h.request_id, m)))
+    return wire::kErrNotOwner;
   auto it = logs_.find(m.name);
   Log* log = it != logs_.end() ? it->second.get() : nullptr;
+  if (log != nullptr && log->owned &&
+      (!m.owner.present || std::memcmp(log->owner, m.owner.key, wire::kOwnerKeySize) != 0))
+    return wire::kErrNotOwner;
   if (log == nullptr) {
     if (!m.create) return wire::kErrNotFound;
     const uint64_t ring = PageRound(options_.ring_size);
     if (ring_bytes_ + ring > options_.capacity) return wire::kErrNoSpace;
     auto owned = std::make_unique<Log>();
     owned->name = m.name;
+    owned->owned = m.owner.present;
+    if (m.owner.present) std::memcpy(owned->owner, m.owner.key, wire::kOwnerKeySize);
     owned->ring_size = ring;
     owned->region_size = size_t(kRingOffset + ring);
     void* r = mmap(nullptr, owned->region_size, PROT_READ | PROT_WRITE,
@@ -480,7 +498,7 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
     CloseConn(c);
     return;
   }
-  const std::vector<uint8_t> req(p + wire::kHeaderSize, p + n);
+  std::vector<uint8_t> req(p + wire::kHeaderSize, p + n);
   std::vector<uint8_t> out;
   int32_t status = wire::kOk;
   const bool need_auth = !options_.secret.empty();
@@ -513,6 +531,9 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
         status = wire::kErrAccess;
       } else {
         c->authenticated = true;
+        auth::SessionKey(options_.secret, c->nonce, m.client_nonce, c->session_key);
+        c->mac_required = true;
+        c->last_mac_id = h.request_id;
         wire::AuthReply r;
         auth::ServerMac(options_.secret, m.client_nonce, c->nonce, r.mac);
         wire::EncodeAuthReply(r, &out);
@@ -520,10 +541,17 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
     }
   } else if (need_auth && !c->authenticated) {
     status = wire::kErrAccess;
+  } else if (!c->mac_required && (h.flags & wire::kFlagMac) != 0) {
+    status = wire::kErrProto;  // no session key to check it with
+  } else if (size_t len = req.size();
+             c->mac_required && !auth::CheckControlMac(c->session_key, &c->last_mac_id, h,
+                                                      req.data(), &len)) {
+    status = wire::kErrAccess;  // altered, replayed or missing control MAC
   } else {
+    if (c->mac_required) req.resize(req.size() - wire::kMacSize);
     switch (type) {
       case wire::Type::kOpen:
-        status = OpenLog(c, req, &out);
+        status = OpenLog(c, h, req, &out);
         break;
       case wire::Type::kTrim: {
         uint64_t durable = 0;
@@ -557,8 +585,23 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
         }
         break;
       case wire::Type::kList: {
+        wire::OwnerProof proof;
+        if (!wire::DecodeListRequest(req.data(), req.size(), &proof).ok()) {
+          status = wire::kErrProto;
+          break;
+        }
+        if (proof.present &&
+            !auth::CheckOwnerProof(&c->last_proof_id, h, proof,
+                                   auth::ListProofMessage(c->nonce, h.request_id, proof.key))) {
+          status = wire::kErrNotOwner;
+          break;
+        }
+        // Only the logs without an owner and the prover's own.
         std::vector<LogEntry> entries;
         for (auto& [name, log] : logs_) {
+          if (log->owned && (!proof.present ||
+                             std::memcmp(log->owner, proof.key, wire::kOwnerKeySize) != 0))
+            continue;
           Refresh(log.get());
           entries.push_back(LogEntry{name, InfoOf(log.get())});
         }

@@ -28,6 +28,7 @@ enum class ReadError {
   kBadCrc,           // header or payload damaged, or torn write
   kBadSequence,      // LSN not previous + 1, or epoch out of order
   kIo,               // the source failed
+  kBadAuth,          // a mirror's sealed record fails verification (UnsealingLogSource)
 };
 
 const char* ReadErrorName(ReadError e);
@@ -66,6 +67,7 @@ class LogRecordReader {
 
  private:
   Status Fail(ReadError e, bool damage);
+  Status SourceFailed(const Status& s);
 
   LogSource* src_;
   uint64_t offset_;

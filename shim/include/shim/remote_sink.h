@@ -9,6 +9,12 @@
 // later Append fails. Opening the sink first recovers: it fences older
 // writers with a new epoch and copies onto the disk whatever the freshest
 // consistent mirror holds beyond the disk copy (see TailRecovery).
+//
+// Record protection (protect_records, the default): the mirrors get every
+// record sealed under the log key (record_sealer.h); the disk copy stays
+// plain. The key file is created at the first remote-mode open of a log
+// (said once on stderr: back it up), and an open whose key file is missing
+// while the mirrors may hold commits only it can verify is refused.
 #pragma once
 
 #include <atomic>
@@ -24,6 +30,7 @@
 #include "disk_writer/disk_writer.h"
 #include "remote_log/mirror_set.h"
 #include "shim/log_sink.h"
+#include "shim/record_sealer.h"
 #include "shim/remote_marker.h"
 #include "shim/shim_config.h"
 #include "shim/shim_stats.h"
@@ -84,6 +91,12 @@ class RemoteSink : public LogSink {
   // catches laggards up from the disk; OK only if `quorum` of them hold it.
   Status OpenMirrorSet(uint64_t tail, size_t quorum, SetPtr* out);
   Status CatchUpMirror(remote_log::MirrorSet* set, size_t i, uint64_t tail);
+  // Catch-up with sealing: whole records from a record boundary at or
+  // before `from`, sealed, sent from `from` on.
+  Status CatchUpSealed(remote_log::MirrorSet* set, size_t i, uint64_t from, uint64_t tail);
+  // Remembers that a record starts at `offset` (at most one per
+  // kBoundaryStride bytes; the catch-up's starting points).
+  void NoteBoundary(uint64_t offset);
   // Makes batch b durable as promised (the waiter's work, mu_ not held):
   // the quorum's ack, else (fallback) the disk. *remote: by the ack.
   Status Complete(const Batch& b, bool* remote);
@@ -108,6 +121,13 @@ class RemoteSink : public LogSink {
   std::unique_ptr<DiskWriter> disk_;
   uint64_t last_trim_ = 0;  // the sending thread's
   TailRecoveryReport recovery_;
+  // Seals what goes to the mirrors (null: protect_records = no). The
+  // sending thread's, like sealed_ and bounds_.
+  std::unique_ptr<log::RecordSealer> sealer_;
+  std::vector<struct iovec> sealed_;
+  // Offsets where records start, ascending, reaching back at least the log
+  // area's size from the last Send.
+  std::deque<uint64_t> bounds_;
   // What the log's ".remote" marker says (remote_marker.h): written as open
   // by Open, as closed by the destructor after a clean drain; only those two
   // touch it.

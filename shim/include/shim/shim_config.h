@@ -53,6 +53,18 @@ struct ShimConfig {
   std::string secret;  // loaded from secret_file
   std::string secret_file;
   std::string log_name;  // remote log name; empty = the log id in hex
+  // End-to-end record protection (record_sealer.h, docs/security.md): the
+  // mirrors get every record sealed (AES-256-GCM) under the log key, which
+  // they never see; recovery verifies it. `encrypt` also hides the payload.
+  // protect_records = no sends plain records (trusted networks only; a
+  // reader with it on refuses plain records from a mirror).
+  bool protect_records = true;
+  bool encrypt = false;
+  // The log key file; empty = "<log file>.key" (log_key.h).
+  std::string log_key_file;
+  // The log key, once loaded (not settable from a file): it also proves the
+  // log's ownership to the servers (MirrorConnectOptions).
+  std::string log_key;
   // Test-only (not settable from a file): fault injection into the disk writer.
   DiskFaultHook disk_fault_hook;
 

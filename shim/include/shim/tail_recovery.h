@@ -66,6 +66,13 @@ struct TailRecoveryOptions {
   uint64_t stale_below_epoch = 0;
   // Where the disk copy ended when the copies were abandoned (for messages).
   uint64_t abandoned_disk_end = 0;
+  // The log key (log_key.h; empty: none): every sealed record fetched from a
+  // mirror is verified with it before it is used, and one that fails is
+  // treated as absent and reported with the mirror and its offset.
+  std::string log_key;
+  // Plain (unsealed) records from a mirror are refused too (the writer
+  // protects its records: a mirror cannot downgrade that).
+  bool require_sealed = false;
 };
 
 // Runs tail recovery for the log open on `fd` whose status is `st`, with the

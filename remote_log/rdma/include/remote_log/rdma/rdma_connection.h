@@ -28,6 +28,7 @@
 
 #include "common/status.h"
 #include "remote_log/rdma/layout.h"
+#include "remote_log/auth.h"
 #include "remote_log/transport.h"
 #include "remote_log/wire.h"
 
@@ -142,6 +143,12 @@ class RdmaConnection final : public Connection {
   size_t reply_len_ = 0;
   bool read_done_ = false;
   uint64_t request_id_ = 0;
+  // From the handshake: the server's HELLO nonce (owner proofs are bound to
+  // it) and, after AUTH, the session key of the control MACs.
+  uint8_t server_nonce_[wire::kNonceSize] = {};
+  bool mac_ = false;
+  uint8_t session_key_[wire::kMacSize] = {};
+  std::unique_ptr<auth::OwnerKey> owner_;  // from opts_.owner_seed; null: none
 
   Status broken_;   // transport error: the connection is unusable
   Status refused_;  // first refused append (sticky)

@@ -26,6 +26,7 @@
 
 #include "common/status.h"
 #include "remote_log/transport.h"
+#include "remote_log/wire.h"
 
 struct rdma_event_channel;
 struct rdma_cm_id;
@@ -109,7 +110,8 @@ class RdmaServer {
   void HandleMessage(Conn* c, const uint8_t* p, size_t n);
   void Reply(Conn* c, uint8_t type, uint64_t request_id, int32_t status,
              const std::vector<uint8_t>& payload);
-  int32_t OpenLog(Conn* c, const std::vector<uint8_t>& req, std::vector<uint8_t>* reply);
+  int32_t OpenLog(Conn* c, const wire::Header& h, const std::vector<uint8_t>& req,
+                  std::vector<uint8_t>* reply);
   void ReleaseWriter(Log* log);
   void Refresh(Log* log);
   LogInfo InfoOf(const Log* log) const;

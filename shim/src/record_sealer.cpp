@@ -1,0 +1,224 @@
+#include "shim/record_sealer.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <cstring>
+
+#include "shim/log_format.h"
+#include "shim/log_key.h"
+
+namespace rvmr::log {
+
+namespace {
+
+constexpr size_t kIvSize = 12;
+// version u16, type u16, flags u32, payload_len u32, offset u64, lsn u64, epoch u64.
+constexpr size_t kAadFields = 2 + 2 + 4 + 4 + 8 + 8 + 8;
+
+std::string AadPrefix(char mode, const std::string& name) {
+  std::string s = "rvmr-seal-v1";
+  s.push_back(mode);
+  char len[4];
+  PutU32(len, static_cast<uint32_t>(name.size()));
+  s.append(len, 4);
+  s += name;
+  return s;
+}
+
+Status CryptoError(const char* what, uint64_t offset) {
+  return Status::Failed(std::string("AES-256-GCM ") + what + " failed for the record at offset " +
+                        std::to_string(offset));
+}
+
+}  // namespace
+
+bool IsSealedMagic(const char* p) {
+  uint32_t m = GetU32(p);
+  return m == kSealedAuthMagic || m == kSealedEncMagic;
+}
+
+RecordSealer::RecordSealer(Mode mode, const std::string& log_name)
+    : mode_(mode), aad_auth_(AadPrefix('A', log_name)), aad_enc_(AadPrefix('E', log_name)) {}
+
+RecordSealer::~RecordSealer() {
+  EVP_CIPHER_CTX_free(enc_);
+  EVP_CIPHER_CTX_free(dec_);
+}
+
+Status RecordSealer::Create(const std::string& log_key, const std::string& log_name, Mode mode,
+                            std::unique_ptr<RecordSealer>* out) {
+  if (log_key.size() != kLogKeySize) return Status::InvalidArgument("log key has the wrong size");
+  std::unique_ptr<RecordSealer> s(new RecordSealer(mode, log_name));
+  s->enc_ = EVP_CIPHER_CTX_new();
+  s->dec_ = EVP_CIPHER_CTX_new();
+  if (s->enc_ == nullptr || s->dec_ == nullptr) return Status::Failed("EVP_CIPHER_CTX_new failed");
+  std::string k = DeriveLogSubkey(log_key, "rvmr-record-key-v1");
+  const auto* kp = reinterpret_cast<const unsigned char*>(k.data());
+  bool ok = EVP_EncryptInit_ex(s->enc_, EVP_aes_256_gcm(), nullptr, kp, nullptr) == 1 &&
+            EVP_DecryptInit_ex(s->dec_, EVP_aes_256_gcm(), nullptr, kp, nullptr) == 1;
+  OPENSSL_cleanse(k.data(), k.size());
+  if (!ok) return Status::Failed("AES-256-GCM key setup failed");
+  *out = std::move(s);
+  return Status::Ok();
+}
+
+Status RecordSealer::Prepare(uint64_t offset, const char* hdr, uint8_t* iv, char* f) {
+  const uint64_t epoch = GetU64(hdr + 40);
+  if (epoch > 0xFFFFFFFFu)
+    return Status::InvalidArgument("writer epoch " + std::to_string(epoch) +
+                                   " is beyond 2^32: records can no longer be sealed");
+  PutU64(reinterpret_cast<char*>(iv), offset);
+  PutU32(reinterpret_cast<char*>(iv) + 8, static_cast<uint32_t>(epoch));
+  std::memcpy(f, hdr + 8, 12);  // version, type, flags, payload_len
+  PutU64(f + 12, offset);
+  std::memcpy(f + 20, hdr + 32, 16);  // lsn, epoch
+  return Status::Ok();
+}
+
+Status RecordSealer::SealRecord(uint64_t offset, const char* plain, size_t len, char* hdr_out,
+                                char* payload_out) {
+  const uint32_t plen = GetU32(plain + 16);
+  uint8_t iv[kIvSize];
+  char fields[kAadFields];
+  Status s = Prepare(offset, plain, iv, fields);
+  if (!s.ok()) return s;
+  const bool enc = mode_ == Mode::kEncrypt;
+  const std::string& prefix = enc ? aad_enc_ : aad_auth_;
+  const auto* payload = reinterpret_cast<const unsigned char*>(plain + kRecordHeaderSize);
+  int n = 0;
+  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, iv) != 1 ||
+      EVP_EncryptUpdate(enc_, nullptr, &n, reinterpret_cast<const unsigned char*>(prefix.data()),
+                        static_cast<int>(prefix.size())) != 1 ||
+      EVP_EncryptUpdate(enc_, nullptr, &n, reinterpret_cast<const unsigned char*>(fields),
+                        static_cast<int>(kAadFields)) != 1)
+    return CryptoError("sealing", offset);
+  if (plen > 0) {
+    if (enc) {
+      if (EVP_EncryptUpdate(enc_, reinterpret_cast<unsigned char*>(payload_out), &n, payload,
+                            static_cast<int>(plen)) != 1)
+        return CryptoError("sealing", offset);
+      std::memset(payload_out + plen, 0, len - kRecordHeaderSize - plen);
+    } else if (EVP_EncryptUpdate(enc_, nullptr, &n, payload, static_cast<int>(plen)) != 1) {
+      return CryptoError("sealing", offset);
+    }
+  }
+  unsigned char tag[kSealTagSize];
+  if (EVP_EncryptFinal_ex(enc_, tag, &n) != 1 ||
+      EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kSealTagSize, tag) != 1)
+    return CryptoError("sealing", offset);
+  if (hdr_out != plain) std::memcpy(hdr_out, plain, kRecordHeaderSize);
+  PutU32(hdr_out, enc ? kSealedEncMagic : kSealedAuthMagic);
+  std::memcpy(hdr_out + 4, tag, 4);
+  std::memcpy(hdr_out + 20, tag + 4, 12);
+  return Status::Ok();
+}
+
+Status RecordSealer::Seal(uint64_t offset, const struct iovec* iov, int iovcnt,
+                          std::vector<struct iovec>* out) {
+  out->clear();
+  // Pass 1: check the records and size the buffer, so it never moves while
+  // iovecs point into it.
+  size_t need = 0;
+  uint64_t off = offset;
+  for (int i = 0; i < iovcnt; i++) {
+    const char* p = static_cast<const char*>(iov[i].iov_base);
+    size_t left = iov[i].iov_len;
+    while (left > 0) {
+      if (left < kRecordHeaderSize || GetU32(p) != kRecordMagic || GetU64(p + 24) != off)
+        return Status::InvalidArgument("sealing: no whole record at log offset " +
+                                       std::to_string(off));
+      const uint64_t size = RecordSize(GetU32(p + 16));
+      if (size > left)
+        return Status::InvalidArgument("sealing: the record at log offset " +
+                                       std::to_string(off) + " is split across iovecs");
+      need += kRecordHeaderSize + (mode_ == Mode::kEncrypt ? size - kRecordHeaderSize : 0);
+      p += size;
+      left -= size;
+      off += size;
+    }
+  }
+  if (scratch_.size() < need) scratch_.resize(need);
+  // Pass 2: seal.
+  char* w = scratch_.data();
+  off = offset;
+  for (int i = 0; i < iovcnt; i++) {
+    char* p = static_cast<char*>(iov[i].iov_base);
+    size_t left = iov[i].iov_len;
+    while (left > 0) {
+      const size_t size = static_cast<size_t>(RecordSize(GetU32(p + 16)));
+      const size_t body = size - kRecordHeaderSize;
+      char* hdr = w;
+      char* payload = mode_ == Mode::kEncrypt ? w + kRecordHeaderSize : nullptr;
+      Status s = SealRecord(off, p, size, hdr, payload);
+      if (!s.ok()) return s;
+      if (mode_ == Mode::kEncrypt) {
+        out->push_back({hdr, size});
+        w += size;
+      } else {
+        out->push_back({hdr, kRecordHeaderSize});
+        if (body > 0) out->push_back({p + kRecordHeaderSize, body});
+        w += kRecordHeaderSize;
+      }
+      p += size;
+      left -= size;
+      off += size;
+    }
+  }
+  return Status::Ok();
+}
+
+Status RecordSealer::SealInPlace(uint64_t offset, char* rec, size_t len) {
+  if (len < kRecordHeaderSize || GetU32(rec) != kRecordMagic ||
+      RecordSize(GetU32(rec + 16)) != len)
+    return Status::InvalidArgument("sealing: no whole record at log offset " +
+                                   std::to_string(offset));
+  return SealRecord(offset, rec, len, rec, rec + kRecordHeaderSize);
+}
+
+Status RecordSealer::Unseal(uint64_t offset, char* rec, size_t len) {
+  auto fail = [offset](const std::string& why) {
+    return Status::Corruption("the sealed record at log offset " + std::to_string(offset) +
+                              " fails verification: " + why);
+  };
+  if (len < kRecordHeaderSize || !IsSealedMagic(rec)) return fail("not a sealed record");
+  const uint32_t plen = GetU32(rec + 16);
+  if (RecordSize(plen) != len) return fail("length does not match its header");
+  const bool enc = GetU32(rec) == kSealedEncMagic;
+  const std::string& prefix = enc ? aad_enc_ : aad_auth_;
+  uint8_t iv[kIvSize];
+  char fields[kAadFields];
+  Status s = Prepare(offset, rec, iv, fields);
+  if (!s.ok()) return fail(s.message());
+  unsigned char tag[kSealTagSize];
+  std::memcpy(tag, rec + 4, 4);
+  std::memcpy(tag + 4, rec + 20, 12);
+  auto* payload = reinterpret_cast<unsigned char*>(rec + kRecordHeaderSize);
+  int n = 0;
+  if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, iv) != 1 ||
+      EVP_DecryptUpdate(dec_, nullptr, &n, reinterpret_cast<const unsigned char*>(prefix.data()),
+                        static_cast<int>(prefix.size())) != 1 ||
+      EVP_DecryptUpdate(dec_, nullptr, &n, reinterpret_cast<const unsigned char*>(fields),
+                        static_cast<int>(kAadFields)) != 1)
+    return CryptoError("verification", offset);
+  if (plen > 0) {
+    int ok = enc ? EVP_DecryptUpdate(dec_, payload, &n, payload, static_cast<int>(plen))
+                 : EVP_DecryptUpdate(dec_, nullptr, &n, payload, static_cast<int>(plen));
+    if (ok != 1) return CryptoError("verification", offset);
+  }
+  if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, kSealTagSize, tag) != 1)
+    return CryptoError("verification", offset);
+  if (EVP_DecryptFinal_ex(dec_, tag, &n) != 1) {
+    if (enc) OPENSSL_cleanse(payload, plen);  // unauthenticated plaintext is never used
+    return fail("authentication tag mismatch (altered, moved, or sealed under another key)");
+  }
+  std::memset(rec + kRecordHeaderSize + plen, 0, len - kRecordHeaderSize - plen);
+  PutU32(rec, kRecordMagic);
+  PutU32(rec + 4, 0);
+  PutU32(rec + 20, 0);
+  PutU64(rec + 24, offset);
+  PutU32(rec + 4, RecordCrc(rec, rec + kRecordHeaderSize, plen));
+  return Status::Ok();
+}
+
+}  // namespace rvmr::log

@@ -1,0 +1,334 @@
+// End-to-end record protection (record_sealer.h, docs/security.md): the
+// sealed form, its verification, the log key file, and a relay between the
+// writer and a mirror that alters records (recomputing every CRC): the
+// altered copy is detected at recovery, reported by mirror and offset, and
+// never applied.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "remote_log/auth.h"
+#include "remote_log/wire.h"
+#include "shim/log_format.h"
+#include "shim/log_key.h"
+#include "shim/record_sealer.h"
+#include "shim/unsealing_log_source.h"
+#include "../remote_log/frame_relay.h"
+#include "sink_fixtures.h"
+
+using namespace rvmr;
+using namespace rvmr::sinktest;
+namespace wire = rvmr::remote_log::wire;
+
+namespace {
+
+const std::string kKey(log::kLogKeySize, '\x42');
+
+// `n` plain records from offset 0, epoch 3, payload i repeated.
+std::string PlainRecords(int n, size_t size = 100) {
+  log::LogRecordWriter w(3, 0, 1);
+  std::string all;
+  for (int i = 0; i < n; i++)
+    w.Add(&all, log::RecordType::kTransaction, 0, std::string(size + i, static_cast<char>('a' + i)));
+  return all;
+}
+
+std::unique_ptr<log::RecordSealer> Sealer(log::RecordSealer::Mode mode,
+                                          const std::string& key = kKey,
+                                          const std::string& name = "log1") {
+  std::unique_ptr<log::RecordSealer> s;
+  REQUIRE(log::RecordSealer::Create(key, name, mode, &s).ok());
+  return s;
+}
+
+// Log bytes from offset 0 held in a string.
+struct MemSource : log::LogSource {
+  explicit MemSource(const std::string* data) : d(data) {}
+  const std::string* d;
+  Status Read(uint64_t o, void* dst, size_t n) override {
+    if (o + n > d->size()) return Status::IoError("beyond");
+    std::memcpy(dst, d->data() + o, n);
+    return Status::Ok();
+  }
+  uint64_t area_size() const override { return 1 << 20; }
+};
+
+std::string SealAll(log::RecordSealer* s, const std::string& plain) {
+  struct iovec v = {const_cast<char*>(plain.data()), plain.size()};
+  std::vector<struct iovec> out;
+  REQUIRE(s->Seal(0, &v, 1, &out).ok());
+  std::string sealed;
+  for (const auto& o : out) sealed.append(static_cast<const char*>(o.iov_base), o.iov_len);
+  REQUIRE(sealed.size() == plain.size());
+  return sealed;
+}
+
+}  // namespace
+
+TEST_CASE("record sealer: the sealed form round-trips in both modes and hides the payload") {
+  const std::string plain = PlainRecords(5);
+  for (auto mode : {log::RecordSealer::Mode::kAuthenticate, log::RecordSealer::Mode::kEncrypt}) {
+    auto s = Sealer(mode);
+    std::string sealed = SealAll(s.get(), plain);
+    CHECK(log::IsSealedMagic(sealed.data()));
+    const bool enc = mode == log::RecordSealer::Mode::kEncrypt;
+    // The payload of the first record ('a' x 100) is visible only in authenticate mode.
+    CHECK((sealed.find(std::string(100, 'a')) != std::string::npos) == !enc);
+    std::string back = sealed;
+    Status why;
+    auto r = Sealer(log::RecordSealer::Mode::kAuthenticate);  // Unseal accepts either mode
+    CHECK(log::UnsealRange(r.get(), false, 0, &back, &why) == plain.size());
+    CHECK(why.ok());
+    CHECK(back == plain);
+  }
+}
+
+TEST_CASE("record sealer: any altered, moved or foreign record fails verification") {
+  const std::string plain = PlainRecords(3);
+  const size_t rec1 = log::RecordSize(100);  // offset of the second record
+  for (auto mode : {log::RecordSealer::Mode::kAuthenticate, log::RecordSealer::Mode::kEncrypt}) {
+    auto s = Sealer(mode);
+    const std::string sealed = SealAll(s.get(), plain);
+    // Every single-bit flip anywhere in the second record's header or payload
+    // (not its padding, which is not data) stops verification right there.
+    const size_t len2 = log::kRecordHeaderSize + 101;
+    for (size_t byte = 0; byte < len2; byte++) {
+      for (int bit : {0, 7}) {
+        std::string t = sealed;
+        t[rec1 + byte] = static_cast<char>(t[rec1 + byte] ^ (1 << bit));
+        Status why;
+        size_t good = log::UnsealRange(s.get(), false, 0, &t, &why);
+        INFO("byte " << byte << " bit " << bit);
+        CHECK(good <= rec1);
+      }
+    }
+    // The first record reported as failing names its offset.
+    std::string t = sealed;
+    t[rec1 + 60] ^= 1;
+    Status why;
+    CHECK(log::UnsealRange(s.get(), false, 0, &t, &why) == rec1);
+    CHECK(why.code() == Status::Code::kCorruption);
+    CHECK(why.message().find("offset " + std::to_string(rec1)) != std::string::npos);
+    // Moved to another offset: fails (the offset is in the nonce and the data).
+    std::string moved = sealed.substr(rec1);
+    CHECK(log::UnsealRange(s.get(), false, rec1 + 8, &moved, &why) == 0);
+    CHECK_FALSE(why.ok());
+    // Another key, another log name: fail.
+    std::string other = sealed;
+    auto wrong_key = Sealer(mode, std::string(log::kLogKeySize, '\x43'));
+    CHECK(log::UnsealRange(wrong_key.get(), false, 0, &other, &why) == 0);
+    CHECK_FALSE(why.ok());
+    other = sealed;
+    auto wrong_name = Sealer(mode, kKey, "log2");
+    CHECK(log::UnsealRange(wrong_name.get(), false, 0, &other, &why) == 0);
+    CHECK_FALSE(why.ok());
+    // No key at all: the sealed record is refused, saying why.
+    other = sealed;
+    CHECK(log::UnsealRange(nullptr, true, 0, &other, &why) == 0);
+    CHECK(why.message().find("no log key") != std::string::npos);
+  }
+}
+
+TEST_CASE("record sealer: plain records are refused unless accepted; cut-short ones read as truncated") {
+  std::string plain = PlainRecords(2);
+  std::string t = plain;
+  Status why;
+  auto s = Sealer(log::RecordSealer::Mode::kAuthenticate);
+  CHECK(log::UnsealRange(s.get(), false, 0, &t, &why) == 0);  // a downgrade attempt
+  CHECK(why.message().find("not sealed") != std::string::npos);
+  t = plain;
+  CHECK(log::UnsealRange(s.get(), true, 0, &t, &why) == plain.size());
+  CHECK(why.ok());
+  // A last record cut short: not a verification failure; a reader says truncated.
+  std::string sealed = SealAll(s.get(), plain);
+  sealed.resize(sealed.size() - 8);
+  CHECK(log::UnsealRange(s.get(), false, 0, &sealed, &why) == log::RecordSize(100));
+  CHECK(why.ok());
+  MemSource mem(&sealed);
+  log::LogRecordReader rd(&mem, 0, sealed.size());
+  log::LogRecord rec;
+  CHECK(rd.ReadRecord(&rec).ok());
+  CHECK_FALSE(rd.ReadRecord(&rec).ok());
+  CHECK(rd.error() == log::ReadError::kTruncated);
+}
+
+TEST_CASE("record sealer: the unsealing source verifies before a reader sees a byte") {
+  auto s = Sealer(log::RecordSealer::Mode::kEncrypt);
+  std::string sealed = SealAll(s.get(), PlainRecords(4));
+  const size_t rec2 = log::RecordSize(100) + log::RecordSize(101);
+  sealed[rec2 + 70] ^= 0x10;
+  MemSource mem(&sealed);
+  log::UnsealingLogSource src(&mem, sealed.size(), s.get(), false);
+  log::LogRecordReader rd(&src, 0, sealed.size(), 1);
+  log::LogRecord rec;
+  CHECK(rd.ReadRecord(&rec).ok());
+  CHECK(rec.payload == std::string(100, 'a'));
+  CHECK(rd.ReadRecord(&rec).ok());
+  CHECK_FALSE(rd.ReadRecord(&rec).ok());
+  CHECK(rd.error() == log::ReadError::kBadAuth);
+  CHECK(rd.error_is_damage());
+  CHECK(rd.offset() == rec2);
+}
+
+TEST_CASE("log key file: created 0600, read back, and refused when malformed or open to others") {
+  char d[] = "/tmp/logkeyXXXXXX";
+  REQUIRE(mkdtemp(d) != nullptr);
+  const std::string path = std::string(d) + "/log.key";
+  std::string k1, k2;
+  REQUIRE(log::CreateLogKey(path, &k1).ok());
+  CHECK(k1.size() == log::kLogKeySize);
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(log::ReadLogKey(path, &k2).ok());
+  CHECK(k1 == k2);
+  CHECK(log::CreateLogKey(path, &k2).code() == Status::Code::kIoError);  // never overwritten
+  ::chmod(path.c_str(), 0640);
+  Status s = log::ReadLogKey(path, &k2);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find(path) != std::string::npos);
+  ::chmod(path.c_str(), 0600);
+  REQUIRE(::truncate(path.c_str(), 20) == 0);
+  s = log::ReadLogKey(path, &k2);
+  CHECK(s.code() == Status::Code::kInvalidArgument);
+  CHECK(s.message().find("not a log key") != std::string::npos);
+  ::unlink(path.c_str());
+  CHECK(log::ReadLogKey(path, &k2).code() == Status::Code::kNotFound);
+  ::rmdir(d);
+}
+
+namespace {
+
+// A relay that, while armed, alters one byte of every APPEND's record data
+// (inside the first record's payload) and recomputes the CRCs.
+struct TamperRelay {
+  testing::FrameRelay relay;
+  std::atomic<bool> armed{false};
+  std::atomic<uint64_t> altered{0};
+  explicit TamperRelay(uint16_t upstream) : relay(upstream) {
+    relay.SetHook([this](const wire::Header& h, std::vector<std::vector<uint8_t>>* out) {
+      std::vector<uint8_t>& f = (*out)[0];
+      const size_t at = wire::kHeaderSize + 8 + log::kRecordHeaderSize + 10;
+      if (!armed || h.type != static_cast<uint8_t>(wire::Type::kAppend) || f.size() <= at) return;
+      f[at] ^= 0x01;
+      testing::FrameRelay::RefreshCrcs(&f);
+      altered++;
+    });
+  }
+  std::string uri() const { return relay.uri(); }
+  void Arm(bool on) { armed = on; }
+};
+
+}  // namespace
+
+TEST_CASE("record protection: a relay that alters records (valid CRCs) is detected at recovery") {
+  for (bool encrypt : {false, true}) {
+    INFO("encrypt " << encrypt);
+    TempLog log;
+    Mirror good, target;
+    TamperRelay relay(target.port);
+    ShimConfig cfg = Cfg({good.uri(), relay.uri()});
+    cfg.encrypt = encrypt;
+    std::unique_ptr<RemoteSink> sink;
+    REQUIRE(RemoteSink::Open(log.Config(), cfg, &sink).ok());
+    Framer f(sink->recovery().epoch, 0, 1);
+    for (int i = 0; i < 10; ++i) REQUIRE(AppendRecord(sink.get(), &f, 200, 'x').ok());
+    const uint64_t clean_end = f.w.next_offset();
+    relay.Arm(true);
+    for (int i = 0; i < 10; ++i) REQUIRE(AppendRecord(sink.get(), &f, 200, 'y').ok());
+    const uint64_t end = f.w.next_offset();
+    REQUIRE(relay.altered >= 1);
+    // The server stored and acknowledged the altered bytes (it cannot tell).
+    CHECK(target.Info().tail == end);
+    // Another machine takes the log over (its disk copy is empty, it has the
+    // log's key) with only the tampered mirror: it recovers from it.
+    TempLog other;
+    ShimConfig only = Cfg({target.uri()});
+    only.encrypt = encrypt;
+    only.log_name = RemoteLogName(log.st);
+    only.log_key_file = log.path + ".key";
+    std::unique_ptr<RemoteSink> next;
+    REQUIRE(RemoteSink::Open(other.Config(), only, &next).ok());
+    const auto& rep = next->recovery();
+    // Only the untouched prefix came back; the altered record and what
+    // follows are absent, and reported by mirror and offset.
+    CHECK(rep.recovered_tail == clean_end);
+    CHECK(rep.lost);
+    CHECK(rep.lost_from == clean_end);
+    CHECK(rep.lost_to == end);
+    bool reported = false;
+    for (const auto& p : rep.problems)
+      if (p.find(target.uri()) != std::string::npos &&
+          p.find("offset " + std::to_string(clean_end)) != std::string::npos &&
+          p.find("fails verification") != std::string::npos)
+        reported = true;
+    CHECK(reported);
+    // The disk copy holds exactly the verified records: nothing altered applied.
+    auto recs = other.DiskRecords();
+    REQUIRE(recs.size() == 10);
+    for (const auto& r : recs) CHECK(r.payload == std::string(200, 'x'));
+    next.reset();
+    sink.reset();
+  }
+}
+
+TEST_CASE("record protection: the mirrors never hold the payload in clear with encrypt = yes") {
+  TempLog log;
+  Mirror m;
+  ShimConfig cfg = Cfg({m.uri()});
+  cfg.encrypt = true;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), cfg, &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  for (int i = 0; i < 5; ++i) REQUIRE(AppendRecord(sink.get(), &f, 300, 'S').ok());
+  std::shared_ptr<remote_log::LogStore::Log> h;
+  remote_log::LogInfo info;
+  // The log is owned: the store opens it only for the owner key derived
+  // from the log key.
+  CHECK(m.server->store().Open(RemoteLogName(log.st), sink->recovery().epoch, false, 0, &h,
+                               &info) == remote_log::wire::kErrNotOwner);
+  std::unique_ptr<remote_log::auth::OwnerKey> owner;
+  REQUIRE(remote_log::auth::OwnerKey::FromSeed(log::OwnerSeed(log.Key()), &owner).ok());
+  REQUIRE(m.server->store().Open(RemoteLogName(log.st), sink->recovery().epoch, false, 0, &h,
+                                 &info, owner->public_key()) == 0);
+  std::string held(info.tail, '\0');
+  size_t got = 0;
+  remote_log::LogInfo after;
+  REQUIRE(m.server->store().Read(h.get(), 0, held.size(), reinterpret_cast<uint8_t*>(held.data()),
+                                 &got, &after) == 0);
+  CHECK(got == held.size());
+  CHECK(held.find(std::string(32, 'S')) == std::string::npos);
+  CHECK(log::IsSealedMagic(held.data()));
+  // The disk copy stays plain.
+  REQUIRE(sink->SyncToDisk(f.w.next_offset()).ok());
+  CHECK(log.DiskRecords().at(0).payload == std::string(300, 'S'));
+}
+
+TEST_CASE("record protection: a missing key while the mirrors may hold commits is refused") {
+  TempLog log;
+  Mirror m;
+  std::unique_ptr<RemoteSink> sink;
+  REQUIRE(RemoteSink::Open(log.Config(), Cfg({m.uri()}), &sink).ok());
+  Framer f(sink->recovery().epoch, 0, 1);
+  REQUIRE(AppendRecord(sink.get(), &f, 100, 'k').ok());
+  // A crash leaves the marker open; the key file is lost.
+  RemoteMarker mk;
+  mk.name = RemoteLogName(log.st);
+  mk.log_id = mk.name;
+  mk.state = RemoteMarker::State::kOpen;
+  REQUIRE(sink->SyncToDisk(f.w.next_offset()).ok());
+  sink.reset();
+  REQUIRE(WriteRemoteMarker(log.path, mk).ok());
+  REQUIRE(::unlink((log.path + ".key").c_str()) == 0);
+  Status s = RemoteSink::Open(log.Config(), Cfg({m.uri()}), &sink);
+  CHECK(s.code() == Status::Code::kNotFound);
+  CHECK(s.message().find(log.path + ".key") != std::string::npos);
+  CHECK(s.message().find("restore the key file") != std::string::npos);
+}

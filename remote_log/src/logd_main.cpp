@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "common/version.h"
 #include "remote_log/auth.h"
 #include "remote_log/server.h"
 #include "remote_log/wire.h"
@@ -54,6 +55,7 @@ bool ParseSize(const std::string& s, uint64_t* out) {
 int main(int argc, char** argv) {
   using namespace rvmr::remote_log;
   CLI::App app{"rvm-logd: remote memory log server (mirror) for RVM writers"};
+  app.set_version_flag("--version", RVMR_VERSION_LINE("rvm-logd"));
   std::string listen = "127.0.0.1:" + std::to_string(wire::kDefaultPort);
   std::string capacity_str = "1G";
   bool mlock = false;

@@ -33,6 +33,7 @@
 #include <rvm/rvm_segment.h>
 #include <rvm/rvm_statistics.h>
 
+#include "common/version.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
 #include "shim/log_record_reader.h"
@@ -879,7 +880,7 @@ int main(int argc, char** argv) {
     return EXIT_SUCCESS;
   }
   if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-    printf("rvmutl (rvm_remote) %s\n", RVM_VERSION);
+    printf("%s (%s)\n", RVMR_VERSION_LINE("rvmutl"), RVM_VERSION);
     return EXIT_SUCCESS;
   }
   if (argc > 1 && argv[1][0] == '-') {

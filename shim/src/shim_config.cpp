@@ -6,10 +6,28 @@
 #include <sstream>
 
 #include "remote_log/auth.h"
+#include "remote_log/transport.h"
 
 namespace rvmr {
 
 namespace {
+
+// Every mirror URI must parse and name a transport this library speaks: a
+// mistyped address is a configuration error, never "no mirror reachable"
+// (which would start on the local disk alone).
+Status CheckMirrorUris(const std::vector<std::string>& mirrors, std::string_view where) {
+  for (const std::string& m : mirrors) {
+    remote_log::Endpoint ep;
+    Status s = remote_log::ParseUri(m, &ep);
+    if (!s.ok()) return Status::InvalidArgument(std::string(where) + ": " + s.message());
+    if (ep.scheme != "tcp" && ep.scheme != "rdma")
+      return Status::InvalidArgument(std::string(where) + ": bad mirror URI '" + m +
+                                     "': unknown scheme '" + ep.scheme +
+                                     "' (expected tcp:// or rdma://)");
+  }
+  return Status::Ok();
+}
+
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
@@ -122,6 +140,8 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
     bool b = false;
     if (key == "mirrors") {
       cfg->mirrors = SplitMirrorList(val);
+      Status bad = CheckMirrorUris(cfg->mirrors, where("mirrors"));
+      if (!bad.ok()) return bad;
     } else if (key == "ack") {
       if (val == "all") {
         cfg->write_quorum = 0;
@@ -224,8 +244,11 @@ Status LoadShimConfigFromEnv(ShimConfig* cfg) {
     Status s = ParseShimConfig(text, file, cfg);
     if (!s.ok()) return s;
   }
-  if (const char* m = std::getenv("RVM_MIRRORS"); m != nullptr && *m != '\0')
+  if (const char* m = std::getenv("RVM_MIRRORS"); m != nullptr && *m != '\0') {
     cfg->mirrors = SplitMirrorList(m);
+    Status s = CheckMirrorUris(cfg->mirrors, "RVM_MIRRORS");
+    if (!s.ok()) return s;
+  }
   if (cfg->write_quorum > 0 && cfg->write_quorum > cfg->mirrors.size() && !cfg->mirrors.empty())
     return Status::InvalidArgument("ack = " + std::to_string(cfg->write_quorum) +
                                    " but RVM_MIRRORS names only " +

@@ -100,6 +100,27 @@ TEST_CASE("shim config errors name the file, line and key") {
   rmdir(dir);
 }
 
+TEST_CASE("a mistyped mirror address is a configuration error naming it") {
+  ShimConfig c;
+  auto s = rvmr::ParseShimConfig("mirrors = tcp://a:1, foo://bar\n", "m.conf", &c);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message() ==
+        "m.conf:1: mirrors: bad mirror URI 'foo://bar': no port (expected scheme://host:port)");
+  s = rvmr::ParseShimConfig("mirrors = foo://bar:7\n", "m.conf", &c);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find("unknown scheme 'foo' (expected tcp:// or rdma://)") !=
+        std::string::npos);
+  unsetenv("RVM_SHIM_CONFIG");
+  setenv("RVM_MIRRORS", "foo://bar", 1);
+  ShimConfig e;
+  s = rvmr::LoadShimConfigFromEnv(&e);
+  unsetenv("RVM_MIRRORS");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().rfind("RVM_MIRRORS: bad mirror URI 'foo://bar'", 0) == 0);
+  ShimConfig ok;
+  CHECK(rvmr::ParseShimConfig("mirrors = tcp://a:1,rdma://[::1]:2\n", "m.conf", &ok).ok());
+}
+
 TEST_CASE("shim config from the environment: RVM_MIRRORS overrides the file") {
   char dir[] = "/tmp/shimcfgXXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);

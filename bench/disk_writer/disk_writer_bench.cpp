@@ -165,7 +165,10 @@ Result WriterRun(const Config& c, const std::string& path, size_t area, size_t t
   Result r;
   r.bandwidth = static_cast<double>(end - start) / secs;
   r.stats = w->stats();
-  w->Close();
+  if (Status cs = w->Close(); !cs.ok()) {
+    std::fprintf(stderr, "close: %s\n", cs.ToString().c_str());
+    std::exit(1);
+  }
   std::lock_guard<std::mutex> l(mu);
   std::sort(lat_us.begin(), lat_us.end());
   if (!lat_us.empty()) {
@@ -199,7 +202,10 @@ void UnloadedLatency(const Config& c, const std::string& path, size_t size, int 
     ::fdatasync(fd);
     raw.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
   }
-  w->Close();
+  if (Status cs = w->Close(); !cs.ok()) {
+    std::fprintf(stderr, "close: %s\n", cs.ToString().c_str());
+    std::exit(1);
+  }
   ::close(fd);
   std::free(buf);
   std::sort(us.begin(), us.end());

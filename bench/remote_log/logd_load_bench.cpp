@@ -136,7 +136,7 @@ std::vector<double> Latencies(const std::string& uri, const std::string& name, s
     if (!m->Append(off, d.data(), d.size()).ok()) std::exit(1);
     if (i >= 500) t.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
     off += size;
-    if (off % (1 << 20) < size) m->Trim(off);
+    if (off % (1 << 20) < size) bench::OkOrExit(m->Trim(off), "trim");
   }
   std::sort(t.begin(), t.end());
   return t;
@@ -196,7 +196,7 @@ void PartA(const Args& a) {
     const uint64_t tail = infos[0].tail;
     std::vector<uint8_t> d(40, 1);
     if (!m->Append(tail, d.data(), d.size()).ok()) std::exit(1);
-    m->Trim(tail + d.size());
+    bench::OkOrExit(m->Trim(tail + d.size()), "trim");
   }
   std::this_thread::sleep_for(std::chrono::seconds(3));  // sweeps and trims
   std::printf("| after 10,000 writer sessions (3 s) | %ld | %ld | - | - |\n\n",
@@ -219,7 +219,7 @@ void PartA(const Args& a) {
       off += a.size;
       ++n;
     }
-    if (off % (1 << 20) < 32 * a.size) m->Trim(off);
+    if (off % (1 << 20) < 32 * a.size) bench::OkOrExit(m->Trim(off), "trim");
   }
   double rate = double(n) / a.seconds;
   if (write(ready_fd, &rate, sizeof rate) != sizeof rate) _exit(1);

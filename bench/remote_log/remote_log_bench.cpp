@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
     const int rounds = std::max(1, iters / per);
     for (int w = 0; w < 200; ++w) {
       pp.RoundTrip(data.data(), size);
-      m->Append(off, data.data(), size);
+      bench::OkOrExit(m->Append(off, data.data(), size), "append");
       off += size;
     }
     for (int r = 0; r < rounds; ++r) {
@@ -277,7 +277,7 @@ int main(int argc, char** argv) {
         }
         off += size;
       }
-      m->Trim(off);
+      bench::OkOrExit(m->Trim(off), "trim");
       // Busy-poll client: same log, a newer epoch takes over for this block.
       ++epoch;
       if (!mb->Open(name, epoch, false, 0, nullptr).ok()) return 1;
@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
         if (!st.ok()) return 1;
         off += size;
       }
-      mb->Trim(off);
+      bench::OkOrExit(mb->Trim(off), "trim");
       ++epoch;
       if (!m->Open(name, epoch, false, 0, nullptr).ok()) return 1;
     }
@@ -336,7 +336,7 @@ int main(int argc, char** argv) {
       std::printf("| %zu | %zu B | %.0f | %.1f |\n", nm, size, double(n) / secs,
                   double(off) / secs / 1e6);
       std::fflush(stdout);
-      m->Trim(off);
+      bench::OkOrExit(m->Trim(off), "trim");
     }
   }
   return 0;

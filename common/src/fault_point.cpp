@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <string>
+
+#include "common/diag.h"
 
 namespace rvmr::fault {
 
@@ -16,7 +19,7 @@ std::atomic<int> g_state{0};
 
 namespace {
 
-enum class Action { kKill, kExit, kTorn, kOn };
+enum class Action { kKill, kExit, kTorn, kOn, kEnospc, kEio };
 
 struct Armed {
   std::string name;
@@ -40,6 +43,10 @@ const char* ActionName(Action a) {
       return "torn";
     case Action::kOn:
       return "on";
+    case Action::kEnospc:
+      return "enospc";
+    case Action::kEio:
+      return "eio";
   }
   return "?";
 }
@@ -56,6 +63,10 @@ bool ParseItem(const std::string& item, Armed* a) {
     a->action = Action::kExit;
   else if (act == "torn")
     a->action = Action::kTorn;
+  else if (act == "enospc")
+    a->action = Action::kEnospc;
+  else if (act == "eio")
+    a->action = Action::kEio;
 #if RVMR_MUTATIONS
   else if (act == "on" && item.compare(0, 10, "test_only.") == 0 && c2 == std::string::npos)
     a->action = Action::kOn;
@@ -85,11 +96,12 @@ void Parse() {
       if (!item.empty()) {
         if (ParseItem(item, &g_armed[g_count])) {
           if (g_armed[g_count].action == Action::kOn)
-            std::fprintf(stderr, "rvm fault: MUTATION %s is ON: durability is broken\n",
-                         g_armed[g_count].name.c_str());
+            Report(DiagLevel::kWarning, "fault: MUTATION %s is ON: durability is broken",
+                   g_armed[g_count].name.c_str());
           g_count++;
         } else
-          std::fprintf(stderr, "rvm fault: ignoring malformed RVM_FAULT item '%s'\n", item.c_str());
+          Report(DiagLevel::kWarning, "fault: ignoring malformed RVM_FAULT item '%s'",
+                 item.c_str());
       }
       if (comma == std::string::npos) break;
       pos = comma + 1;
@@ -105,10 +117,8 @@ Armed* Find(const char* name) {
 }
 
 void Say(const char* name, uint64_t n, Action a) {
-  char line[256];
-  int len = std::snprintf(line, sizeof(line), "rvm fault: %s hit %llu: %s\n", name,
-                          static_cast<unsigned long long>(n), ActionName(a));
-  if (len > 0) (void)!::write(2, line, static_cast<size_t>(std::min<int>(len, sizeof(line) - 1)));
+  Report(DiagLevel::kWarning, "fault: %s hit %llu: %s", name, static_cast<unsigned long long>(n),
+         ActionName(a));
 }
 
 [[noreturn]] void Die(Action a) {
@@ -117,10 +127,14 @@ void Say(const char* name, uint64_t n, Action a) {
   for (;;) ::pause();
 }
 
+bool IsErrno(Action a) {
+  return a == Action::kEnospc || a == Action::kEio;
+}
+
 // The armed entry for `name` if this hit is the one that acts, else null.
 Armed* Due(const char* name) {
   Armed* a = Find(name);
-  if (a == nullptr || a->action == Action::kOn) return nullptr;
+  if (a == nullptr || a->action == Action::kOn || IsErrno(a->action)) return nullptr;
   uint64_t h = a->hits.fetch_add(1, std::memory_order_relaxed) + 1;
   if (h != a->n) return nullptr;
   Say(name, h, a->action);
@@ -145,6 +159,15 @@ void HitTorn(const char* name, int fd, const void* buf, size_t len, uint64_t pos
   if (a->action == Action::kTorn && len / 2 > 0)
     (void)!::pwrite(fd, buf, len / 2, static_cast<off_t>(pos));
   Die(a->action);
+}
+
+int HitErrno(const char* name) {
+  Armed* a = Find(name);
+  if (a == nullptr || !IsErrno(a->action)) return 0;
+  uint64_t h = a->hits.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (h < a->n) return 0;
+  if (h == a->n) Say(name, h, a->action);
+  return a->action == Action::kEnospc ? -ENOSPC : -EIO;
 }
 
 #if RVMR_MUTATIONS

@@ -47,4 +47,17 @@ std::string Status::ToString() const {
   return s;
 }
 
+Status Status::WithContext(std::string_view context) const& {
+  return Status(*this).WithContext(context);
+}
+
+Status Status::WithContext(std::string_view context) && {
+  if (ok() || context.empty()) return std::move(*this);
+  std::string m(context);
+  m += ": ";
+  m += msg_;
+  msg_ = std::move(m);
+  return std::move(*this);
+}
+
 }  // namespace rvmr

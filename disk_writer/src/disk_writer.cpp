@@ -71,9 +71,10 @@ std::string IoUringDisabledSetting() {
 void WarnFallbackOnce(const Status& why) {
   static std::atomic<bool> warned{false};
   if (warned.exchange(true)) return;
-  Diag("rvm disk_writer: io_uring unavailable (%s%s); using a pwritev + fdatasync thread "
-       "instead\n",
-       why.ToString().c_str(), IoUringDisabledSetting().c_str());
+  Report(DiagLevel::kNotice,
+         "disk writer: io_uring unavailable (%s%s); using a pwritev + fdatasync thread "
+         "instead",
+         why.ToString().c_str(), IoUringDisabledSetting().c_str());
 }
 
 bool Retryable(int neg_errno) {
@@ -85,7 +86,9 @@ bool Retryable(int neg_errno) {
 class DiskWriter::Impl {
  public:
   explicit Impl(const DiskWriterOptions& options) : opt_(options) {}
-  ~Impl() { Close(); }
+  // The owner's own Close() returns the writer's failure, if any; this one
+  // only releases what is still held, so its result adds nothing.
+  ~Impl() { Close().IgnoreError(); }
 
   Status Init();
   Status AppendV(const struct iovec* iov, int iovcnt, uint64_t* end);

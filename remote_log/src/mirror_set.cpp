@@ -79,24 +79,21 @@ Status MirrorSet::QuorumError(const char* what) const {
   for (const auto& m : mirrors_) {
     if (!m.health.error.ok()) {
       const Status& e = m.health.error;
-      std::string msg = std::string(what) + ": only " + std::to_string(HealthyCount()) + " of " +
-                        std::to_string(mirrors_.size()) + " mirrors healthy, quorum " +
-                        std::to_string(quorum_) + "; first failure: " + e.message();
+      const std::string context = std::string(what) + ": only " + std::to_string(HealthyCount()) +
+                                  " of " + std::to_string(mirrors_.size()) +
+                                  " mirrors healthy, quorum " + std::to_string(quorum_) +
+                                  "; first failure";
       switch (e.code()) {
         case Status::Code::kFenced:
-          return Status::Fenced(msg);
         case Status::Code::kNoSpace:
-          return Status::NoSpace(msg);
         case Status::Code::kNotFound:
-          return Status::NotFound(msg);
         case Status::Code::kTimedOut:
-          return Status::TimedOut(msg);
         case Status::Code::kInvalidArgument:
-          return Status::InvalidArgument(msg);
         case Status::Code::kIoError:
-          return Status::IoError(msg, e.sys_errno());
+        case Status::Code::kUnavailable:
+          return e.WithContext(context);  // the mirror's cause, kept
         default:
-          return Status::Unavailable(msg);
+          return Status::Unavailable(context + ": " + e.message());
       }
     }
   }

@@ -168,8 +168,12 @@ int64_t TcpConnection::Deadline() const {
 Status TcpConnection::Break(Status s) {
   std::lock_guard<std::mutex> l(state_mu_);
   if (broken_.ok()) {
-    broken_ = Status::Unavailable(uri_ + ": " + s.ToString());
-    if (s.code() == Status::Code::kTimedOut) broken_ = Status::TimedOut(uri_ + ": " + s.message());
+    // Unavailable (or TimedOut) naming the mirror; the code's name is said
+    // once, by ToString, not repeated inside the message.
+    if (s.code() == Status::Code::kUnavailable || s.code() == Status::Code::kTimedOut)
+      broken_ = s.WithContext(uri_);
+    else
+      broken_ = Status::Unavailable(uri_ + ": " + s.ToString());
     shutdown(fd_, SHUT_RDWR);
   }
   return broken_;

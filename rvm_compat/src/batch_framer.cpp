@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/diag.h"
+#include "rvm_error.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
 #include "txn_coalescer.h"
@@ -21,14 +21,15 @@ BatchFramer::BatchFramer(LogFile* file, CommitQueue* queue, SegmentDictionary* d
 
 Status BatchFramer::Lead(CommitPipeline*, uint64_t* last_seq) {
   std::lock_guard<std::mutex> l(append_mu_);
-  if (failed_) return Status::Failed("log " + file_->path() + " takes no more commits");
+  if (failed_) return failure_.WithContext("no more commits after an earlier failure");
   return AppendQueued(last_seq);
 }
 
 Status BatchFramer::Failed(const Status& s) {
-  if (!failed_) Diag("rvm: log %s: %s\n", file_->path().c_str(), s.ToString().c_str());
+  // Reported by the calls that return it (rvm_error.h), not here.
+  if (!failed_) failure_ = s.WithContext("log " + file_->path());
   failed_ = true;
-  return s;
+  return failure_;
 }
 
 LogPoint BatchFramer::StartGeneration() {
@@ -122,14 +123,15 @@ bool BatchFramer::SnapshotForTruncation(LogPoint* tail) {
 
 rvm_return_t BatchFramer::TruncateAll() {
   std::lock_guard<std::mutex> l(append_mu_);
-  if (failed_) return RVM_EIO;
+  if (failed_) return Fail(failure_.WithContext("no truncation after an earlier failure"));
   return truncator_->TruncateTo(StartGeneration());
 }
 
 rvm_return_t BatchFramer::WriteTailHint() {
   std::lock_guard<std::mutex> l(append_mu_);
   if (failed_) return RVM_SUCCESS;
-  return truncator_->WriteTailHint().ok() ? RVM_SUCCESS : RVM_EIO;
+  Status s = truncator_->WriteTailHint();
+  return s.ok() ? RVM_SUCCESS : Fail(s);
 }
 
 }  // namespace rvmr::compat

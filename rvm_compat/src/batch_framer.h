@@ -68,7 +68,8 @@ class BatchFramer : public BatchSource {
   // Starts a dictionary generation at the writer's end and marks it as a
   // place for the head (append_mu_ held).
   LogPoint StartGeneration();
-  // The log can take no more commits (append_mu_ held); says why once.
+  // The log can take no more commits (append_mu_ held): keeps the first
+  // failure, which the calls that get it report (rvm_error.h).
   Status Failed(const Status& s);
 
   LogFile* const file_;
@@ -82,6 +83,7 @@ class BatchFramer : public BatchSource {
   log::LogRecordWriter writer_;  // append_mu_
   uint64_t next_generation_;     // append_mu_: offset where the next generation starts
   bool failed_ = false;          // append_mu_
+  Status failure_;               // append_mu_: the first failure, naming the log
   uint64_t framed_seq_ = 0;      // append_mu_: transactions up to here were framed
   // Reused by AppendQueued (append_mu_): no allocation per batch once warm.
   std::vector<PendingTxn> batch_;

@@ -37,8 +37,9 @@ class LogFile {
   // Size of the record area (constant).
   uint64_t area_size() const { return status_.area_size; }
 
-  // Writes status() to the file (one copy, pwrite + fdatasync).
-  Status WriteStatus() { return log::WriteLogStatus(fd_, &status_); }
+  // Writes status() to the file (one copy, pwrite + fdatasync); an error
+  // names the log and what the write was for (`doing`, e.g. "recovery").
+  Status WriteStatus(const char* doing);
 
  private:
   LogFile() = default;

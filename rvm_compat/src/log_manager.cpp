@@ -2,8 +2,8 @@
 
 #include <cerrno>
 
-#include "common/diag.h"
 #include "log_replay.h"
+#include "rvm_error.h"
 #include "shim/log_format.h"
 
 namespace rvmr::compat {
@@ -23,21 +23,22 @@ rvm_return_t LogManager::Open(const std::string& path, std::unique_ptr<LogManage
   bool refused = false;
   Status s = CheckLogSinkStart(cfg, &refused);
   if (!s.ok()) {
-    if (!refused) Diag("rvm: cannot open log %s: %s\n", path.c_str(), s.ToString().c_str());
     SetRvmErrmsg(refused ? "the log's mirrors may hold commits its disk copy lacks, and none "
                            "are configured"
                          : "cannot open the log sink");
-    return refused ? RVM_ELOG : RVM_EIO;
+    // A refusal says why in its message; the original's code for it is RVM_ELOG.
+    if (refused) return Fail(RVM_ELOG, s);
+    return Fail(std::move(s).WithContext("cannot open log " + path));
   }
   // A new writer epoch, durable before anything is appended in it.
   file->status().epoch++;
-  if (!file->WriteStatus().ok()) return RVM_EIO;
+  s = file->WriteStatus("starting a new writer epoch");
+  if (!s.ok()) return Fail(s);
   cfg.status = file->status();
   s = OpenLogSink(cfg, &lm->sink_);
   if (!s.ok()) {
-    Diag("rvm: cannot open log %s: %s\n", path.c_str(), s.ToString().c_str());
     SetRvmErrmsg("cannot open the log sink");
-    return RVM_EIO;
+    return Fail(std::move(s).WithContext("cannot open log " + path));
   }
   auto t0 = LogClock::now();
   LogPoint end;
@@ -68,7 +69,11 @@ LogManager::~LogManager() {
 rvm_return_t LogManager::Commit(PendingTxn txn) {
   uint64_t need = log::RecordSize(txn.record.size() - log::kRecordHeaderSize);
   for (uint32_t c : txn.seg_codes) need += dict_.RecordSize(c);
-  if (need > file_->area_size() || txn.record.size() > log::kMaxPayload) return RVM_ETOO_BIG;
+  if (need > file_->area_size() || txn.record.size() > log::kMaxPayload)
+    return Fail(RVM_ETOO_BIG,
+                "the transaction needs %llu bytes of log, more than log %s holds (%llu bytes)",
+                static_cast<unsigned long long>(need), file_->path().c_str(),
+                static_cast<unsigned long long>(file_->area_size()));
   bool flush = txn.flush;
   uint64_t seq = queue_.Push(std::move(txn));
   if (!flush) return RVM_SUCCESS;
@@ -88,7 +93,10 @@ rvm_return_t LogManager::FlushUpTo(uint64_t seq) {
   if (!s.ok()) {
     SetRvmErrmsg("log write failed");
     errno = s.sys_errno();
-    return RVM_EIO;
+    const bool earlier = failure_returned_.exchange(true);
+    return Fail(std::move(s).WithContext(
+        earlier ? "making commits durable: no more commits after an earlier failure"
+                : "making commits durable"));
   }
   stats_.AddFlush(MicrosSince(t0));
   truncator_->MaybeKick();

@@ -13,6 +13,7 @@
 // dictionary's and LogStats' are leaves.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,6 +92,9 @@ class LogManager {
   std::unique_ptr<LogTruncator> truncator_;
   std::unique_ptr<BatchFramer> framer_;
   std::unique_ptr<CommitPipeline> pipeline_;
+  // A call has already returned the log's write failure (atomic: any
+  // committing thread): later ones say it is an earlier failure.
+  std::atomic<bool> failure_returned_{false};
 };
 
 }  // namespace rvmr::compat

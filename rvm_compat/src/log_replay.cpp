@@ -2,6 +2,7 @@
 
 #include "common/diag.h"
 #include "log_stats.h"
+#include "rvm_error.h"
 #include "shim/log_applier.h"
 #include "shim/log_record_reader.h"
 #include "shim/log_source.h"
@@ -12,6 +13,9 @@ rvm_return_t ApplyLog(const LogFile& file, uint64_t head, uint64_t head_lsn, uin
                       ApplyMode mode, uint64_t* end, uint64_t* end_lsn) {
   const log::LogStatus& st = file.status();
   const char* path = file.path().c_str();
+  // "log <path>: recovery" or "log <path>: truncation": what a failure was doing.
+  const std::string doing =
+      "log " + file.path() + (mode == ApplyMode::kRecovery ? ": recovery" : ": truncation");
   log::FileLogSource src(file.fd(), st.area_start, st.area_size);
   log::LogRecordReader reader(&src, head, limit, head_lsn, st.epoch);
   log::LogApplyOptions opts;
@@ -29,28 +33,25 @@ rvm_return_t ApplyLog(const LogFile& file, uint64_t head, uint64_t head_lsn, uin
     if (!s.ok()) {
       if (reader.error() == log::ReadError::kEndOfRange) break;
       if (reader.error() == log::ReadError::kIo) {
-        Diag("rvm: log %s: %s\n", path, s.ToString().c_str());
         SetRvmErrmsg("read error on the log");
-        return RVM_EIO;
+        return Fail(std::move(s).WithContext(doing + ": reading the log"));
       }
       if (mode == ApplyMode::kCommitted) {
-        Diag("rvm: log %s: %s inside the committed log\n", path, s.ToString().c_str());
         SetRvmErrmsg("corrupt record inside the committed part of the log");
-        return RVM_EIO;
+        return Fail(std::move(s).WithContext(doing + ": inside the committed log"));
       }
       if (reader.error_is_damage() || at < st.tail_hint) {
-        Diag(
-            "rvm: log %s: %s; the log is cut off at offset %llu (nothing from there on "
-            "is applied)\n",
-            path, s.ToString().c_str(), static_cast<unsigned long long>(at));
+        Report(DiagLevel::kWarning,
+               "log %s: %s; the log is cut off at offset %llu (nothing from there on is "
+               "applied)",
+               path, s.ToString().c_str(), static_cast<unsigned long long>(at));
       }
       break;
     }
     s = applier.Apply(rec);
     if (!s.ok()) {
-      Diag("rvm: log %s: %s\n", path, s.ToString().c_str());
       SetRvmErrmsg("cannot apply a log record to its segment");
-      return RVM_EIO;
+      return Fail(std::move(s).WithContext(doing + ": applying a record to its segment"));
     }
     next_lsn = rec.header.lsn + 1;
   }
@@ -59,9 +60,8 @@ rvm_return_t ApplyLog(const LogFile& file, uint64_t head, uint64_t head_lsn, uin
   if (rvm_no_update) return RVM_SUCCESS;
   Status s = applier.Finish();
   if (!s.ok()) {
-    Diag("rvm: log %s: %s\n", path, s.ToString().c_str());
     SetRvmErrmsg("cannot write a data segment");
-    return RVM_EIO;
+    return Fail(std::move(s).WithContext(doing + ": writing the applied records to the segments"));
   }
   return RVM_SUCCESS;
 }
@@ -74,12 +74,10 @@ rvm_return_t RecoverLog(LogFile* file, uint64_t* end, uint64_t* end_lsn) {
   st.head = *end;
   st.head_lsn = *end_lsn;
   st.tail_hint = *end;
-  Status s = file->WriteStatus();
+  Status s = file->WriteStatus("recovery");
   if (!s.ok()) {
-    Diag("rvm: log %s: writing the status block: %s\n", file->path().c_str(),
-         s.ToString().c_str());
     SetRvmErrmsg("cannot write the log's status block");
-    return RVM_EIO;
+    return Fail(s);
   }
   return RVM_SUCCESS;
 }

@@ -6,6 +6,7 @@
 #include "common/fault_point.h"
 #include "common/thread.h"
 #include "log_replay.h"
+#include "rvm_error.h"
 
 namespace rvmr::compat {
 
@@ -83,26 +84,31 @@ rvm_return_t LogTruncator::TruncateWindows(LogPoint target, uint64_t stop_at) {
     }
     Status s = sink_->SyncToDisk(w.offset);
     if (!s.ok()) {
-      Diag("rvm: log %s: truncation: %s\n", file_->path().c_str(), s.ToString().c_str());
       SetRvmErrmsg("the log's disk copy cannot be made durable");
-      return RVM_EIO;
+      return Fail(std::move(s).WithContext("log " + file_->path() +
+                                           ": truncation: making the disk copy durable"));
     }
     uint64_t end = 0, end_lsn = 0;
     rvm_return_t rc = ApplyLog(*file_, h.offset, h.lsn, w.offset, ApplyMode::kCommitted, &end,
                                &end_lsn);
     if (rc != RVM_SUCCESS) return rc;
-    if (end != w.offset) return RVM_EINTERNAL;
+    if (end != w.offset) {
+      SetRvmErrmsg("the committed log ends before the truncation point");
+      return Fail(RVM_EINTERNAL,
+                  Status::Corruption("log " + file_->path() +
+                                     ": truncation: the committed log "
+                                     "ends at offset " +
+                                     std::to_string(end) + ", before " + std::to_string(w.offset)));
+    }
     RVMR_FAULT_POINT("rvm.truncate_before_head");
     log::LogStatus& st = file_->status();
     st.head = w.offset;
     st.head_lsn = end_lsn;
     st.tail_hint = w.offset;
-    s = file_->WriteStatus();
+    s = file_->WriteStatus("truncation");
     if (!s.ok()) {
-      Diag("rvm: log %s: writing the status block: %s\n", file_->path().c_str(),
-           s.ToString().c_str());
       SetRvmErrmsg("cannot write the log's status block");
-      return RVM_EIO;
+      return Fail(s);
     }
     {
       std::lock_guard<std::mutex> l(state_mu_);
@@ -167,7 +173,7 @@ Status LogTruncator::WriteTailHint() {
     std::lock_guard<std::mutex> l(state_mu_);
     file_->status().tail_hint = tail_.offset;
   }
-  return file_->WriteStatus();
+  return file_->WriteStatus("closing");
 }
 
 void LogTruncator::SetThreshold(long percent) {
@@ -205,8 +211,11 @@ void LogTruncator::Thread() {
     bg_kick_ = false;
     l.unlock();
     rvm_return_t rc = TruncateBackground();
-    if (rc != RVM_SUCCESS)
-      Diag("rvm: background truncation of %s failed: %s\n", file_->path().c_str(), rvm_return(rc));
+    if (rc != RVM_SUCCESS) {
+      std::string cause = TakeCause();
+      Report(DiagLevel::kError, "background truncation of log %s failed: %s%s%s",
+             file_->path().c_str(), rvm_return(rc), cause.empty() ? "" : ": ", cause.c_str());
+    }
     l.lock();
   }
 }

@@ -28,6 +28,7 @@
 #include "internal.h"
 #include "log_manager.h"
 #include "rvm/rvm_commit_stats.h"
+#include "rvm_error.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
 
@@ -179,7 +180,8 @@ rvm_return_t DoOptions(rvm_options_t* o) {
       if (o->recovery_buf_len) s.recovery_buf_len = o->recovery_buf_len;
       if (o->flush_buf_len) s.flush_buf_len = o->flush_buf_len;
     } else if (lm->path() != path) {
-      return RVM_ELOG;  // one log per process
+      return Fail(RVM_ELOG, "log %s is open already, and a process has one log (not %s)",
+                  lm->path().c_str(), path.c_str());
     }
     lm->SetTruncateThreshold(o->truncate);
   }
@@ -194,11 +196,13 @@ rvm_return_t CreateLog(rvm_options_t* o, rvm_offset_t* len, long mode) {
   rvm_return_t rc = BadOptions(o, true);
   if (rc != RVM_SUCCESS) return rc;
   if (!o) return RVM_EOPTIONS;
-  if (!o->log_dev) return RVM_ELOG;
+  if (!o->log_dev) return Fail(RVM_ELOG, "the options name no log_dev to create");
   if (std::strlen(o->log_dev) >= MAXPATHLEN) return RVM_ENAME_TOO_LONG;
-  if (!len || len->high != 0) return RVM_ETOO_BIG;
+  if (!len || len->high != 0)
+    return Fail(RVM_ETOO_BIG, "log %s: no length, or one of 4 GiB or more", o->log_dev);
   LogManager* lm = Log();
-  if (lm && lm->path() == CanonicalPath(o->log_dev)) return RVM_ELOG;
+  if (lm && lm->path() == CanonicalPath(o->log_dev))
+    return Fail(RVM_ELOG, "log %s is the open log", o->log_dev);
   return LogManager::Create(o->log_dev, len->low, mode);
 }
 
@@ -245,87 +249,100 @@ uint64_t NowNs() {
 }  // namespace rvmr::compat
 
 using namespace rvmr::compat;
+using rvmr::Status;
 using rvmr::compat::LogManager;
 using rvmr::compat::PendingTxn;
 
 extern "C" {
 
 rvm_return_t rvm_initialize(const char* version, rvm_options_t* opts) {
-  if (!version || std::strcmp(version, RVM_VERSION) != 0) return RVM_EVERSION_SKEW;
+  ApiCall call("rvm_initialize");
+  if (!version || std::strcmp(version, RVM_VERSION) != 0)
+    return call.Return(Fail(RVM_EVERSION_SKEW,
+                            "the caller's RVM_VERSION '%s' is not this library's '%s'",
+                            version ? version : "(null)", RVM_VERSION));
   rvm_return_t rc = BadOptions(opts, true);
-  if (rc != RVM_SUCCESS) return rc;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
   State& s = S();
   std::lock_guard<std::mutex> l(s.init_mu);
-  if (s.inited.load()) return RVM_SUCCESS;
-  if (s.terminated) return RVM_EINIT;
+  if (s.inited.load()) return call.Return(RVM_SUCCESS);
+  if (s.terminated)
+    return call.Return(Fail(
+        RVM_EINIT, "rvm_terminate was called: RVM cannot be initialized again in this process"));
   InitPageSize();
   if (opts && opts->create_log_file) {
     rc = CreateLog(opts, &opts->create_log_size, opts->create_log_mode);
-    if (rc != RVM_SUCCESS) return rc;
+    if (rc != RVM_SUCCESS) return call.Return(rc);
   }
   rc = DoOptions(opts);
-  if (rc != RVM_SUCCESS) return rc;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
   s.inited.store(true, std::memory_order_release);
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_terminate(void) {
+  ApiCall call("rvm_terminate");
   State& s = S();
   std::lock_guard<std::mutex> l(s.init_mu);
-  if (s.terminated) return RVM_SUCCESS;
-  if (!s.inited.load()) return RVM_EINIT;
+  if (s.terminated) return call.Return(RVM_SUCCESS);
+  if (!s.inited.load()) return call.Return(RVM_EINIT);
   {
     std::lock_guard<std::mutex> tl(s.txn_mu);
-    if (!s.live.empty()) return RVM_EUNCOMMIT;
+    if (!s.live.empty())
+      return call.Return(Fail(RVM_EUNCOMMIT, "%zu transactions are not ended", s.live.size()));
   }
   if (LogManager* lm = Log()) {
     rvm_return_t rc = lm->Close();
-    if (rc != RVM_SUCCESS) return rc;
+    if (rc != RVM_SUCCESS) return call.Return(rc);
   }
   s.inited.store(false, std::memory_order_release);
   s.terminated = true;
   s.log.store(nullptr, std::memory_order_release);
   s.log_owner.reset();
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_create_log(rvm_options_t* options, rvm_offset_t* log_len, long mode) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_create_log");
+  if (BadInit()) return call.Return(RVM_EINIT);
   std::lock_guard<std::mutex> l(S().init_mu);
-  return CreateLog(options, log_len, mode);
+  return call.Return(CreateLog(options, log_len, mode));
 }
 
 rvm_return_t rvm_set_options(rvm_options_t* options) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_set_options");
+  if (BadInit()) return call.Return(RVM_EINIT);
   rvm_return_t rc = BadOptions(options, true);
-  if (rc != RVM_SUCCESS) return rc;
-  if (!options) return RVM_EOPTIONS;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
+  if (!options) return call.Return(RVM_EOPTIONS);
   std::lock_guard<std::mutex> l(S().init_mu);
-  return DoOptions(options);
+  return call.Return(DoOptions(options));
 }
 
 rvm_return_t rvm_map(rvm_region_t* region, rvm_options_t* options) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_map");
+  if (BadInit()) return call.Return(RVM_EINIT);
   rvm_return_t rc = BadRegion(region);
-  if (rc != RVM_SUCCESS) return rc;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
   if (options) {
-    if ((rc = BadOptions(options, true)) != RVM_SUCCESS) return rc;
-    if (options->pager) return RVM_EPAGER;  // external pagers: never implemented
+    if ((rc = BadOptions(options, true)) != RVM_SUCCESS) return call.Return(rc);
+    if (options->pager) return call.Return(RVM_EPAGER);  // external pagers: never implemented
     std::lock_guard<std::mutex> l(S().init_mu);
-    if ((rc = DoOptions(options)) != RVM_SUCCESS) return rc;
+    if ((rc = DoOptions(options)) != RVM_SUCCESS) return call.Return(rc);
   }
   LogManager* lm = Log();
-  if (!lm) return RVM_ELOG;
-  if (!region->data_dev) return RVM_EREGION;
+  if (!lm) return call.Return(Fail(RVM_ELOG, "no log is open (options.log_dev)"));
+  if (!region->data_dev) return call.Return(Fail(RVM_EREGION, "the region names no data_dev"));
   const rvm_region_t saved = *region;
   std::string path = CanonicalPath(region->data_dev);
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return RVM_EIO;
+  if (fd < 0) return call.Return(Fail(Status::IoError("cannot open segment " + path, errno)));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
+    Status e = Status::IoError("cannot stat segment " + path, errno);
     ::close(fd);
-    return RVM_EIO;
+    return call.Return(Fail(e));
   }
   uint64_t num_bytes;
   if (S_ISREG(st.st_mode)) {
@@ -335,7 +352,8 @@ rvm_return_t rvm_map(rvm_region_t* region, rvm_options_t* options) {
     if (region->dev_length.high != 0) num_bytes = UINT64_MAX;
     if (num_bytes == 0) {
       ::close(fd);
-      return RVM_ENOT_MAPPED;  // raw devices need a length
+      return call.Return(Fail(RVM_ENOT_MAPPED,
+                              "segment %s is a device: the region needs dev_length", path.c_str()));
     }
   }
   char* vmaddr = nullptr;
@@ -348,45 +366,55 @@ rvm_return_t rvm_map(rvm_region_t* region, rvm_options_t* options) {
     return code;
   };
   // Region bounds, rounded to pages as the original does.
-  if (region->offset.high != 0 || region->offset.low > num_bytes) return fail(RVM_EOFFSET);
+  if (region->offset.high != 0 || region->offset.low > num_bytes)
+    return call.Return(fail(Fail(RVM_EOFFSET, "the offset is beyond the %llu bytes of segment %s",
+                                 static_cast<unsigned long long>(num_bytes), path.c_str())));
   uint64_t end = region->offset.low + region->length;
-  if (end < region->offset.low) return fail(RVM_EOFFSET);
+  if (end < region->offset.low) return call.Return(fail(RVM_EOFFSET));
   end = (end + g_page_size - 1) & g_page_mask;
   uint64_t off = region->offset.low & g_page_mask;
   if (region->length == 0 || end > num_bytes) end = num_bytes;
   region->offset.low = off;
   region->length = end - off;
   if (region->vmaddr) {
-    if (reinterpret_cast<uintptr_t>(region->vmaddr) & (g_page_size - 1)) return fail(RVM_ERANGE);
-    if (!PagesRegistered(region->vmaddr, region->length)) return fail(RVM_ERANGE);
+    if (reinterpret_cast<uintptr_t>(region->vmaddr) & (g_page_size - 1))
+      return call.Return(fail(RVM_ERANGE));
+    if (!PagesRegistered(region->vmaddr, region->length)) return call.Return(fail(RVM_ERANGE));
     vmaddr = region->vmaddr;
   } else {
     alloc_len = (region->length + g_page_size - 1) & g_page_mask;
     vmaddr = alloc_len ? page_alloc(alloc_len) : nullptr;
-    if (!vmaddr) return fail(RVM_ENO_MEMORY);
+    if (!vmaddr) return call.Return(fail(RVM_ENO_MEMORY));
     allocated = true;
   }
   State& s = S();
   std::unique_lock<std::shared_mutex> ml(s.map_mu);
   for (const auto& [a, r] : s.regions) {
-    if (vmaddr < r->end() && r->vmaddr < vmaddr + region->length) return fail(RVM_EVM_OVERLAP);
+    if (vmaddr < r->end() && r->vmaddr < vmaddr + region->length)
+      return call.Return(fail(RVM_EVM_OVERLAP));
   }
   for (const auto& [a, r] : s.regions) {
     if (r->seg_path == path && off < r->offset + r->length && r->offset < off + region->length)
-      return fail(RVM_EOVERLAP);
+      return call.Return(fail(RVM_EOVERLAP));
   }
   // Bring the segment up to date with the log before reading it.
-  if ((rc = lm->Truncate()) != RVM_SUCCESS) return fail(rc);
+  if ((rc = lm->Truncate()) != RVM_SUCCESS)
+    return call.Return(fail(AddContext(rc, "bringing segment " + path + " up to date")));
   if (rvm_map_private) {
     void* p = ::mmap(vmaddr, region->length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE, fd,
                      static_cast<off_t>(off));
-    if (p == MAP_FAILED || p != vmaddr) return fail(RVM_ENOT_MAPPED);
+    if (p == MAP_FAILED || p != vmaddr)
+      return call.Return(
+          fail(Fail(RVM_ENOT_MAPPED, Status::IoError("mmap of segment " + path, errno))));
   } else if (!region->no_copy) {
     uint64_t done = 0;
     while (done < region->length) {
       ssize_t n = ::pread(fd, vmaddr + done, region->length - done, static_cast<off_t>(off + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return fail(RVM_EIO);
+      if (n <= 0)
+        return call.Return(fail(Fail(
+            Status::IoError("reading segment " + path + " at offset " + std::to_string(off + done),
+                            n < 0 ? errno : EIO))));
       done += static_cast<uint64_t>(n);
     }
   }
@@ -400,34 +428,36 @@ rvm_return_t rvm_map(rvm_region_t* region, rvm_options_t* options) {
   r->rvm_allocated = allocated;
   s.regions[reinterpret_cast<uintptr_t>(vmaddr)] = r;
   region->vmaddr = vmaddr;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_unmap(rvm_region_t* region) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_unmap");
+  if (BadInit()) return call.Return(RVM_EINIT);
   rvm_return_t rc = BadRegion(region);
-  if (rc != RVM_SUCCESS) return rc;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
   State& s = S();
   std::unique_lock<std::shared_mutex> ml(s.map_mu);
   Region* r = FindRegion(region->vmaddr, region->length);
-  if (!r) return RVM_ENOT_MAPPED;
-  if (r->n_uncommit.load() != 0) return RVM_EUNCOMMIT;
-  if (r->vmaddr != region->vmaddr || r->length != region->length) return RVM_ERANGE;
+  if (!r) return call.Return(RVM_ENOT_MAPPED);
+  if (r->n_uncommit.load() != 0) return call.Return(RVM_EUNCOMMIT);
+  if (r->vmaddr != region->vmaddr || r->length != region->length) return call.Return(RVM_ERANGE);
   s.regions.erase(reinterpret_cast<uintptr_t>(r->vmaddr));
   // As the original: the pages stay mapped for the program, but are no longer
   // registered with RVM.
   if (r->rvm_allocated) rvm_unregister_page(r->vmaddr, (r->length + g_page_size - 1) & g_page_mask);
   delete r;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_begin_transaction(rvm_tid_t* tid, rvm_mode_t mode) {
-  if (BadInit()) return RVM_EINIT;
-  if (!tid || tid->struct_id != rvm_tid_id) return RVM_ETID;
-  if (!Log()) return RVM_ELOG;
-  if (mode != restore && mode != no_restore) return RVM_EMODE;
+  ApiCall call("rvm_begin_transaction");
+  if (BadInit()) return call.Return(RVM_EINIT);
+  if (!tid || tid->struct_id != rvm_tid_id) return call.Return(RVM_ETID);
+  if (!Log()) return call.Return(Fail(RVM_ELOG, "no log is open (options.log_dev)"));
+  if (mode != restore && mode != no_restore) return call.Return(RVM_EMODE);
   Txn* t = new (std::nothrow) Txn();
-  if (!t) return RVM_ENO_MEMORY;
+  if (!t) return call.Return(Fail(RVM_ENO_MEMORY, "no memory for a transaction"));
   t->mode = mode;
   State& s = S();
   struct timeval now;
@@ -449,38 +479,44 @@ rvm_return_t rvm_begin_transaction(rvm_tid_t* tid, rvm_mode_t mode) {
   }
   tid->uname = t->uname;
   tid->tid = t;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_set_range(rvm_tid_t* tid, void* dest, rvm_length_t length) {
-  if (BadInit()) return RVM_EINIT;
-  if (rvm_optimizations != 0 && length == 0) return RVM_SUCCESS;
+  ApiCall call("rvm_set_range");
+  if (BadInit()) return call.Return(RVM_EINIT);
+  if (rvm_optimizations != 0 && length == 0) return call.Return(RVM_SUCCESS);
   Txn* t = GetTxn(tid);
-  if (!t) return RVM_ETID;
+  if (!t) return call.Return(RVM_ETID);
   State& s = S();
   std::shared_lock<std::shared_mutex> ml(s.map_mu);
   Region* r = FindRegion(static_cast<char*>(dest), length);
-  if (!r) return RVM_ENOT_MAPPED;
-  if (length == 0) return RVM_SUCCESS;  // the original leaks a count here (compatibility.md)
+  if (!r)
+    return call.Return(Fail(RVM_ENOT_MAPPED, "[%p, +%lu) is not inside one mapped region", dest,
+                            static_cast<unsigned long>(length)));
+  if (length == 0)
+    return call.Return(RVM_SUCCESS);  // the original leaks a count here (compatibility.md)
   std::lock_guard<std::mutex> tl(t->mu);
   TxnRange tr{r, static_cast<char*>(dest), length, t->old_values.size()};
   if (t->mode == restore) t->old_values.append(static_cast<const char*>(dest), length);
   t->ranges.push_back(tr);
   r->n_uncommit.fetch_add(1);
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_modify_bytes(rvm_tid_t* tid, void* dest, const void* src, rvm_length_t length) {
+  ApiCall call("rvm_modify_bytes");
   rvm_return_t rc = rvm_set_range(tid, dest, length);
-  if (rc != RVM_SUCCESS) return rc;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
   std::memmove(dest, src, length);
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_abort_transaction(rvm_tid_t* tid) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_abort_transaction");
+  if (BadInit()) return call.Return(RVM_EINIT);
   Txn* t = GetTxn(tid);
-  if (!t || !Unlink(t)) return RVM_ETID;
+  if (!t || !Unlink(t)) return call.Return(RVM_ETID);
   if (t->mode == restore) {
     for (auto it = t->ranges.rbegin(); it != t->ranges.rend(); ++it)
       std::memcpy(it->addr, t->old_values.data() + it->old_off, it->len);
@@ -492,14 +528,15 @@ rvm_return_t rvm_abort_transaction(rvm_tid_t* tid) {
   }
   tid->tid = nullptr;
   delete t;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_end_transaction(rvm_tid_t* tid, rvm_mode_t mode) {
-  if (BadInit()) return RVM_EINIT;
-  if (mode != flush && mode != no_flush) return RVM_EMODE;
+  ApiCall call("rvm_end_transaction");
+  if (BadInit()) return call.Return(RVM_EINIT);
+  if (mode != flush && mode != no_flush) return call.Return(RVM_EMODE);
   Txn* t = GetTxn(tid);
-  if (!t || !Unlink(t)) return RVM_ETID;
+  if (!t || !Unlink(t)) return call.Return(RVM_ETID);
   State& s = S();
   rvm_length_t opt = rvm_optimizations;
   if (t->ranges.empty()) {
@@ -509,7 +546,7 @@ rvm_return_t rvm_end_transaction(rvm_tid_t* tid, rvm_mode_t mode) {
     }
     tid->tid = nullptr;
     delete t;
-    return RVM_SUCCESS;
+    return call.Return(RVM_SUCCESS);
   }
   // The ranges to log: with RVM_COALESCE_RANGES overlapping and adjacent
   // ranges of one region become one; the new values come from memory now.
@@ -559,7 +596,7 @@ rvm_return_t rvm_end_transaction(rvm_tid_t* tid, rvm_mode_t mode) {
     // Still uncommitted: the caller may abort it.
     std::lock_guard<std::mutex> l(s.txn_mu);
     s.live.insert(t);
-    return rc;
+    return call.Return(rc);
   }
   {
     std::lock_guard<std::mutex> l(s.stats_mu);
@@ -581,21 +618,23 @@ rvm_return_t rvm_end_transaction(rvm_tid_t* tid, rvm_mode_t mode) {
   ReleaseRanges(t);
   tid->tid = nullptr;
   delete t;
-  return rc;
+  return call.Return(rc);
 }
 
 rvm_return_t rvm_flush(void) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_flush");
+  if (BadInit()) return call.Return(RVM_EINIT);
   LogManager* lm = Log();
-  if (!lm) return RVM_ELOG;
-  return lm->Flush(/*explicit_call=*/true);
+  if (!lm) return call.Return(RVM_ELOG);
+  return call.Return(lm->Flush(/*explicit_call=*/true));
 }
 
 rvm_return_t rvm_commit_statistics(rvm_commit_stats_t* out) {
-  if (!out) return RVM_ESTATISTICS;
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_commit_statistics");
+  if (!out) return call.Return(RVM_ESTATISTICS);
+  if (BadInit()) return call.Return(RVM_EINIT);
   LogManager* lm = Log();
-  if (!lm) return RVM_ELOG;
+  if (!lm) return call.Return(RVM_ELOG);
   const rvmr::CommitPipelineStats p = lm->GetPipelineStats();
   out->log_writes = p.batches;
   out->transactions = p.transactions;
@@ -605,26 +644,28 @@ rvm_return_t rvm_commit_statistics(rvm_commit_stats_t* out) {
   out->read_handoffs = p.read_handoffs;
   out->in_flight = p.in_flight;
   out->max_in_flight = p.max_in_flight;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_truncate(void) {
-  if (BadInit()) return RVM_EINIT;
+  ApiCall call("rvm_truncate");
+  if (BadInit()) return call.Return(RVM_EINIT);
   LogManager* lm = Log();
-  if (!lm) return RVM_ELOG;
+  if (!lm) return call.Return(RVM_ELOG);
   {
     std::lock_guard<std::mutex> l(S().stats_mu);
     S().counters.n_rvm_truncate++;
   }
-  return lm->Truncate();
+  return call.Return(lm->Truncate());
 }
 
 rvm_return_t rvm_query(rvm_options_t* options, rvm_region_t* region) {
-  if (BadInit()) return RVM_EINIT;
-  if (region && BadRegion(region) != RVM_SUCCESS) return RVM_EREGION;
-  if (!options) return RVM_EOPTIONS;
+  ApiCall call("rvm_query");
+  if (BadInit()) return call.Return(RVM_EINIT);
+  if (region && BadRegion(region) != RVM_SUCCESS) return call.Return(RVM_EREGION);
+  if (!options) return call.Return(RVM_EOPTIONS);
   rvm_return_t rc = BadOptions(options, false);
-  if (rc != RVM_SUCCESS) return rc;
+  if (rc != RVM_SUCCESS) return call.Return(rc);
   State& s = S();
   if (LogManager* lm = Log()) {
     if (options->log_dev) std::strcpy(options->log_dev, lm->path().c_str());
@@ -636,7 +677,7 @@ rvm_return_t rvm_query(rvm_options_t* options, rvm_region_t* region) {
     Region* want = nullptr;
     if (region) {
       want = FindRegion(region->vmaddr, region->length);
-      if (!want) return RVM_ENOT_MAPPED;
+      if (!want) return call.Return(RVM_ENOT_MAPPED);
     }
     std::lock_guard<std::mutex> tl(s.txn_mu);
     for (Txn* t : s.live) {
@@ -650,7 +691,7 @@ rvm_return_t rvm_query(rvm_options_t* options, rvm_region_t* region) {
       long n = options->n_uncommit + 1;
       auto* arr = static_cast<rvm_tid_t*>(
           std::realloc(options->tid_array, static_cast<size_t>(n) * sizeof(rvm_tid_t)));
-      if (!arr) return RVM_ENO_MEMORY;
+      if (!arr) return call.Return(RVM_ENO_MEMORY);
       options->tid_array = arr;
       options->n_uncommit = n;
       rvm_init_tid(&arr[n - 1]);
@@ -660,15 +701,17 @@ rvm_return_t rvm_query(rvm_options_t* options, rvm_region_t* region) {
   }
   options->flags = rvm_optimizations | static_cast<rvm_length_t>(rvm_map_private);
   options->max_read_len = s.max_read_len;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 rvm_return_t rvm_statistics(const char* version, rvm_statistics_t* st) {
-  if (BadInit()) return RVM_EINIT;
-  if (!version || std::strcmp(version, RVM_STATISTICS_VERSION) != 0) return RVM_ESTAT_VERSION_SKEW;
-  if (!st || st->struct_id != rvm_statistics_id) return RVM_ESTATISTICS;
+  ApiCall call("rvm_statistics");
+  if (BadInit()) return call.Return(RVM_EINIT);
+  if (!version || std::strcmp(version, RVM_STATISTICS_VERSION) != 0)
+    return call.Return(RVM_ESTAT_VERSION_SKEW);
+  if (!st || st->struct_id != rvm_statistics_id) return call.Return(RVM_ESTATISTICS);
   LogManager* lm = Log();
-  if (!lm) return RVM_ELOG;
+  if (!lm) return call.Return(RVM_ELOG);
   State& s = S();
   LogManager::Occupancy o = lm->GetOccupancy();
   rvmr::compat::LogCounters lc = lm->GetCounters();
@@ -729,7 +772,7 @@ rvm_return_t rvm_statistics(const char* version, rvm_statistics_t* st) {
   st->tot_async_truncation = lc.n_async_truncations;
   st->tot_sync_truncation = lc.n_sync_truncations;
   st->tot_recovery = lc.n_recovery;
-  return RVM_SUCCESS;
+  return call.Return(RVM_SUCCESS);
 }
 
 }  // extern "C"

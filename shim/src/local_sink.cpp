@@ -7,6 +7,8 @@
 #include <climits>
 #include <vector>
 
+#include "common/fault_point.h"
+
 namespace rvmr {
 
 LocalSink::LocalSink(int fd, std::string path, uint64_t area_start, uint64_t area_size,
@@ -14,6 +16,9 @@ LocalSink::LocalSink(int fd, std::string path, uint64_t area_start, uint64_t are
     : fd_(fd), path_(std::move(path)), area_start_(area_start), area_size_(area_size), end_(tail) {}
 
 Status LocalSink::WritePiece(uint64_t file_pos, const struct iovec* iov, int iovcnt) {
+  // A full or failing disk, injected (common/fault_point.h).
+  if (int e = RVMR_FAULT_ERRNO("rvm.log_write"); e != 0)
+    return Status::IoError("pwritev to log " + path_, -e);
   std::vector<struct iovec> v(iov, iov + iovcnt);
   size_t i = 0;
   while (i < v.size()) {

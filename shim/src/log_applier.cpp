@@ -58,6 +58,8 @@ void LogApplier::HitFaultPoint() {
 
 Status LogApplier::WriteAll(int fd, const char* data, uint64_t len, uint64_t off) {
   if (len == 0) return Status::Ok();
+  // A full or failing disk, injected (common/fault_point.h).
+  if (int e = RVMR_FAULT_ERRNO("rvm.segment_write"); e != 0) return Status::IoError("pwrite", -e);
   while (len > 0) {
     size_t chunk = static_cast<size_t>(std::min<uint64_t>(len, uint64_t(1) << 30));
     ssize_t w = ::pwrite(fd, data, chunk, static_cast<off_t>(off));

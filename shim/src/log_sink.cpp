@@ -21,10 +21,9 @@ Status CheckWithoutMirrors(const LogSinkConfig& cfg, const ShimConfig& sc, bool 
   if (!s.ok()) return s;
   if (!c.mirrors_may_hold_more) return Status::Ok();
   if (!sc.abandon_mirror_copy) {
+    // Reported once, by whoever turns this into an error for its caller.
     *refused = true;
-    Diag("rvm: refusing to open the log: %s\n", c.message.c_str());
-    return Status::Failed("log " + cfg.path + " may have commits only its mirrors hold (see " +
-                          RemoteMarkerPath(cfg.path) + "), and no mirrors are configured");
+    return Status::Failed("refusing to open the log: " + c.message);
   }
   if (!act) return Status::Ok();
   RemoteMarker m = c.marker;
@@ -33,12 +32,12 @@ Status CheckWithoutMirrors(const LogSinkConfig& cfg, const ShimConfig& sc, bool 
   if (m.log_id.empty()) m.log_id = RemoteLogName(cfg.status);
   s = WriteRemoteMarker(cfg.path, m);
   if (!s.ok()) return s;
-  Diag(
-      "rvm: log %s starts without mirrors from its disk copy alone (abandon_mirror_copy = yes): "
-      "whatever only the mirrors held beyond offset %llu (up to %llu bytes) is abandoned; %s "
-      "records it, and the next start with mirrors drops their copy\n",
-      cfg.path.c_str(), static_cast<unsigned long long>(c.disk_end),
-      static_cast<unsigned long long>(c.may_hold_bytes), RemoteMarkerPath(cfg.path).c_str());
+  Report(DiagLevel::kWarning,
+         "log %s starts without mirrors from its disk copy alone (abandon_mirror_copy = yes): "
+         "whatever only the mirrors held beyond offset %llu (up to %llu bytes) is abandoned; %s "
+         "records it, and the next start with mirrors drops their copy",
+         cfg.path.c_str(), static_cast<unsigned long long>(c.disk_end),
+         static_cast<unsigned long long>(c.may_hold_bytes), RemoteMarkerPath(cfg.path).c_str());
   return Status::Ok();
 }
 

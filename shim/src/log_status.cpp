@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/crc32c.h"
+#include "common/fault_point.h"
 #include "shim/log_format.h"
 
 namespace rvmr::log {
@@ -93,6 +94,9 @@ Status WriteLogStatus(int fd, LogStatus* s) {
   char buf[kStatusCopySize];
   EncodeLogStatus(*s, buf);
   off_t pos = static_cast<off_t>((s->write_counter % 2) * kStatusCopySize);
+  // A full or failing disk, injected (common/fault_point.h).
+  if (int e = RVMR_FAULT_ERRNO("rvm.log_status_write"); e != 0)
+    return Status::IoError("write of log status", -e);
   size_t done = 0;
   while (done < sizeof(buf)) {
     ssize_t r = ::pwrite(fd, buf + done, sizeof(buf) - done, pos + static_cast<off_t>(done));

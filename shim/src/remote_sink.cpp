@@ -51,10 +51,10 @@ Status LoadOrCreateLogKey(const std::string& path, const ShimConfig& sc, bool mi
         "without mirrors with abandon_mirror_copy = yes)");
   s = log::CreateLogKey(kp, key);
   if (!s.ok()) return s;
-  Diag(
-      "rvm shim: created log key file %s for log '%s' (records on the mirrors are sealed with "
-      "it): back it up; recovering the log from the mirrors alone needs it\n",
-      kp.c_str(), name.c_str());
+  Report(DiagLevel::kNotice,
+         "created log key file %s for log '%s' (records on the mirrors are sealed with "
+         "it): back it up; recovering the log from the mirrors alone needs it",
+         kp.c_str(), name.c_str());
   return Status::Ok();
 }
 
@@ -223,14 +223,15 @@ Status RemoteSink::OpenMirrorSet(uint64_t tail, size_t quorum, SetPtr* out) {
     if (h.connected && h.info.tail < tail) {
       Status c = CatchUpMirror(set.get(), i, tail);
       if (!c.ok())
-        Diag("rvm shim: mirror %s cannot catch up: %s\n", h.uri.c_str(), c.ToString().c_str());
+        Report(DiagLevel::kWarning, "mirror %s cannot catch up: %s", h.uri.c_str(),
+               c.ToString().c_str());
     } else if (h.connected && h.info.tail > tail) {
-      Diag(
-          "rvm shim: mirror %s holds log bytes up to %llu beyond the recovered tail %llu "
-          "(they failed verification); it takes no appends until its copy of log '%s' "
-          "is removed\n",
-          h.uri.c_str(), static_cast<unsigned long long>(h.info.tail),
-          static_cast<unsigned long long>(tail), name_.c_str());
+      Report(DiagLevel::kWarning,
+             "mirror %s holds log bytes up to %llu beyond the recovered tail %llu "
+             "(they failed verification); it takes no appends until its copy of log '%s' "
+             "is removed",
+             h.uri.c_str(), static_cast<unsigned long long>(h.info.tail),
+             static_cast<unsigned long long>(tail), name_.c_str());
     }
   }
   if (set->AckedEnd() < tail)
@@ -342,7 +343,8 @@ RemoteSink::~RemoteSink() {
       fenced = fenced_;
     }
     if (!s.ok()) {
-      Diag("rvm shim: disk writer: %s\n", s.ToString().c_str());
+      Report(DiagLevel::kError, "log %s: closing its disk writer: %s", path_.c_str(),
+             s.ToString().c_str());
     } else {
       if (mirrors_ && !degraded_) (void)mirrors_->Trim(disk_->durable_offset());
       // Everything sent is on disk: nothing is held only by the mirrors
@@ -351,7 +353,8 @@ RemoteSink::~RemoteSink() {
         marker_.state = RemoteMarker::State::kClosed;
         marker_.disk_end = disk_->durable_offset();
         Status ms = WriteRemoteMarker(path_, marker_);
-        if (!ms.ok()) Diag("rvm shim: %s\n", ms.ToString().c_str());
+        if (!ms.ok())
+          Report(DiagLevel::kError, "log %s: closing: %s", path_.c_str(), ms.ToString().c_str());
       }
     }
   }
@@ -368,11 +371,11 @@ void RemoteSink::EnterDegradedLocked(const Status& why) {
   }
   if (!said_degraded_) {
     said_degraded_ = true;
-    Diag(
-        "rvm shim: mirrors of log '%s' cannot acknowledge (%s); commits now wait for the "
-        "local disk (and go to whichever mirrors still answer) until the mirrors are "
-        "back\n",
-        name_.c_str(), why.ToString().c_str());
+    Report(DiagLevel::kWarning,
+           "mirrors of log '%s' cannot acknowledge (%s); commits now wait for the "
+           "local disk (and go to whichever mirrors still answer) until the mirrors are "
+           "back",
+           name_.c_str(), why.ToString().c_str());
   }
   StartProber();
 }
@@ -452,8 +455,8 @@ void RemoteSink::MaybeRestoreMirrors() {
         said_degraded_ = false;
       }
       StopProber();
-      Diag("rvm shim: mirrors of log '%s' are back; commits no longer wait for the disk\n",
-           name_.c_str());
+      Report(DiagLevel::kNotice,
+             "mirrors of log '%s' are back; commits no longer wait for the disk", name_.c_str());
       std::lock_guard<std::mutex> l(stats_mu_);
       stats_.mirror_restores++;
       stats_.degraded = false;
@@ -498,13 +501,10 @@ void RemoteSink::NoteWindow() {
 }
 
 Status RemoteSink::FenceLocked(const Status& why) {
-  if (!fenced_)
-    Diag(
-        "rvm shim: log '%s' was opened by a newer writer (%s); this process may no "
-        "longer commit to it\n",
-        name_.c_str(), why.ToString().c_str());
+  // Not reported here: the call that gets this status reports it, once.
   fenced_ = true;
-  return Status::Fenced("log '" + name_ + "' is fenced by a newer writer: " + why.message());
+  return Status::Fenced("log '" + name_ + "' was opened by a newer writer (" + why.message() +
+                        "); this process may no longer commit to it");
 }
 
 Status RemoteSink::Send(uint64_t offset, const struct iovec* iov, int iovcnt) {

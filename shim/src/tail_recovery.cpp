@@ -338,11 +338,12 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
   const bool first_use =
       !used_before && rep->mirrors_reachable == sc.mirrors.size() && rep->mirrors_with_log == 0;
   for (const std::string& p : first_use ? std::vector<std::string>{} : rep->problems)
-    Diag("rvm shim: recovery: %s\n", p.c_str());
+    Report(DiagLevel::kWarning, "recovery: %s", p.c_str());
   if (rep->fetched_bytes > 0)
-    Diag("rvm shim: recovery: copied log bytes [%llu, %llu) from %s onto the disk copy\n",
-         static_cast<unsigned long long>(rep->disk_tail),
-         static_cast<unsigned long long>(rep->disk_tail + rep->fetched_bytes), rep->source.c_str());
+    Report(DiagLevel::kNotice, "recovery: copied log bytes [%llu, %llu) from %s onto the disk copy",
+           static_cast<unsigned long long>(rep->disk_tail),
+           static_cast<unsigned long long>(rep->disk_tail + rep->fetched_bytes),
+           rep->source.c_str());
   for (const auto& d : rep->dropped) {
     const uint64_t beyond = std::max(d.from, opt.abandoned_disk_end);
     std::string lost_part =
@@ -351,44 +352,44 @@ Status RecoverTailFromMirrors(int fd, const log::LogStatus& st, const ShimConfig
                   ") of it lay beyond the disk copy when it was abandoned: the commits there are "
                   "gone"
             : "";
-    Diag(
-        "rvm shim: recovery: dropped the abandoned copy of log '%s' on mirror %s: log bytes "
-        "[%llu, %llu) (the log was started without mirrors with abandon_mirror_copy = yes, so "
-        "the disk copy, which ends at offset %llu, is the log)%s\n",
-        name.c_str(), d.uri.c_str(), static_cast<unsigned long long>(d.from),
-        static_cast<unsigned long long>(d.to), static_cast<unsigned long long>(rep->disk_tail),
-        lost_part.c_str());
+    Report(DiagLevel::kNotice,
+           "recovery: dropped the abandoned copy of log '%s' on mirror %s: log bytes "
+           "[%llu, %llu) (the log was started without mirrors with abandon_mirror_copy = yes, so "
+           "the disk copy, which ends at offset %llu, is the log)%s",
+           name.c_str(), d.uri.c_str(), static_cast<unsigned long long>(d.from),
+           static_cast<unsigned long long>(d.to), static_cast<unsigned long long>(rep->disk_tail),
+           lost_part.c_str());
   }
   if (rep->padded_to > rep->padded_from)
-    Diag(
-        "rvm shim: recovery: log '%s' continues at offset %llu: padding records fill [%llu, "
-        "%llu), the offsets the dropped copy used, so the mirrors restart in step with the "
-        "disk\n",
-        name.c_str(), static_cast<unsigned long long>(rep->padded_to),
-        static_cast<unsigned long long>(rep->padded_from),
-        static_cast<unsigned long long>(rep->padded_to));
+    Report(DiagLevel::kNotice,
+           "recovery: log '%s' continues at offset %llu: padding records fill [%llu, "
+           "%llu), the offsets the dropped copy used, so the mirrors restart in step with the "
+           "disk",
+           name.c_str(), static_cast<unsigned long long>(rep->padded_to),
+           static_cast<unsigned long long>(rep->padded_from),
+           static_cast<unsigned long long>(rep->padded_to));
   if (rep->lost) {
-    Diag(
-        "rvm shim: recovery: LOST: log bytes [%llu, %llu) of log '%s' may hold acknowledged "
-        "commits but no copy can supply them verified; transactions in that range are not "
-        "recovered\n",
-        static_cast<unsigned long long>(rep->lost_from),
-        static_cast<unsigned long long>(rep->lost_to), name.c_str());
+    Report(DiagLevel::kError,
+           "recovery: LOST: log bytes [%llu, %llu) of log '%s' may hold acknowledged "
+           "commits but no copy can supply them verified; transactions in that range are not "
+           "recovered",
+           static_cast<unsigned long long>(rep->lost_from),
+           static_cast<unsigned long long>(rep->lost_to), name.c_str());
     if (sc.failure_policy == ShimConfig::FailurePolicy::kStrict)
       return Status::Corruption("log bytes [" + std::to_string(rep->lost_from) + ", " +
                                 std::to_string(rep->lost_to) + ") are lost (strict policy)");
   }
   if (rep->unverified && first_use) {
-    Diag(
-        "rvm shim: note: no mirror holds log '%s' yet (first use in remote mode, or the mirrors "
-        "restarted while it was closed); it starts at offset %llu\n",
-        name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
+    Report(DiagLevel::kNotice,
+           "no mirror holds log '%s' yet (first use in remote mode, or the mirrors "
+           "restarted while it was closed); it starts at offset %llu",
+           name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
   } else if (rep->unverified) {
-    Diag(
-        "rvm shim: recovery: UNVERIFIED: too few mirrors answered with log '%s' to vouch for "
-        "it; the log now ends at offset %llu and commits acknowledged after it, if any, cannot "
-        "be recovered\n",
-        name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
+    Report(DiagLevel::kError,
+           "recovery: UNVERIFIED: too few mirrors answered with log '%s' to vouch for "
+           "it; the log now ends at offset %llu and commits acknowledged after it, if any, cannot "
+           "be recovered",
+           name.c_str(), static_cast<unsigned long long>(rep->recovered_tail));
     if (sc.require_mirror_at_recovery)
       return Status::Unavailable("too few mirrors hold log '" + name +
                                  "' to vouch for its tail, and require_mirror_at_recovery is set");

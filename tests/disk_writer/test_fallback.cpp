@@ -107,7 +107,7 @@ TEST_CASE(kCaseName, "[disk_writer][fallback]") {
   INFO("child stderr: " << text);
   REQUIRE(WIFEXITED(status));
   REQUIRE(WEXITSTATUS(status) == 0);
-  const std::string line = "rvm disk_writer: io_uring unavailable";
+  const std::string line = "rvm: notice: disk writer: io_uring unavailable";
   size_t first = text.find(line);
   REQUIRE(first != std::string::npos);
   REQUIRE(text.find(line, first + 1) == std::string::npos);  // said once for two writers

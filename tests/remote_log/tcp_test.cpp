@@ -307,7 +307,8 @@ TEST_CASE("a restarted server has lost the log and the client reports it") {
   auto srv = StartServer();
   REQUIRE(srv);
   uint16_t port = srv->port();
-  auto m = Mirrors({Uri(*srv)});
+  const std::string uri = Uri(*srv);
+  auto m = Mirrors({uri});
   REQUIRE(m->Open("restart", 3, true, 0, nullptr).ok());
   auto d = Bytes(512, 4);
   REQUIRE(m->Append(0, d.data(), d.size()).ok());
@@ -318,6 +319,17 @@ TEST_CASE("a restarted server has lost the log and the client reports it") {
   CHECK_FALSE(health[0].connected);
   CHECK_FALSE(health[0].error.ok());
   CHECK(health[0].acked_end == 512);
+  // The code's name is said once, however often the status was wrapped (issue 20).
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) n++;
+    return n;
+  };
+  INFO(s.ToString() + " / " + health[0].error.ToString());
+  CHECK(health[0].error.code() == Status::Code::kUnavailable);
+  CHECK(count(health[0].error.ToString(), "Unavailable") == 1);
+  CHECK(health[0].error.message().find(uri) != std::string::npos);  // names the mirror
+  CHECK(count(s.ToString(), "Unavailable") == 1);
   // Reconnecting while it is down fails...
   CHECK(m->Reconnect(0).code() == Status::Code::kUnavailable);
   // ...and once it is back, the log is gone.

@@ -235,6 +235,9 @@ TEST_CASE("rvmutl on a log whose mirrors may hold more: warns; recover is refuse
   // recover runs rvm_initialize, which refuses such a log.
   CHECK(Contains(r.out, "refusing to open the log"));
   CHECK(Contains(r.out, "? recovery failed: RVM_ELOG"));
+  // The refusal's reason is printed once: by the warning, not again by recover (issue 20).
+  CHECK(r.out.find("marker log.remote says") == r.out.rfind("marker log.remote says"));
+  CHECK(r.out.find("refusing to open the log") == r.out.rfind("refusing to open the log"));
   // Closed cleanly: nothing only the mirrors hold; no warning, recover works.
   {
     FILE* f = fopen(dir.file("log.remote").c_str(), "a");

@@ -441,6 +441,14 @@ TEST_CASE("restart without mirrors: messages reach a fully buffered stderr when 
   Configure(dir, nullptr, "");
   check_written(dir.path + "/refused", [&] { (void)Init(dir); },
                 {"refusing to open the log", dir.log() + ".remote"});
+  {
+    // Said once, by the call that fails, at level error (issue 20: it was said twice).
+    const std::string text = Slurp(dir.path + "/refused");
+    INFO(text);
+    CHECK(
+        Has(text, "rvm: error: rvm_initialize: RVM_ELOG: Failed: refusing to open the log: log "));
+    CHECK(text.find("refusing to open") == text.rfind("refusing to open"));
+  }
   // The tail copied from the mirror.
   Configure(dir, &m, "");
   check_written(dir.path + "/copied", [&] { (void)Init(dir); }, {"copied log bytes [0, "});

@@ -126,7 +126,7 @@ class LogBuilder {
   // Writes the status block with tail_hint = `tail_hint` (default: the tail).
   void Sync(uint64_t tail_hint = UINT64_MAX) {
     st_.tail_hint = tail_hint == UINT64_MAX ? tail() : tail_hint;
-    log::WriteLogStatus(fd_, &st_);
+    REQUIRE(log::WriteLogStatus(fd_, &st_).ok());
   }
   // Overwrites `n` bytes at logical offset `offset` of the area (wrapping).
   void Poke(uint64_t offset, const std::string& bytes) {

@@ -30,6 +30,7 @@
 
 #include <rvm/rds.h>
 #include <rvm/rvm.h>
+#include <rvm/rvm_diag.h>
 #include <rvm/rvm_segment.h>
 #include <rvm/rvm_statistics.h>
 
@@ -137,6 +138,8 @@ struct OpenLog {
   // Set when the log is one of the original RVM: then status, records and
   // tail above are unused.
   std::unique_ptr<rvmr::coda::CodaLog> original;
+  // WarnIfMirrorsMayHoldMore said so: recover's refusal then does not repeat it.
+  bool warned_mirrors = false;
 };
 
 OpenLog log_state;
@@ -263,6 +266,25 @@ void WarnIfMirrorsMayHoldMore() {
       !c.mirrors_may_hold_more)
     return;
   fprintf(stderr, "? warning: %s (The records shown are the disk copy's.)\n", c.message.c_str());
+  log_state.warned_mirrors = true;
+}
+
+// librvm's messages during recover (rvm/rvm_diag.h): printed as librvm
+// prints them, except the error of the failing call, which recover prints
+// itself.
+std::vector<std::pair<int, std::string>> g_rvm_messages;
+
+void KeepRvmMessage(void*, int level, const char* message) {
+  g_rvm_messages.emplace_back(level, message);
+}
+
+void PrintRvmMessages(const char* except) {
+  static const char* const kLevel[] = {"error", "warning", "notice", "info", "debug"};
+  for (const auto& [level, text] : g_rvm_messages) {
+    if (except != nullptr && text == except) continue;
+    fprintf(stderr, "rvm: %s: %s\n", kLevel[level >= 0 && level <= 4 ? level : 4], text.c_str());
+  }
+  g_rvm_messages.clear();
 }
 
 void OpenLogFile(const std::string& path) {
@@ -668,12 +690,22 @@ bool DoRecover() {
   if (pid == 0) {
     rvm_options_t* ropts = rvm_malloc_options();
     ropts->log_dev = const_cast<char*>(path.c_str());
+    rvm_set_diag_hook(&KeepRvmMessage, nullptr);
     rvm_return_t rc = RVM_INIT(ropts);
     if (rc == RVM_SUCCESS) rc = rvm_truncate();
     if (rc != RVM_SUCCESS) {
-      fprintf(stderr, "? recovery failed: %s\n", rvm_return(rc));
+      const std::string why = rvm_last_error_text();
+      PrintRvmMessages(why.c_str());
+      if (rc == RVM_ELOG && log_state.warned_mirrors &&
+          why.find("refusing to open the log") != std::string::npos) {
+        // Said once: the warning above gave the reason and what to do.
+        fprintf(stderr, "? recovery failed: RVM_ELOG: refusing to open the log, as warned above\n");
+      } else {
+        fprintf(stderr, "? recovery failed: %s\n", why.empty() ? rvm_return(rc) : why.c_str());
+      }
       _exit(1);
     }
+    PrintRvmMessages(nullptr);
     rvm_terminate();
     _exit(0);
   }

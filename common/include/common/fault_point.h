@@ -12,10 +12,12 @@
 //
 // action: `kill` (SIGKILL self), `exit` (_exit(77) without cleanup), or
 // `torn` (at a RVMR_FAULT_POINT_TORN: write the first half of the buffer at
-// its file position, then SIGKILL; at a plain point the same as kill). The
-// action happens at the n-th hit of that point (default 1), counted over all
-// threads. Just before acting the process writes one line
-// "rvm fault: <name> hit <n>: <action>" to stderr.
+// its file position, then SIGKILL; at a plain point the same as kill),
+// `enospc` or `eio` (at a RVMR_FAULT_ERRNO point: the I/O there fails with
+// ENOSPC or EIO from the n-th hit on, as on a full or failing disk; ignored at
+// other points). The action happens at the n-th hit of that point (default
+// 1), counted over all threads. Just before acting the process reports
+// "fault: <name> hit <n>: <action>" (common/diag.h, level warning).
 //
 // Mutations: deliberate durability or ordering bugs, to prove the crash suite
 // catches them (docs/crash-suite.md, "The mutation catalogue"). Each is a
@@ -60,6 +62,10 @@ void Hit(const char* name);
 // `pos` of fd (a torn write), then dies.
 void HitTorn(const char* name, int fd, const void* buf, size_t len, uint64_t pos);
 
+// 0, or the negative errno (-ENOSPC, -EIO) that an `enospc` or `eio`
+// action armed at `name` makes this hit fail with.
+int HitErrno(const char* name);
+
 #if RVMR_MUTATIONS
 // True if RVM_FAULT arms `name` with the action `on` (a mutation switch).
 bool Active(const char* name);
@@ -81,6 +87,9 @@ size_t ArmedCount();
 #else
 #define RVMR_MUTATION(name) false
 #endif
+
+// 0, or a negative errno the I/O at this point must fail with (see above).
+#define RVMR_FAULT_ERRNO(name) (::rvmr::fault::Enabled() ? ::rvmr::fault::HitErrno((name)) : 0)
 
 #define RVMR_FAULT_POINT_TORN(name, fd, buf, len, pos)                      \
   do {                                                                      \

@@ -1,6 +1,9 @@
 // Status: the result of an operation that can fail, in the style of LevelDB.
-// An OK status carries nothing; an error carries a code (a negative errno
-// where one fits) and a message saying what was expected.
+// An OK status carries nothing; an error carries a code, the errno behind
+// it where there is one, and a message saying what failed, on which file or
+// mirror, with the context each caller adds (WithContext) as it travels up.
+// A Status must be looked at ([[nodiscard]]): a result deliberately dropped
+// says so with IgnoreError() and a comment.
 #pragma once
 
 #include <string>
@@ -9,7 +12,7 @@
 
 namespace rvmr {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code : int {
     kOk = 0,
@@ -52,6 +55,14 @@ class Status {
   const std::string& message() const { return msg_; }
   // "IO error: <message> (<strerror>)" and the like; "OK" for success.
   std::string ToString() const;
+
+  // The same error with "<context>: " before its message, as it travels up
+  // ("while syncing log /x: ..."); code and errno are kept. OK stays OK.
+  Status WithContext(std::string_view context) const&;
+  Status WithContext(std::string_view context) &&;
+
+  // Explicitly ignores this result; the caller says why in a comment.
+  void IgnoreError() const {}
 
  private:
   Status(Code c, std::string_view msg, int sys_errno = 0)

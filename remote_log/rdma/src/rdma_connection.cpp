@@ -211,13 +211,14 @@ void RdmaConnection::DrainCq() {
   for (;;) {
     int n = ibv_poll_cq(cq_, 16, wc);
     if (n < 0) {
-      Broken(Status::IoError("rdma: ibv_poll_cq", EIO));
+      // Kept in broken_, which the connection's next call returns.
+      Broken(Status::IoError("rdma: ibv_poll_cq", EIO)).IgnoreError();
       return;
     }
     for (int i = 0; i < n; ++i) {
       if (wc[i].status != IBV_WC_SUCCESS) {
         // The first error says why; the flushes that follow add nothing.
-        Broken(WcError(wc[i]));
+        Broken(WcError(wc[i])).IgnoreError();  // kept in broken_ (as above)
         continue;
       }
       switch (wc[i].wr_id) {
@@ -228,7 +229,8 @@ void RdmaConnection::DrainCq() {
           if (seen != p.expect) {
             Broken(Status::Corruption("rdma: the log's control word holds " + std::to_string(seen) +
                                       ", expected " + std::to_string(p.expect) +
-                                      " (another writer?)"));
+                                      " (another writer?)"))
+                .IgnoreError();  // kept in broken_ (as above)
             continue;
           }
           acked_end_ = p.end;

@@ -237,7 +237,8 @@ extern "C" rvm_return_t rvm_release_segment(unsigned long nregions, rvm_region_d
     region->vmaddr = d.vmaddr;
     rvm_return_t err = rvm_unmap(region);
     if (err != RVM_SUCCESS) {
-      rvmr::Diag("rvm_release_segment: unmap of region %lu failed: %s\n", i, rvm_return(err));
+      rvmr::Report(rvmr::DiagLevel::kWarning, "rvm_release_segment: unmap of region %lu failed: %s",
+                   i, rvm_return(err));
       last_err = err;
       continue;  // still mapped (e.g. uncommitted): keep its memory
     }

@@ -116,6 +116,23 @@ void ExpectInitFails(const std::string& log, const char* fault, const std::strin
           }) == 0);
 }
 
+// Child side: with RVM_FAULT=`fault`, a new log at `log` and `seg` mapped
+// whole; messages are captured from here on. Returns the region.
+rvm_region_t* StartWithFault(const std::string& log, const std::string& seg, const char* fault) {
+  ::setenv("RVM_FAULT", fault, 1);
+  InitWithNewLog(log, 1 << 16);
+  rvm_region_t* r = MapAll(seg);
+  CaptureAll();
+  return r;
+}
+
+// Child side: begins a no_restore transaction `t` with the range [addr, +len).
+void BeginWithRange(rvm_tid_t* t, char* addr, rvm_length_t len) {
+  rvm_init_tid(t);
+  EXPECT_QUIET(rvm_begin_transaction(t, no_restore));
+  EXPECT_QUIET(rvm_set_range(t, addr, len));
+}
+
 }  // namespace
 
 TEST_CASE("each argument error of the RVM API reports its call, code and cause once") {
@@ -305,20 +322,14 @@ TEST_CASE("failing log and segment writes name the log or segment in commit, flu
   MakeFile(seg, 4 * 4096, 0);
   // The log's disk fails at the first commit's write.
   REQUIRE(RunInChild([&] {
-            ::setenv("RVM_FAULT", "rvm.log_write:eio", 1);
-            InitWithNewLog(log, 1 << 16);
-            rvm_region_t* r = MapAll(seg);
-            CaptureAll();
+            rvm_region_t* r = StartWithFault(log, seg, "rvm.log_write:eio");
             rvm_tid_t t;
-            rvm_init_tid(&t);
-            EXPECT_QUIET(rvm_begin_transaction(&t, no_restore));
-            EXPECT_QUIET(rvm_set_range(&t, r->vmaddr, 4));
+            BeginWithRange(&t, r->vmaddr, 4);
             EXPECT_QUIET(rvm_end_transaction(&t, no_flush));
             EXPECT_EXACT(rvm_flush(), RVM_EIO, kError,
                          "rvm_flush: RVM_EIO: IO error: making commits durable: log " + log +
                              ": pwritev to log " + log + " (Input/output error)");
-            EXPECT_QUIET(rvm_begin_transaction(&t, no_restore));
-            EXPECT_QUIET(rvm_set_range(&t, r->vmaddr, 4));
+            BeginWithRange(&t, r->vmaddr, 4);
             EXPECT_EXACT(rvm_end_transaction(&t, flush), RVM_EIO, kError,
                          "rvm_end_transaction: RVM_EIO: IO error: making commits durable: no more "
                          "commits after an earlier failure: log " +
@@ -332,14 +343,9 @@ TEST_CASE("failing log and segment writes name the log or segment in commit, flu
   std::remove(log.c_str());
   // The segments' disk is full at the truncation.
   REQUIRE(RunInChild([&] {
-            ::setenv("RVM_FAULT", "rvm.segment_write:enospc", 1);
-            InitWithNewLog(log, 1 << 16);
-            rvm_region_t* r = MapAll(seg);
-            CaptureAll();
+            rvm_region_t* r = StartWithFault(log, seg, "rvm.segment_write:enospc");
             rvm_tid_t t;
-            rvm_init_tid(&t);
-            EXPECT_QUIET(rvm_begin_transaction(&t, no_restore));
-            EXPECT_QUIET(rvm_set_range(&t, r->vmaddr + 8, 3));
+            BeginWithRange(&t, r->vmaddr + 8, 3);
             EXPECT_QUIET(rvm_end_transaction(&t, flush));
             EXPECT_EXACT(rvm_truncate(), RVM_EIO, kError,
                          "rvm_truncate: RVM_EIO: IO error: log " + log +

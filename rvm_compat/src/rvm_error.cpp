@@ -148,7 +148,9 @@ rvm_return_t ApiCall::Return(rvm_return_t rc) {
   t_last_error = std::string(function_) + ": " + rvm_return(rc);
   const std::string& cause = c.set ? c.text : std::string(DefaultCause(rc));
   if (!cause.empty()) t_last_error += ": " + cause;
-  ReportText(c.level, t_last_error);
+  // What the system refused is an error even where no Status said so.
+  const bool failure = rc == RVM_EIO || rc == RVM_EINTERNAL || rc == RVM_ENO_MEMORY;
+  ReportText(failure ? DiagLevel::kError : c.level, t_last_error);
   return rc;
 }
 

@@ -36,8 +36,10 @@ conf=$prefix/etc/rvm/rvm-logd.conf
 [ -s "$unit" ] || fail "$unit is missing"
 [ -s "$conf" ] || fail "$conf is missing"
 grep -q "^Type=notify$" "$unit" || fail "$unit is not Type=notify"
-grep -q "^ExecStart=$prefix/bin/rvm-logd --config $conf$" "$unit" ||
-  fail "$unit does not run the installed rvm-logd with the installed config"
+# The unit names the configured prefix's paths (cmake -DCMAKE_INSTALL_PREFIX).
+grep -Eq "^ExecStart=/.*/bin/rvm-logd --config /.*/rvm/rvm-logd.conf$" "$unit" ||
+  fail "$unit does not run rvm-logd with its config file"
+grep -q "^ExecReload=/bin/kill -HUP \$MAINPID$" "$unit" || fail "$unit: no ExecReload"
 # The config as installed, and with every documented default uncommented, is
 # accepted: the start then fails only at the (unresolvable) listen address.
 sed -E 's/^#([a-z-]+ = )/\1/; /^(secret-file|port-file|rdma-listen|metrics-listen) =/d' \

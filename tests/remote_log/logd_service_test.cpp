@@ -25,31 +25,15 @@
 #include <vector>
 
 #include "remote_log/client.h"
+#include "test_util.h"
 
 using namespace rvmr;
 using namespace rvmr::remote_log;
+using rvmr::remote_log::test::TempDir;
 
 namespace {
 
 constexpr int kTimeoutMs = 30000;
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/rvm-logd-svc-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-  std::string Write(const std::string& name, const std::string& text, mode_t mode = 0600) {
-    std::string p = path + "/" + name;
-    {
-      std::ofstream f(p, std::ios::trunc);
-      f << text;
-    }
-    chmod(p.c_str(), mode);
-    return p;
-  }
-};
 
 // A running rvm-logd whose stderr is a pipe read by the test.
 class Daemon {

@@ -15,20 +15,13 @@
 #include <vector>
 
 #include "remote_log/client.h"
+#include "test_util.h"
 
 using namespace rvmr;
 using namespace rvmr::remote_log;
+using rvmr::remote_log::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char tmpl[] = "/tmp/rvm-logd-test-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-};
 
 // A running rvm-logd with stderr going to a file.
 struct Logd {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "common/config_file.h"
 #include "common/version.h"
@@ -97,6 +98,8 @@ int ApplyFile(CLI::App& app, const std::string& path, bool explicit_path, std::s
     *error = s.message();
     return 2;
   }
+  // The options the file set: a later line for the same key wins.
+  std::set<CLI::Option*> from_file;
   for (config::Line& line : lines) {
     std::string key = line.key;
     for (char& c : key)
@@ -108,7 +111,12 @@ int ApplyFile(CLI::App& app, const std::string& path, bool explicit_path, std::s
       *error = config::Where(path, line.lineno, "unknown key '" + line.key + "'");
       return 2;
     }
-    if (opt->count() > 0) continue;  // the command line wins
+    if (from_file.count(opt) != 0) {
+      opt->clear();
+    } else if (opt->count() > 0) {
+      continue;  // the command line wins
+    }
+    from_file.insert(opt);
     try {
       opt->add_result(line.value);
       opt->run_callback();

@@ -282,8 +282,11 @@ bool LogdDaemon::OnShutdownSignal(int sig) {
             "%s; waiting up to %.3g s for their trims (signal again to exit now)",
             name, (unsigned long long)total, pending.size(), Describe(pending).c_str(),
             settings_.shutdown_grace);
-  Notify("STOPPING=1\nSTATUS=shutting down: waiting for writers' trims of " +
-         std::to_string(total) + " bytes in " + std::to_string(pending.size()) + " logs");
+  // EXTEND_TIMEOUT_USEC: systemd waits for the grace even past TimeoutStopSec.
+  Notify("STOPPING=1\nEXTEND_TIMEOUT_USEC=" +
+         std::to_string(uint64_t(settings_.shutdown_grace * 1e6) + 5000000) +
+         "\nSTATUS=shutting down: waiting for writers' trims of " + std::to_string(total) +
+         " bytes in " + std::to_string(pending.size()) + " logs");
   draining_ = true;
   drain_deadline_ms_ = MonotonicMs() + int64_t(settings_.shutdown_grace * 1000);
   return false;

@@ -228,6 +228,7 @@ TEST_CASE("rvm-logd reads its config file and the command line overrides it") {
                                "# test config\n"
                                "listen = 127.0.0.1:0\n"
                                "capacity = 8M\n"
+                               "max-connections = 5\n"
                                "max_connections = 7   # '_' stands for '-'\n"
                                "log-level = notice\n");
   Daemon d({"--config", conf, "--capacity", "16M"});
@@ -365,7 +366,10 @@ TEST_CASE("SIGHUP rotates the secret without dropping authenticated connections"
 
 TEST_CASE("SIGTERM waits for a connected writer's trim, then exits") {
   TempDir dir;
-  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--shutdown-grace", "600"});
+  NotifySocket ns(dir.path + "/notify");
+  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--shutdown-grace", "600"},
+           {ns.env()});
+  REQUIRE(ns.Next().find("READY=1") != std::string::npos);
   int port = d.Port("listening on");
   REQUIRE(port > 0);
   auto m = Writer(port, "", "drain");
@@ -377,6 +381,10 @@ TEST_CASE("SIGTERM waits for a connected writer's trim, then exits") {
   auto start = std::chrono::steady_clock::now();
   kill(d.pid(), SIGTERM);
   REQUIRE(d.WaitFor("waiting up to 600 s for their trims"));
+  // systemd is asked to wait for the grace (plus 5 s) past TimeoutStopSec.
+  std::string stopping = ns.Next();
+  CHECK(stopping.find("STOPPING=1") != std::string::npos);
+  CHECK(stopping.find("EXTEND_TIMEOUT_USEC=605000000") != std::string::npos);
   CHECK(d.err().find("SIGTERM: connected writers have 1000 bytes in 1 logs that their disks do "
                      "not have yet: 'drain' 1000 bytes") != std::string::npos);
   // It still serves the writer, which makes its bytes durable.

@@ -2,34 +2,33 @@
 
 namespace rvmr::remote_log {
 
-std::string PrometheusText::EscapeLabelValue(std::string_view v) {
+namespace {
+
+// Backslash and newline escaped, and double quotes if `quotes`.
+std::string Escape(std::string_view v, bool quotes) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\')
       out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
     else if (c == '\n')
       out += "\\n";
+    else if (c == '"' && quotes)
+      out += "\\\"";
     else
       out += c;
   }
   return out;
 }
 
+}  // namespace
+
+std::string PrometheusText::EscapeLabelValue(std::string_view v) {
+  return Escape(v, true);
+}
+
 std::string PrometheusText::EscapeHelp(std::string_view v) {
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
+  return Escape(v, false);
 }
 
 void PrometheusText::Family(std::string_view name, std::string_view type, std::string_view help) {

@@ -4,14 +4,9 @@
 // writers' trims, and the Prometheus metrics endpoint. Every wait is on the
 // daemon's stderr pipe, its notify socket or its exit: no sleeps.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -24,130 +19,17 @@
 #include <string>
 #include <vector>
 
+#include "logd_process.h"
 #include "remote_log/client.h"
 #include "test_util.h"
 
 using namespace rvmr;
 using namespace rvmr::remote_log;
+using rvmr::remote_log::test::LogdProcess;
+using rvmr::remote_log::test::NotifySocket;
 using rvmr::remote_log::test::TempDir;
 
 namespace {
-
-constexpr int kTimeoutMs = 30000;
-
-// A running rvm-logd whose stderr is a pipe read by the test.
-class Daemon {
- public:
-  // env: extra NAME=VALUE entries; journal: set JOURNAL_STREAM to stderr's.
-  explicit Daemon(const std::vector<std::string>& args, std::vector<std::string> env = {},
-                  bool journal = false) {
-    int p[2];
-    REQUIRE(pipe2(p, O_CLOEXEC) == 0);
-    struct stat st {};
-    fstat(p[1], &st);
-    if (journal)
-      env.push_back("JOURNAL_STREAM=" + std::to_string(st.st_dev) + ":" +
-                    std::to_string(st.st_ino));
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(p[1], 2);
-      for (auto& e : env) putenv(const_cast<char*>(e.c_str()));
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(RVM_LOGD_PATH));
-      for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(RVM_LOGD_PATH, argv.data());
-      _exit(127);
-    }
-    close(p[1]);
-    err_fd_ = p[0];
-  }
-  ~Daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (err_fd_ >= 0) close(err_fd_);
-  }
-  pid_t pid() const { return pid_; }
-  const std::string& err() const { return err_; }
-
-  // Reads stderr until `what` appears after byte `from` (or EOF / timeout).
-  bool WaitFor(const std::string& what, size_t from = 0) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-    while (err_.find(what, from) == std::string::npos) {
-      int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         deadline - std::chrono::steady_clock::now())
-                         .count());
-      if (left <= 0 || !ReadSome(left)) return false;
-    }
-    return true;
-  }
-  // Reads stderr to EOF, then reaps the process: its exit status, or -1.
-  int Wait() {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kTimeoutMs);
-    for (;;) {
-      int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         deadline - std::chrono::steady_clock::now())
-                         .count());
-      if (left <= 0) return -1;
-      if (!ReadSome(left)) break;
-    }
-    int st = 0;
-    if (waitpid(pid_, &st, 0) != pid_) return -1;
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  }
-  // The port in "<what> ... (port N)" on stderr.
-  int Port(const std::string& what) {
-    if (!WaitFor(what)) return 0;
-    size_t at = err_.find("(port ", err_.find(what));
-    if (at == std::string::npos) return 0;
-    return std::atoi(err_.c_str() + at + 6);
-  }
-
- private:
-  // false at EOF or timeout.
-  bool ReadSome(int timeout_ms) {
-    pollfd p{err_fd_, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) <= 0) return false;
-    char buf[4096];
-    ssize_t n = read(err_fd_, buf, sizeof buf);
-    if (n <= 0) return false;
-    err_.append(buf, size_t(n));
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int err_fd_ = -1;
-  std::string err_;
-};
-
-// A unix datagram socket standing in for systemd's notify socket.
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  }
-  ~NotifySocket() { close(fd_); }
-  std::string env() const { return "NOTIFY_SOCKET=" + path_; }
-  // The next message ("" after the timeout).
-  std::string Next() {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, kTimeoutMs) <= 0) return "";
-    char buf[4096];
-    ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    return n > 0 ? std::string(buf, size_t(n)) : "";
-  }
-
- private:
-  std::string path_;
-  int fd_ = -1;
-};
 
 std::string Uri(int port) {
   return "tcp://127.0.0.1:" + std::to_string(port);
@@ -231,7 +113,7 @@ TEST_CASE("rvm-logd reads its config file and the command line overrides it") {
                                "max-connections = 5\n"
                                "max_connections = 7   # '_' stands for '-'\n"
                                "log-level = notice\n");
-  Daemon d({"--config", conf, "--capacity", "16M"});
+  LogdProcess d({"--config", conf, "--capacity", "16M"});
   REQUIRE(d.WaitFor("listening on"));
   CHECK(d.err().find("capacity 16777216 bytes") != std::string::npos);
   CHECK(d.err().find("at most 7 connections") != std::string::npos);
@@ -260,20 +142,20 @@ TEST_CASE("rvm-logd refuses a bad config file, naming the file and line") {
   };
   for (const Case& c : cases) {
     std::string conf = dir.Write("bad.conf", c.text);
-    Daemon d({"--config", conf});
+    LogdProcess d({"--config", conf});
     CHECK(d.Wait() == 2);
     INFO(d.err());
     CHECK(d.err().find("rvm-logd: error: ") != std::string::npos);
     CHECK(d.err().find(c.want) != std::string::npos);
   }
   // An explicit file that does not exist is an error naming it.
-  Daemon missing({"--config", dir.path + "/missing.conf"});
+  LogdProcess missing({"--config", dir.path + "/missing.conf"});
   CHECK(missing.Wait() == 2);
   CHECK(missing.err().find(dir.path + "/missing.conf") != std::string::npos);
 }
 
 TEST_CASE("rvm-logd writes journal priority prefixes when stderr is the journal") {
-  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--max-connections", "16"}, {},
+  LogdProcess d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--max-connections", "16"}, {},
            /*journal=*/true);
   REQUIRE(d.WaitFor("listening on"));
   CHECK(d.err().rfind("<5>listening on 127.0.0.1:0", 0) == 0);  // SD_NOTICE
@@ -286,7 +168,7 @@ TEST_CASE("rvm-logd writes journal priority prefixes when stderr is the journal"
 TEST_CASE("rvm-logd tells systemd it is ready once the port accepts connections") {
   TempDir dir;
   NotifySocket ns(dir.path + "/notify");
-  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null"}, {ns.env()});
+  LogdProcess d({"--listen", "127.0.0.1:0", "--config", "/dev/null"}, {ns.env()});
   std::string first = ns.Next();
   REQUIRE(first.find("READY=1") != std::string::npos);
   CHECK(first.find("STATUS=port ") != std::string::npos);
@@ -315,7 +197,7 @@ TEST_CASE("SIGHUP rotates the secret without dropping authenticated connections"
   std::string secret_file = dir.Write("secret", old_secret + "\n");
   std::string conf = dir.Write("logd.conf",
                                "listen = 127.0.0.1:0\nsecret-file = " + secret_file + "\n");
-  Daemon d({"--config", conf, "--metrics-listen", "127.0.0.1:0"});
+  LogdProcess d({"--config", conf, "--metrics-listen", "127.0.0.1:0"});
   int port = d.Port("listening on");
   REQUIRE(port > 0);
   int mport = d.Port("metrics at");
@@ -367,7 +249,7 @@ TEST_CASE("SIGHUP rotates the secret without dropping authenticated connections"
 TEST_CASE("SIGTERM waits for a connected writer's trim, then exits") {
   TempDir dir;
   NotifySocket ns(dir.path + "/notify");
-  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--shutdown-grace", "600"},
+  LogdProcess d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--shutdown-grace", "600"},
            {ns.env()});
   REQUIRE(ns.Next().find("READY=1") != std::string::npos);
   int port = d.Port("listening on");
@@ -398,7 +280,7 @@ TEST_CASE("SIGTERM waits for a connected writer's trim, then exits") {
 }
 
 TEST_CASE("SIGTERM: when the grace period runs out it names what it drops") {
-  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--shutdown-grace", "0.2"});
+  LogdProcess d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--shutdown-grace", "0.2"});
   int port = d.Port("listening on");
   REQUIRE(port > 0);
   auto m = Writer(port, "", "late");
@@ -416,7 +298,7 @@ TEST_CASE("rvm-logd serves Prometheus metrics over loopback") {
   TempDir dir;
   const std::string secret = "metrics-secret-16-bytes";
   std::string secret_file = dir.Write("secret", secret);
-  Daemon d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--secret-file", secret_file,
+  LogdProcess d({"--listen", "127.0.0.1:0", "--config", "/dev/null", "--secret-file", secret_file,
             "--metrics-listen", "127.0.0.1:0", "--shutdown-grace", "0"});
   int port = d.Port("listening on");
   int mport = d.Port("metrics at");

@@ -20,6 +20,7 @@ rvm_require_pkg(URING liburing liburing-dev)
 rvm_require_pkg(IBVERBS libibverbs libibverbs-dev)
 rvm_require_pkg(RDMACM librdmacm librdmacm-dev)
 rvm_require_pkg(LIBCRYPTO libcrypto libssl-dev)
+rvm_require_pkg(LIBSYSTEMD libsystemd libsystemd-dev)
 
 find_package(CLI11 CONFIG QUIET)
 if(NOT CLI11_FOUND)

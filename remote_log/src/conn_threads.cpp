@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <system_error>
 
 #include "common/thread.h"
@@ -67,6 +68,7 @@ void ConnThreads::Run(Entry* e) {
     }
     e->done = true;
   }
+  done_cv_.notify_all();
   if (finished) {
     finished.reset();  // closes the socket
     shared_->open--;
@@ -77,11 +79,24 @@ void ConnThreads::Run(Entry* e) {
 void ConnThreads::Stop() {
   std::list<Entry> all;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::unique_lock<std::mutex> l(mu_);
     stopping_ = true;
-    // Wakes each thread from its recv or poll; it then closes its connection.
+    // Ends each connection's input: a thread in recv wakes, and one that is
+    // handling a request first sends its reply (a writer's last TRIM must
+    // be answered); it then closes its connection.
     for (auto& e : entries_)
-      if (e.conn) shutdown(e.conn->fd(), SHUT_RDWR);
+      if (e.conn) shutdown(e.conn->fd(), SHUT_RD);
+    auto all_done = [this] {
+      for (auto& e : entries_)
+        if (!e.done) return false;
+      return true;
+    };
+    // A thread waiting for room to send (a client that does not read) is
+    // woken by ending its output too.
+    if (!done_cv_.wait_for(l, std::chrono::milliseconds(kStopSendMs), all_done)) {
+      for (auto& e : entries_)
+        if (e.conn && !e.done) shutdown(e.conn->fd(), SHUT_RDWR);
+    }
     all.splice(all.end(), entries_);
   }
   for (auto& e : all) e.thread.join();

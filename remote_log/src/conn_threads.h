@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -37,8 +38,13 @@ class ConnThreads {
   // started.
   bool Take(std::unique_ptr<ServerConn>* c);
 
+  // How long Stop lets threads finish sending replies before it cuts their
+  // output too.
+  static constexpr int kStopSendMs = 1000;
+
   // Closes the connections being served and joins every thread; later Takes
-  // refuse. Idempotent.
+  // refuse. A request being handled is answered first (for up to
+  // kStopSendMs if the client does not read). Idempotent.
   void Stop();
 
   // Connections being served on their own threads.
@@ -58,6 +64,7 @@ class ConnThreads {
 
   WorkerShared* const shared_;
   std::mutex mu_;  // guards entries_, stopping_, and each Entry's conn and done
+  std::condition_variable done_cv_;  // an Entry's done became true
   std::list<Entry> entries_;
   bool stopping_ = false;
   std::atomic<uint64_t> started_{0};

@@ -1,8 +1,10 @@
 #include "remote_log/log_store.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -24,6 +26,8 @@ bool Stale(uint64_t epoch, uint64_t log_epoch) {
 }  // namespace
 
 struct LogStore::Log {
+  // Connections holding the log open (no lock).
+  std::atomic<uint32_t> sessions{0};
   std::mutex mu;
   std::string name;
   // The owner's public key (set at creation, never changed; read without mu).
@@ -187,6 +191,12 @@ int32_t LogStore::Read(Log* log, uint64_t offset, size_t len, uint8_t* out, size
 }
 
 int32_t LogStore::Trim(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info) {
+  int32_t rc = TrimLocked(log, epoch, durable, info);
+  if (rc == wire::kOk) NotifyChange();
+  return rc;
+}
+
+int32_t LogStore::TrimLocked(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info) {
   std::lock_guard<std::mutex> g(log->mu);
   LogInfo& in = log->info;
   if (epoch != in.epoch && !Stale(epoch, in.epoch)) {
@@ -215,6 +225,42 @@ int32_t LogStore::Trim(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info
 void LogStore::Stat(Log* log, LogInfo* info) {
   std::lock_guard<std::mutex> g(log->mu);
   *info = log->info;
+}
+
+void LogStore::NotifyChange() {
+  int fd = change_fd_.load(std::memory_order_acquire);
+  if (fd < 0) return;
+  uint64_t one = 1;
+  while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
+void LogStore::Attach(Log* log) {
+  log->sessions.fetch_add(1, std::memory_order_relaxed);
+}
+
+void LogStore::Detach(Log* log) {
+  log->sessions.fetch_sub(1, std::memory_order_relaxed);
+  NotifyChange();
+}
+
+std::vector<LogStore::Held> LogStore::Snapshot() {
+  std::vector<std::shared_ptr<Log>> logs;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    for (auto& [name, l] : logs_) logs.push_back(l);
+  }
+  std::vector<Held> out;
+  out.reserve(logs.size());
+  for (auto& l : logs) {
+    Held h;
+    h.name = l->name;
+    h.sessions = l->sessions.load(std::memory_order_relaxed);
+    std::lock_guard<std::mutex> g(l->mu);
+    h.info = l->info;
+    out.push_back(std::move(h));
+  }
+  return out;
 }
 
 std::vector<LogEntry> LogStore::List() {

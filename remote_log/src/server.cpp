@@ -63,18 +63,21 @@ Status ParseHostPort(const std::string& s, std::string* host, uint16_t* port) {
   return Status::Ok();
 }
 
-Server::Server(ServerOptions options) : options_(std::move(options)), store_(options_.capacity) {}
+Server::Server(ServerOptions options)
+    : options_(std::move(options)),
+      store_(options_.capacity),
+      secret_(std::make_shared<const std::string>(options_.secret)),
+      counters_(std::make_unique<SessionCounters>()) {}
 
 Server::~Server() {
   Stop();
 }
 
-Status Server::Start() {
+Status ListenTcp(const std::string& listen_addr, const TcpListenOptions& o, int* fd_out,
+                 uint16_t* port_out, bool* loopback) {
   std::string host;
   uint16_t port;
-  Status s = ParseHostPort(options_.listen, &host, &port);
-  if (!s.ok()) return s;
-  s = auth::CheckSecretLength(options_.secret, "server");
+  Status s = ParseHostPort(listen_addr, &host, &port);
   if (!s.ok()) return s;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
@@ -84,12 +87,13 @@ Status Server::Start() {
   std::string port_str = std::to_string(port);
   int rc = getaddrinfo(host.c_str(), port_str.c_str(), &hints, &res);
   if (rc != 0)
-    return Status::InvalidArgument("cannot resolve listen address '" + options_.listen +
+    return Status::InvalidArgument("cannot resolve listen address '" + listen_addr +
                                    "': " + gai_strerror(rc));
-  if (!IsLoopback(res->ai_addr) && options_.secret.empty()) {
+  *loopback = IsLoopback(res->ai_addr);
+  if (!*loopback && o.require_loopback) {
     freeaddrinfo(res);
     return Status::InvalidArgument(
-        "refusing to listen on non-loopback address '" + options_.listen +
+        "refusing to listen on non-loopback address '" + listen_addr +
         "' without authentication: give a shared secret (--secret-file)");
   }
   int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -99,19 +103,16 @@ Status Server::Start() {
   }
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // A receive buffer (inherited by accepted sockets) that admits several
-  // 64 KiB records from the first one: with the default the initial window is
-  // about 64 KiB, and the tail of a larger APPEND waits for a window update.
-  int rcvbuf = kReceiveBuffer;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  int rcvbuf = o.receive_buffer;
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   if (bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
     int e = errno;
     freeaddrinfo(res);
     close(fd);
-    return Status::IoError("cannot bind " + options_.listen, e);
+    return Status::IoError("cannot bind " + listen_addr, e);
   }
   freeaddrinfo(res);
-  if (listen(fd, 128) != 0) {
+  if (listen(fd, o.backlog) != 0) {
     int e = errno;
     close(fd);
     return Status::IoError("listen", e);
@@ -119,14 +120,30 @@ Status Server::Start() {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  port_ = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
-                                        : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  *port_out = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                            : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+  *fd_out = fd;
+  return Status::Ok();
+}
+
+Status Server::Start() {
+  Status s = auth::CheckSecretLength(options_.secret, "server");
+  if (!s.ok()) return s;
+  TcpListenOptions lo;
+  lo.require_loopback = options_.secret.empty();
+  // A receive buffer (inherited by accepted sockets) that admits several
+  // 64 KiB records from the first one: with the default the initial window is
+  // about 64 KiB, and the tail of a larger APPEND waits for a window update.
+  lo.receive_buffer = kReceiveBuffer;
+  int fd = -1;
+  s = ListenTcp(options_.listen, lo, &fd, &port_, &loopback_);
+  if (!s.ok()) return s;
   if (pipe2(wake_fd_, O_CLOEXEC) != 0) {
     int e = errno;
     close(fd);
     return Status::IoError("pipe", e);
   }
-  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   listen_fd_ = fd;
   stopping_ = false;
   if (!shared_) shared_ = std::make_unique<WorkerShared>();
@@ -176,6 +193,42 @@ void Server::Stop() {
   wake_fd_[0] = wake_fd_[1] = -1;
 }
 
+Status Server::SetSecret(std::string secret) {
+  Status s = auth::CheckSecretLength(secret, "server");
+  if (!s.ok()) return s;
+  if (secret.empty() && !loopback_)
+    return Status::InvalidArgument("refusing to serve non-loopback address '" + options_.listen +
+                                   "' without authentication: keep a shared secret");
+  auto holder = std::make_shared<const std::string>(std::move(secret));
+  std::lock_guard<std::mutex> l(secret_mu_);
+  secret_ = std::move(holder);
+  return Status::Ok();
+}
+
+uint64_t Server::appends() const {
+  return counters_->appends.load();
+}
+
+uint64_t Server::append_requests() const {
+  return counters_->append_requests.load();
+}
+
+uint64_t Server::append_bytes() const {
+  return counters_->append_bytes.load();
+}
+
+uint64_t Server::trims() const {
+  return counters_->trims.load();
+}
+
+uint64_t Server::auth_failures() const {
+  return counters_->auth_failures.load();
+}
+
+uint64_t Server::connections_rejected() const {
+  return counters_->rejected.load();
+}
+
 uint64_t Server::auth_timeouts() const {
   return shared_ ? shared_->auth_timeouts.load() : 0;
 }
@@ -220,10 +273,13 @@ void Server::AcceptOne(int fd) {
     if (w->connections.load() < to->connections.load()) to = w.get();
   to->connections++;
   SessionEnv env;
-  env.secret = options_.secret;
+  {
+    std::lock_guard<std::mutex> l(secret_mu_);
+    env.secret_holder = secret_;
+  }
+  env.secret = *env.secret_holder;
   env.store = &store_;
-  env.appends = &appends_;
-  env.rejected = &rejected_;
+  env.counters = counters_.get();
   to->Adopt(std::make_unique<ServerConn>(fd, env, MonotonicMs() + options_.auth_timeout_ms));
 }
 
@@ -263,10 +319,10 @@ std::string Server::StatusLine() {
                   " accepted=" + std::to_string(accepted_.load()) +
                   " refused=" + std::to_string(refused_.load()) +
                   " auth_timeouts=" + std::to_string(auth_timeouts()) +
-                  " rejected=" + std::to_string(rejected_.load()) +
+                  " rejected=" + std::to_string(connections_rejected()) +
                   " logs=" + std::to_string(store_.log_count()) +
                   " held=" + std::to_string(store_.used()) + "/" +
-                  std::to_string(store_.capacity()) + " appends=" + std::to_string(appends_.load());
+                  std::to_string(store_.capacity()) + " appends=" + std::to_string(appends());
   return s;
 }
 

@@ -21,8 +21,18 @@ void AppendReply(uint8_t type, uint64_t request_id, int32_t status, const uint8_
   if (n) std::memcpy(out->data() + base + wire::kHeaderSize, p, n);
 }
 
+Session::~Session() {
+  DropLog();
+}
+
+void Session::DropLog() {
+  if (log_) env_.store->Detach(log_.get());
+  log_.reset();
+  epoch_ = 0;
+}
+
 Session::Verdict Session::Fail(const wire::Header& h, int32_t code, std::vector<uint8_t>* out) {
-  env_.rejected->fetch_add(1, std::memory_order_relaxed);
+  env_.counters->rejected.fetch_add(1, std::memory_order_relaxed);
   AppendReply(h.type & ~wire::kReplyBit, h.request_id, code, nullptr, 0, out);
   return Verdict::kClose;
 }
@@ -34,7 +44,7 @@ Session::Verdict Session::OnHeader(const uint8_t* hdr, wire::Header* h,
     // A bad magic or header CRC: nothing in the header can be trusted, not
     // even the request id to address a reply to.
     if (wire::Get32(hdr) != wire::kMagic || wire::Get32(hdr + 28) != crc32c::Value(hdr, 28)) {
-      env_.rejected->fetch_add(1, std::memory_order_relaxed);
+      env_.counters->rejected.fetch_add(1, std::memory_order_relaxed);
       return Verdict::kClose;
     }
     return Fail(*h, werr, out);  // version, flags, type or length
@@ -93,7 +103,10 @@ Session::Verdict Session::Handle(const wire::Header& h, const uint8_t* p,
       }
       LogInfo info;
       rc = env_.store->Trim(log_.get(), epoch_, durable, &info);
-      if (rc == 0) wire::EncodeLogInfo(info, &scratch_);
+      if (rc == 0) {
+        env_.counters->trims.fetch_add(1, std::memory_order_relaxed);
+        wire::EncodeLogInfo(info, &scratch_);
+      }
       break;
     }
     case wire::Type::kStat: {
@@ -111,8 +124,7 @@ Session::Verdict Session::Handle(const wire::Header& h, const uint8_t* p,
       return List(h, p, len, out);
     case wire::Type::kClose:
       if (len != 0) return Fail(h, wire::kErrProto, out);
-      log_.reset();
-      epoch_ = 0;
+      DropLog();
       break;
   }
   AppendReply(h.type, h.request_id, rc, scratch_.data(), scratch_.size(), out);
@@ -148,7 +160,10 @@ Session::Verdict Session::Auth(const wire::Header& h, const uint8_t* p,
   if (!wire::DecodeAuthRequest(p, h.payload_len, &req).ok()) return Fail(h, wire::kErrProto, out);
   uint8_t want[wire::kMacSize];
   auth::ClientMac(env_.secret, server_nonce_, req.client_nonce, want);
-  if (!auth::MacEqual(want, req.mac)) return Fail(h, wire::kErrAccess, out);
+  if (!auth::MacEqual(want, req.mac)) {
+    env_.counters->auth_failures.fetch_add(1, std::memory_order_relaxed);
+    return Fail(h, wire::kErrAccess, out);
+  }
   wire::AuthReply rep;
   auth::ServerMac(env_.secret, req.client_nonce, server_nonce_, rep.mac);
   AppendReply(h.type, h.request_id, 0, rep.mac, sizeof rep.mac, out);
@@ -172,8 +187,7 @@ Session::Verdict Session::Open(const wire::Header& h, const uint8_t* p, size_t n
                                std::vector<uint8_t>* out) {
   wire::OpenRequest req;
   if (!wire::DecodeOpenRequest(p, n, &req).ok()) return Fail(h, wire::kErrProto, out);
-  log_.reset();
-  epoch_ = 0;
+  DropLog();
   int32_t rc = 0;
   LogInfo info;
   scratch_.clear();
@@ -186,6 +200,7 @@ Session::Verdict Session::Open(const wire::Header& h, const uint8_t* p, size_t n
   }
   if (rc == 0) {
     epoch_ = req.epoch;
+    env_.store->Attach(log_.get());
     wire::EncodeLogInfo(info, &scratch_);
   } else {
     log_.reset();
@@ -212,7 +227,11 @@ Session::Verdict Session::Append(const wire::Header& h, const uint8_t* p,
   if (rc != 0 && rc != wire::kErrChecksum && crc32c::Extend(0, p, n) != h.payload_crc)
     rc = wire::kErrChecksum;
   if (rc == wire::kErrChecksum) return Fail(h, rc, out);
-  if (rc == 0) env_.appends->fetch_add(1, std::memory_order_relaxed);
+  env_.counters->append_requests.fetch_add(1, std::memory_order_relaxed);
+  if (rc == 0) {
+    env_.counters->appends.fetch_add(1, std::memory_order_relaxed);
+    env_.counters->append_bytes.fetch_add(len, std::memory_order_relaxed);
+  }
   uint8_t buf[wire::kAppendReplySize];
   wire::Put64(buf, off);
   wire::Put64(buf + 8, tail);

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,14 +19,25 @@
 
 namespace rvmr::remote_log {
 
+// The server's counters that sessions add to (relaxed atomics).
+struct SessionCounters {
+  std::atomic<uint64_t> appends{0};          // APPENDs acknowledged (status 0)
+  std::atomic<uint64_t> append_requests{0};  // APPENDs handled, whatever the outcome
+  std::atomic<uint64_t> append_bytes{0};     // log bytes acknowledged
+  std::atomic<uint64_t> trims{0};            // TRIMs accepted
+  std::atomic<uint64_t> rejected{0};         // requests refused, closing the connection
+  std::atomic<uint64_t> auth_failures{0};    // AUTHs with a wrong MAC
+};
+
 // What every session of one server shares. The pointers outlive the sessions.
 struct SessionEnv {
-  // Shared secret; empty: no authentication.
+  // Shared secret; empty: no authentication. Points into secret_holder when
+  // that is set (the server's secret can be replaced while sessions that
+  // authenticated with the old one go on).
   std::string_view secret;
+  std::shared_ptr<const std::string> secret_holder;
   LogStore* store = nullptr;
-  // Counters: successful APPENDs, refused requests.
-  std::atomic<uint64_t>* appends = nullptr;
-  std::atomic<uint64_t>* rejected = nullptr;
+  SessionCounters* counters = nullptr;
 };
 
 class Session {
@@ -37,6 +49,8 @@ class Session {
   };
 
   explicit Session(const SessionEnv& env) : env_(env) {}
+  // Lets go of the open log.
+  ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -71,6 +85,8 @@ class Session {
   // Checks an owner's signature of `msg` for request h (once per request id).
   bool CheckProof(const wire::Header& h, const wire::OwnerProof& proof,
                   const std::vector<uint8_t>& msg);
+  // Lets go of the open log, if any (LogStore::Detach).
+  void DropLog();
   // Appends a refusal of request h with `code` and counts it.
   Verdict Fail(const wire::Header& h, int32_t code, std::vector<uint8_t>* out);
 

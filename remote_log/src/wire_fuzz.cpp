@@ -149,12 +149,11 @@ void Serve(rvmr::remote_log::Session* s, const uint8_t* data, size_t size) {
 
 void ServeAll(const uint8_t* data, size_t size) {
   using namespace rvmr::remote_log;
-  std::atomic<uint64_t> appends{0}, rejected{0};
+  SessionCounters counters;
   LogStore store(1 << 20);
   SessionEnv env;
   env.store = &store;
-  env.appends = &appends;
-  env.rejected = &rejected;
+  env.counters = &counters;
   {
     Session raw(env);
     Serve(&raw, data, size);

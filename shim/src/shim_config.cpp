@@ -2,8 +2,8 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+
+#include "common/config_file.h"
 
 #include "remote_log/auth.h"
 #include "remote_log/transport.h"
@@ -28,74 +28,6 @@ Status CheckMirrorUris(const std::vector<std::string>& mirrors, std::string_view
   return Status::Ok();
 }
 
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
-// Parses a decimal count with an optional K/M/G suffix (powers of 1024).
-bool ParseSize(std::string_view v, uint64_t* out) {
-  if (v.empty()) return false;
-  uint64_t mult = 1;
-  switch (v.back()) {
-    case 'k':
-    case 'K':
-      mult = 1ull << 10;
-      v.remove_suffix(1);
-      break;
-    case 'm':
-    case 'M':
-      mult = 1ull << 20;
-      v.remove_suffix(1);
-      break;
-    case 'g':
-    case 'G':
-      mult = 1ull << 30;
-      v.remove_suffix(1);
-      break;
-    default:
-      break;
-  }
-  if (v.empty()) return false;
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-    if (n > (UINT64_MAX - 9) / 10) return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (n > UINT64_MAX / mult) return false;
-  *out = n * mult;
-  return true;
-}
-
-bool ParseBool(std::string_view v, bool* out) {
-  if (v == "1" || v == "true" || v == "yes" || v == "on") {
-    *out = true;
-    return true;
-  }
-  if (v == "0" || v == "false" || v == "no" || v == "off") {
-    *out = false;
-    return true;
-  }
-  return false;
-}
-
-bool ReadFile(const std::string& path, std::string* out, int* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *err = errno;
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
-
 }  // namespace
 
 std::vector<std::string> SplitMirrorList(std::string_view list) {
@@ -114,28 +46,16 @@ std::vector<std::string> SplitMirrorList(std::string_view list) {
 }
 
 Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfig* cfg) {
-  int lineno = 0;
-  while (!text.empty()) {
-    size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
-    ++lineno;
-    if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-    line = Trim(line);
-    if (line.empty()) continue;
+  std::vector<config::Line> lines;
+  Status split = config::SplitLines(text, origin, &lines);
+  if (!split.ok()) return split;
+  for (const config::Line& line : lines) {
     auto where = [&](std::string_view what) {
-      return std::string(origin) + ":" + std::to_string(lineno) + ": " + std::string(what);
+      return config::Where(origin, line.lineno, what);
     };
-    size_t eq = line.find('=');
-    if (eq == std::string_view::npos)
-      return Status::InvalidArgument(
-          where("expected 'key = value', got '" + std::string(line) + "'"));
-    std::string key(Trim(line.substr(0, eq)));
-    std::string_view val = Trim(line.substr(eq + 1));
-    auto bad = [&](std::string_view expected) {
-      return Status::InvalidArgument(where("bad value '" + std::string(val) + "' for '" + key +
-                                           "': expected " + std::string(expected)));
-    };
+    const std::string& key = line.key;
+    std::string_view val = line.value;
+    auto bad = [&](std::string_view expected) { return config::BadValue(origin, line, expected); };
     uint64_t n = 0;
     bool b = false;
     if (key == "mirrors") {
@@ -145,7 +65,7 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
     } else if (key == "ack") {
       if (val == "all") {
         cfg->write_quorum = 0;
-      } else if (ParseSize(val, &n) && n >= 1 && n <= 16) {
+      } else if (config::ParseSize(val, &n) && n >= 1 && n <= 16) {
         cfg->write_quorum = n;
       } else {
         return bad("'all' or a mirror count 1..16");
@@ -158,24 +78,24 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
       else
         return bad("'fallback' or 'strict'");
     } else if (key == "require_mirror_at_recovery") {
-      if (!ParseBool(val, &cfg->require_mirror_at_recovery)) return bad("yes or no");
+      if (!config::ParseBool(val, &cfg->require_mirror_at_recovery)) return bad("yes or no");
     } else if (key == "abandon_mirror_copy") {
-      if (!ParseBool(val, &cfg->abandon_mirror_copy)) return bad("yes or no");
+      if (!config::ParseBool(val, &cfg->abandon_mirror_copy)) return bad("yes or no");
     } else if (key == "staging_bytes") {
-      if (!ParseSize(val, &n) || n < 4096) return bad("a size of at least 4096 (K/M/G suffixes)");
+      if (!config::ParseSize(val, &n) || n < 4096) return bad("a size of at least 4096 (K/M/G suffixes)");
       cfg->staging_bytes = n;
     } else if (key == "trim_interval_bytes") {
-      if (!ParseSize(val, &n) || n == 0) return bad("a positive size (K/M/G suffixes)");
+      if (!config::ParseSize(val, &n) || n == 0) return bad("a positive size (K/M/G suffixes)");
       cfg->trim_interval_bytes = n;
     } else if (key == "disk_batch_delay_us") {
-      if (!ParseSize(val, &n) || n > 1000000) return bad("microseconds, 0..1000000");
+      if (!config::ParseSize(val, &n) || n > 1000000) return bad("microseconds, 0..1000000");
       cfg->disk_batch_delay_us = static_cast<uint32_t>(n);
     } else if (key == "pipeline_depth") {
-      if (!ParseSize(val, &n) || n == 0 || n > 64) return bad("a count, 1..64");
+      if (!config::ParseSize(val, &n) || n == 0 || n > 64) return bad("a count, 1..64");
       cfg->pipeline_depth = static_cast<uint32_t>(n);
     } else if (key == "connect_timeout_ms" || key == "io_timeout_ms" ||
                key == "reconnect_interval_ms") {
-      if (!ParseSize(val, &n) || n == 0 || n > 600000) return bad("milliseconds, 1..600000");
+      if (!config::ParseSize(val, &n) || n == 0 || n > 600000) return bad("milliseconds, 1..600000");
       int ms = static_cast<int>(n);
       if (key == "connect_timeout_ms")
         cfg->connect_timeout_ms = ms;
@@ -184,10 +104,10 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
       else
         cfg->reconnect_interval_ms = ms;
     } else if (key == "busy_poll") {
-      if (!ParseBool(val, &b)) return bad("yes or no");
+      if (!config::ParseBool(val, &b)) return bad("yes or no");
       cfg->busy_poll = b;
     } else if (key == "o_direct") {
-      if (!ParseBool(val, &b)) return bad("yes or no");
+      if (!config::ParseBool(val, &b)) return bad("yes or no");
       cfg->o_direct = b;
     } else if (key == "disk_writer") {
       if (val == "auto")
@@ -199,9 +119,9 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
       else
         return bad("'auto', 'io_uring' or 'pwrite'");
     } else if (key == "protect_records") {
-      if (!ParseBool(val, &cfg->protect_records)) return bad("yes or no");
+      if (!config::ParseBool(val, &cfg->protect_records)) return bad("yes or no");
     } else if (key == "encrypt") {
-      if (!ParseBool(val, &cfg->encrypt)) return bad("yes or no");
+      if (!config::ParseBool(val, &cfg->encrypt)) return bad("yes or no");
     } else if (key == "log_key_file") {
       if (val.empty()) return bad("a file name");
       cfg->log_key_file = std::string(val);
@@ -210,8 +130,7 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
       cfg->log_name = std::string(val);
     } else if (key == "secret_file") {
       std::string secret;
-      int err = 0;
-      if (!ReadFile(std::string(val), &secret, &err))
+      if (int err = config::ReadWholeFile(std::string(val), &secret); err != 0)
         return Status::IoError(where("cannot read secret_file '" + std::string(val) + "'"), err);
       while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
       if (secret.empty())
@@ -238,8 +157,7 @@ Status ParseShimConfig(std::string_view text, std::string_view origin, ShimConfi
 Status LoadShimConfigFromEnv(ShimConfig* cfg) {
   if (const char* file = std::getenv("RVM_SHIM_CONFIG"); file != nullptr && *file != '\0') {
     std::string text;
-    int err = 0;
-    if (!ReadFile(file, &text, &err))
+    if (int err = config::ReadWholeFile(file, &text); err != 0)
       return Status::IoError(std::string("RVM_SHIM_CONFIG: cannot read '") + file + "'", err);
     Status s = ParseShimConfig(text, file, cfg);
     if (!s.ok()) return s;

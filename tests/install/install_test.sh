@@ -30,6 +30,27 @@ for page in man1/rvm-log.1 man1/rvm-preload-restore.1 man3/rvm.3 man8/rdsinit.8 
 done
 echo "man pages installed"
 
+echo "== rvm-logd's systemd unit and default config"
+unit=$prefix/lib/systemd/system/rvm-logd.service
+conf=$prefix/etc/rvm/rvm-logd.conf
+[ -s "$unit" ] || fail "$unit is missing"
+[ -s "$conf" ] || fail "$conf is missing"
+grep -q "^Type=notify$" "$unit" || fail "$unit is not Type=notify"
+# The unit names the configured prefix's paths (cmake -DCMAKE_INSTALL_PREFIX).
+grep -Eq "^ExecStart=/.*/bin/rvm-logd --config /.*/rvm/rvm-logd.conf$" "$unit" ||
+  fail "$unit does not run rvm-logd with its config file"
+grep -q "^ExecReload=/bin/kill -HUP \$MAINPID$" "$unit" || fail "$unit: no ExecReload"
+# The config as installed, and with every documented default uncommented, is
+# accepted: the start then fails only at the (unresolvable) listen address.
+sed -E 's/^#([a-z-]+ = )/\1/; /^(secret-file|port-file|rdma-listen|metrics-listen) =/d' \
+  "$conf" >"$tmp/defaults.conf"
+grep -q "^capacity = 1G$" "$tmp/defaults.conf" || fail "no defaults uncommented in $conf"
+for c in "$conf" "$tmp/defaults.conf"; do
+  out=$("$prefix/bin/rvm-logd" --config "$c" --listen 256.0.0.1:0 2>&1) && fail "rvm-logd started"
+  case "$out" in *"cannot resolve listen address"*) ;; *) fail "rvm-logd --config $c: $out" ;; esac
+done
+echo "unit and config installed; the config's defaults are accepted"
+
 echo "== every installed program answers --version with $version"
 for prog in "$prefix"/bin/* "$prefix"/sbin/*; do
   out=$("$prog" --version) || fail "$prog --version exits non-zero"

@@ -7,9 +7,12 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +23,26 @@
 #include "remote_log/wire.h"
 
 namespace rvmr::remote_log::test {
+
+// A temporary directory, removed with everything in it.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/rvm-logd-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  // Writes `text` to the file `name` in it with `mode`; returns its path.
+  std::string Write(const std::string& name, const std::string& text, mode_t mode = 0600) {
+    std::string p = path + "/" + name;
+    {
+      std::ofstream f(p, std::ios::trunc);
+      f << text;
+    }
+    chmod(p.c_str(), mode);
+    return p;
+  }
+};
 
 inline std::unique_ptr<Server> StartServer(uint64_t capacity = 64 << 20, std::string secret = "",
                                            std::string listen = "127.0.0.1:0") {

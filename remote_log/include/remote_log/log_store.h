@@ -76,6 +76,26 @@ class LogStore {
   // `owner` is given, those it owns, sorted by name.
   std::vector<LogEntry> ListVisibleTo(const uint8_t* owner);
 
+  // A log's state for the server's own reports (metrics, shutdown):
+  // `sessions` is how many connections hold it open now (Attach/Detach).
+  struct Held {
+    std::string name;
+    LogInfo info;
+    uint32_t sessions = 0;
+  };
+  // Every log, sorted by name.
+  std::vector<Held> Snapshot();
+
+  // A connection opened `log` (Attach) or let go of it (Detach, which also
+  // signals the change descriptor).
+  void Attach(Log* log);
+  void Detach(Log* log);
+
+  // An eventfd to which 1 is added after every successful Trim and every
+  // Detach, so that a waiter (shutdown) sees writers make progress; -1 (the
+  // default): none. The caller keeps it open while set.
+  void set_change_fd(int fd) { change_fd_.store(fd, std::memory_order_release); }
+
   uint64_t capacity() const { return capacity_; }
   // Bytes held by all logs (sum of tail - start).
   uint64_t used() const { return used_.load(std::memory_order_relaxed); }
@@ -96,6 +116,11 @@ class LogStore {
   // creation and never change: read without the log's lock).
   std::vector<LogEntry> Collect(const std::function<bool(const Log&)>& keep);
 
+  // Signals the change descriptor, if one is set.
+  void NotifyChange();
+  int32_t TrimLocked(Log* log, uint64_t epoch, uint64_t durable, LogInfo* info);
+
+  std::atomic<int> change_fd_{-1};
   std::mutex mu_;  // guards logs_
   std::map<std::string, std::shared_ptr<Log>> logs_;
   std::mutex free_mu_;

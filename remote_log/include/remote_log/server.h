@@ -23,6 +23,7 @@
 namespace rvmr::remote_log {
 
 class ConnThreads;
+struct SessionCounters;
 struct WorkerShared;
 
 struct ServerOptions {
@@ -69,16 +70,29 @@ class Server {
   // Idempotent. The logs stay in store() until the Server is destroyed.
   void Stop();
 
+  // Replaces the shared secret: connections accepted from now on must
+  // authenticate with `secret`; those already accepted keep the one they were
+  // accepted with. InvalidArgument (and nothing changes) if it is shorter than
+  // auth::kMinSecretSize, or empty while listening on a non-loopback address.
+  // Thread-safe; after Start.
+  Status SetSecret(std::string secret);
+
   // One line of counters: connections, logs, bytes held/capacity, appends.
   std::string StatusLine();
 
   LogStore& store() { return store_; }
 
-  // Counters (monotonic, for status lines and tests).
-  uint64_t appends() const { return appends_.load(); }
+  // Counters (monotonic, for status lines, metrics and tests).
+  // APPENDs acknowledged, APPENDs handled, bytes acknowledged, TRIMs
+  // accepted, AUTHs refused for a wrong MAC.
+  uint64_t appends() const;
+  uint64_t append_requests() const;
+  uint64_t append_bytes() const;
+  uint64_t trims() const;
+  uint64_t auth_failures() const;
   uint64_t connections_accepted() const { return accepted_.load(); }
   // Requests refused with an error that closes the connection.
-  uint64_t connections_rejected() const { return rejected_.load(); }
+  uint64_t connections_rejected() const;
   // Connections refused because max_connections were open.
   uint64_t connections_refused() const { return refused_.load(); }
   // Connections closed for not authenticating within auth_timeout_ms.
@@ -101,6 +115,11 @@ class Server {
 
   const ServerOptions options_;
   LogStore store_;
+  // Whether the listening address is a loopback one (set by Start).
+  bool loopback_ = false;
+  std::mutex secret_mu_;  // guards secret_
+  // The secret new connections must authenticate with (Start, SetSecret).
+  std::shared_ptr<const std::string> secret_;
   int listen_fd_ = -1;
   int wake_fd_[2] = {-1, -1};
   uint16_t port_ = 0;
@@ -110,11 +129,26 @@ class Server {
   std::unique_ptr<WorkerShared> shared_;
   std::unique_ptr<ConnThreads> conn_threads_;  // between Start and Stop
   std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> appends_{0};
+  const std::unique_ptr<SessionCounters> counters_;
   std::atomic<uint64_t> accepted_{0};
-  std::atomic<uint64_t> rejected_{0};
   std::atomic<uint64_t> refused_{0};
 };
+
+// How ListenTcp listens.
+struct TcpListenOptions {
+  // Refuse (InvalidArgument) an address that is not a loopback one.
+  bool require_loopback = false;
+  // SO_RCVBUF of the socket (inherited by accepted ones); 0: the default.
+  int receive_buffer = 0;
+  int backlog = 128;
+};
+
+// Binds a non-blocking, close-on-exec TCP socket to "host:port" (port 0: the
+// OS chooses) and listens. *fd: the socket, *port: the bound port,
+// *loopback: whether the address is a loopback one. InvalidArgument for a bad
+// address, IoError if it cannot be bound.
+Status ListenTcp(const std::string& listen_addr, const TcpListenOptions& options, int* fd,
+                 uint16_t* port, bool* loopback);
 
 // Splits "host:port" / "[v6]:port" into its parts. InvalidArgument otherwise.
 Status ParseHostPort(const std::string& s, std::string* host, uint16_t* port);

@@ -173,5 +173,8 @@ Transports: TCP, and RDMA through rdma-core.")
 set(CPACK_RVM_DEBIAN_DIR ${RVM_DEBIAN_DIR})
 set(CPACK_RVM_CHANGELOG ${CMAKE_BINARY_DIR}/packaging/changelog.Debian)
 set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/PackagingStage.cmake)
+# After: librvm1 without CPack's ldconfig-only postinst/postrm (its trigger
+# does that), cmake/PackagingFinish.cmake.
+set(CPACK_POST_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/PackagingFinish.cmake)
 
 include(CPack)

@@ -146,7 +146,7 @@ for p in $packages; do
     [ -f "$elf" ] && [ ! -L "$elf" ] && head -c4 "$elf" | grep -q ELF || continue
     for lib in $(objdump -p "$elf" | awk '$1 == "NEEDED" { print $2 }'); do
       if [ -e "$tmp/x/usr/lib/$lib" ]; then owner=librvm1; else
-        path=$(LD_LIBRARY_PATH=$tmp/x/usr/lib ldd "$elf" | awk -v l="$lib" '$1 == l { print $3 }')
+        path=$(LD_LIBRARY_PATH=$tmp/x/usr/lib ldd "$elf" | awk -v l="$lib" '$1 == l { print $3 } $1 ~ "/" l "$" { print $1 }')
         [ -n "$path" ] || fail "$f needs $lib, which is not found"
         owner=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null ||
           dpkg -S "${path#/usr}" 2>/dev/null || dpkg -S "/usr$path" 2>/dev/null || true)

@@ -17,19 +17,27 @@ set(RVM_PACKAGE_MAINTAINER "rvm-remote maintainers <maintainers@users.noreply.h-
 set(RVM_DEBIAN_REVISION 1 CACHE STRING "Debian revision of the packages (version ${PROJECT_VERSION}-N)")
 set(RVM_DEBIAN_DIR ${PROJECT_SOURCE_DIR}/packaging/debian)
 
-# rvm-logd's systemd unit and default configuration: installed (component
-# logd) from the first of these places that has them, as FILE or FILE.in
-# (configured with @VAR@ substitution). The config lands in /etc/rvm in the
-# package (PREFIX/etc/rvm for a plain `cmake --install`) and is a conffile.
+# rvm-logd's systemd unit and default configuration, found in the first of
+# these places that has them, as FILE or FILE.in. remote_log/service/ is the
+# daemon module's own: its CMakeLists.txt installs them (with COMPONENT logd),
+# and only the maintainer scripts and conffiles below depend on them. From the
+# other places they are installed here (component logd; FILE.in configured
+# with @VAR@ substitution). The config lands in /etc/rvm in the package
+# (PREFIX/etc/rvm for a plain `cmake --install`) and is a conffile.
 function(rvm_find_packaged_file out name)
   set(found "")
-  foreach(dir packaging/rvm-logd packaging remote_log/systemd remote_log systemd etc)
+  foreach(dir remote_log/service packaging/rvm-logd packaging remote_log/systemd systemd etc)
     foreach(candidate ${name} ${name}.in)
       if(NOT found AND EXISTS ${PROJECT_SOURCE_DIR}/${dir}/${candidate})
         set(found ${PROJECT_SOURCE_DIR}/${dir}/${candidate})
       endif()
     endforeach()
   endforeach()
+  if(found MATCHES "/remote_log/service/")
+    set(${out} "${found}" PARENT_SCOPE)
+    set(${out}_BY_MODULE TRUE PARENT_SCOPE)
+    return()
+  endif()
   if(found MATCHES "\\.in$")
     configure_file(${found} ${CMAKE_BINARY_DIR}/packaging/${name} @ONLY)
     set(found ${CMAKE_BINARY_DIR}/packaging/${name})
@@ -38,10 +46,10 @@ function(rvm_find_packaged_file out name)
 endfunction()
 rvm_find_packaged_file(RVM_LOGD_UNIT rvm-logd.service)
 rvm_find_packaged_file(RVM_LOGD_CONF rvm-logd.conf)
-if(RVM_LOGD_UNIT)
+if(RVM_LOGD_UNIT AND NOT RVM_LOGD_UNIT_BY_MODULE)
   install(FILES ${RVM_LOGD_UNIT} DESTINATION lib/systemd/system COMPONENT logd)
 endif()
-if(RVM_LOGD_CONF)
+if(RVM_LOGD_CONF AND NOT RVM_LOGD_CONF_BY_MODULE)
   install(FILES ${RVM_LOGD_CONF} DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/rvm COMPONENT logd)
 endif()
 
@@ -172,6 +180,7 @@ Transports: TCP, and RDMA through rdma-core.")
 # package's doc directory, man pages gzipped, PREFIX/etc moved to /etc.
 set(CPACK_RVM_DEBIAN_DIR ${RVM_DEBIAN_DIR})
 set(CPACK_RVM_CHANGELOG ${CMAKE_BINARY_DIR}/packaging/changelog.Debian)
+set(CPACK_RVM_BUILD_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/PackagingStage.cmake)
 # After: librvm1 without CPack's ldconfig-only postinst/postrm (its trigger
 # does that), cmake/PackagingFinish.cmake.

@@ -6,6 +6,9 @@
 #  - usr/share/doc/<package>/copyright (DEP-5) and changelog.Debian.gz;
 #  - man pages gzipped with -9n (no name, no time stamp: reproducible);
 #  - usr/etc (CMAKE_INSTALL_SYSCONFDIR under the prefix) moved to /etc;
+#  - in systemd units, the paths of the build's own prefix (a unit configured
+#    with CMAKE_INSTALL_FULL_BINDIR, say /usr/local/bin) made the package's:
+#    PREFIX/etc/ -> /etc/, PREFIX/ -> /usr/;
 #  - packaging/debian/<package>.lintian-overrides, where one exists.
 
 find_program(RVM_GZIP gzip REQUIRED)
@@ -34,6 +37,17 @@ foreach(component IN LISTS CPACK_COMPONENTS_ALL)
       message(FATAL_ERROR "packaging: ${package} installs both ${usr}/etc and ${root}/etc")
     endif()
     file(RENAME "${usr}/etc" "${root}/etc")
+  endif()
+
+  set(prefix "${CPACK_RVM_BUILD_PREFIX}")
+  if(NOT prefix STREQUAL CPACK_PACKAGING_INSTALL_PREFIX)
+    file(GLOB units "${root}/lib/systemd/system/*" "${usr}/lib/systemd/system/*")
+    foreach(unit IN LISTS units)
+      file(READ "${unit}" text)
+      string(REPLACE "${prefix}/etc/" "/etc/" text "${text}")
+      string(REPLACE "${prefix}/" "${CPACK_PACKAGING_INSTALL_PREFIX}/" text "${text}")
+      file(WRITE "${unit}" "${text}")
+    endforeach()
   endif()
 
   file(GLOB_RECURSE pages LIST_DIRECTORIES false "${usr}/share/man/*")

@@ -83,7 +83,8 @@ done
 has rvm-logd /usr/bin/rvm-logd
 has rvm-logd /usr/share/man/man8/rvm-logd.8.gz
 if [ "$has_unit" = 1 ]; then
-  has rvm-logd /usr/lib/systemd/system/rvm-logd.service
+  unit=$(grep -E '^(/usr)?/lib/systemd/system/rvm-logd\.service$' "$tmp/rvm-logd/files") ||
+    fail "rvm-logd lacks lib/systemd/system/rvm-logd.service"
   for s in postinst prerm postrm; do
     grep -q "deb-systemd-" "$tmp/rvm-logd/control/$s" || fail "rvm-logd's $s does not handle the unit"
   done
@@ -115,6 +116,18 @@ for page in "$tmp"/x/usr/share/man/man*/*.gz; do
 done
 grep -qx "Version: $version" "$tmp/x/usr/lib/pkgconfig/rvm.pc" || fail "rvm.pc is not version $version"
 echo "man pages, rvm.pc and changelog.Debian.gz carry $version"
+if [ "$has_unit" = 1 ]; then
+  # The unit runs the packaged daemon with the packaged config path.
+  exec_start=$(sed -n 's/^ExecStart=//p' "$tmp/x$unit")
+  daemon=${exec_start%% *}
+  has rvm-logd "$daemon"
+  case "$exec_start" in *"/usr/local/"*) fail "unit: ExecStart=$exec_start names /usr/local" ;; esac
+  if [ "$has_conf" = 1 ]; then
+    case "$exec_start" in *"--config "*) case "$exec_start" in *"--config /etc/rvm/rvm-logd.conf"*) ;;
+      *) fail "unit: ExecStart=$exec_start does not read /etc/rvm/rvm-logd.conf" ;; esac ;; esac
+  fi
+  echo "unit: ExecStart=$exec_start"
+fi
 for n in rvm seg rds; do
   [ "$(readlink "$tmp/x/usr/lib/lib${n}pt.so.1")" = "lib$n.so.1.2.9" ] ||
     fail "lib${n}pt.so.1 does not point to lib$n.so.1.2.9"

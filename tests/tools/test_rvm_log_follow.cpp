@@ -160,4 +160,11 @@ TEST_CASE("inspect --follow: a head moved past it, a re-created log, --limit", "
   CHECK(l.Wait() == 0);
   CHECK(Count(l.output(), "\"kind\":\"record\"") == 2);
   CHECK(l.output().find("record limit reached") != std::string::npos);
+
+  // Several logs followed at once: each headed, each ends at its limit.
+  ChildProcess two(Follow("--limit 3 " + path + " " + dir.File("scratch")));
+  CHECK(two.Wait() == 0);
+  CHECK(Count(two.output(), "\"kind\":\"record\"") == 6);
+  CHECK(Count(two.output(), "{\"kind\":\"file\",\"path\":\"" + path + "\"}") == 2);
+  CHECK(Count(two.output(), "\"reason\":\"record limit reached\"") == 2);
 }

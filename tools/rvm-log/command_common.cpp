@@ -33,6 +33,16 @@ void PrintLogHeading(const std::string& path, bool json, bool first, std::ostrea
   out << "==> " << path << " <==\n";
 }
 
+Status CheckLogArguments(const std::vector<std::string>& paths, const std::string& remote_uri,
+                         const std::string& name) {
+  if (paths.empty() && remote_uri.empty())
+    return Status::InvalidArgument("give a disk log path, or --remote URI (with --name)");
+  if (paths.size() > 1 && !name.empty())
+    return Status::InvalidArgument(
+        "--name names one remote copy: give at most one disk log with it");
+  return Status::Ok();
+}
+
 int ForEachLog(const std::vector<std::string>& paths, bool json, std::ostream& out,
                const std::function<int(const std::string& path)>& one) {
   if (paths.empty()) return one("");

@@ -125,6 +125,12 @@ bool WarnMirrorsMayHoldMore(const std::string& cmd, const std::string& log_path,
 int ForEachLog(const std::vector<std::string>& paths, bool json, std::ostream& out,
                const std::function<int(const std::string& path)>& one);
 
+// Checks the logs a subcommand taking several is given: some disk log, or a
+// remote copy (--remote with --name); --name with at most one disk log.
+// InvalidArgument saying what to give otherwise.
+Status CheckLogArguments(const std::vector<std::string>& paths, const std::string& remote_uri,
+                         const std::string& name);
+
 // The heading of one log's output among several: "==> PATH <==" (after a
 // blank line unless `first`), or {"kind":"file","path":PATH} with `json`.
 void PrintLogHeading(const std::string& path, bool json, bool first, std::ostream& out);

@@ -285,12 +285,9 @@ int FollowAll(const InspectOptions& o, std::vector<std::unique_ptr<Inspection>>&
 }  // namespace
 
 int RunInspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
-  if (o.log_paths.empty() && o.remote_uri.empty()) {
-    err << "rvm-log inspect: give a disk log path, or --remote URI (with --name)\n";
-    return kExitError;
-  }
-  if (o.log_paths.size() > 1 && !o.name.empty()) {
-    err << "rvm-log inspect: --name names one remote copy: give at most one disk log with it\n";
+  Status args = CheckLogArguments(o.log_paths, o.remote_uri, o.name);
+  if (!args.ok()) {
+    err << "rvm-log inspect: " << args.message() << "\n";
     return kExitError;
   }
   if (!o.follow) {

@@ -203,12 +203,9 @@ int VerifyOne(const VerifyOptions& o, const std::string& log_path, std::ostream&
 }  // namespace
 
 int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
-  if (o.log_paths.empty() && o.remote_uri.empty()) {
-    err << "rvm-log verify: give a disk log path, or --remote URI (with --name)\n";
-    return kExitError;
-  }
-  if (o.log_paths.size() > 1 && !o.name.empty()) {
-    err << "rvm-log verify: --name names one remote copy: give at most one disk log with it\n";
+  Status args = CheckLogArguments(o.log_paths, o.remote_uri, o.name);
+  if (!args.ok()) {
+    err << "rvm-log verify: " << args.message() << "\n";
     return kExitError;
   }
   return ForEachLog(o.log_paths, o.json, out,

@@ -20,7 +20,7 @@ using testing::kSegSize;
 
 int Verify(const std::string& path, Out* o) {
   VerifyOptions v;
-  v.log_path = path;
+  v.log_paths = {path};
   return RunVerify(v, o->out, o->err);
 }
 
@@ -59,7 +59,7 @@ TEST_CASE("inspect shows status, records, ranges and the end", "[inspect]") {
   Fill(&b, dir, 10);
   Out o;
   InspectOptions io;
-  io.log_path = b.path();
+  io.log_paths = {b.path()};
   REQUIRE(RunInspect(io, o.out, o.err) == kExitOk);
   std::string s = o.out.str();
   CHECK(s.find("log id " + LogIdHex(b.status())) != std::string::npos);
@@ -77,7 +77,7 @@ TEST_CASE("inspect --json: one object per line with the documented fields", "[in
   Fill(&b, dir, 5);
   Out o;
   InspectOptions io;
-  io.log_path = b.path();
+  io.log_paths = {b.path()};
   io.json = true;
   REQUIRE(RunInspect(io, o.out, o.err) == kExitOk);
   std::istringstream lines(o.out.str());
@@ -126,7 +126,7 @@ TEST_CASE("inspect filters by LSN, segment and transaction", "[inspect]") {
     return n;
   };
   InspectOptions io;
-  io.log_path = b.path();
+  io.log_paths = {b.path()};
   io.json = true;
   {
     Out o;
@@ -215,7 +215,7 @@ TEST_CASE("verify reports the offset, file position and reason of corruption", "
   // inspect shows the prefix and flags the damage.
   Out i;
   InspectOptions io;
-  io.log_path = b.path();
+  io.log_paths = {b.path()};
   CHECK(RunInspect(io, i.out, i.err) == kExitProblem);
   CHECK(i.out.str().find("DAMAGED") != std::string::npos);
 }
@@ -277,10 +277,11 @@ TEST_CASE("verify: truncated files and damaged status blocks", "[verify]") {
     TempDir d2;
     testing::WriteFile(d2.File("notalog"), std::string(20000, 'x'));
     Out o;
-    CHECK(Verify(d2.File("notalog"), &o) == kExitProblem);
+    CHECK(Verify(d2.File("notalog"), &o) == kExitError);  // not a log: a usage error
+    CHECK(o.err.str().find("not an rvm_remote log") != std::string::npos);
     Out i;
     InspectOptions io;
-    io.log_path = d2.File("missing");
+    io.log_paths = {d2.File("missing")};
     CHECK(RunInspect(io, i.out, i.err) == kExitError);
     CHECK(i.err.str().find(d2.File("missing")) != std::string::npos);
   }
@@ -362,7 +363,7 @@ TEST_CASE("a log whose mirrors may hold more: warned, replay incomplete", "[mark
   {
     Out o;
     InspectOptions io;
-    io.log_path = b.path();
+    io.log_paths = {b.path()};
     CHECK(RunInspect(io, o.out, o.err) == kExitOk);  // inspection: a warning only
     CHECK(warned(o));
   }

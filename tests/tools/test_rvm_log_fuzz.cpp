@@ -138,7 +138,7 @@ TEST_CASE("fuzz the log parser with random and mutated logs for a bounded time",
     testing::WriteFile(p, im.bytes);
     std::ostringstream out, err;
     tools::VerifyOptions v;
-    v.log_path = p;
+    v.log_paths = {p};
     CHECK(tools::RunVerify(v, out, err) == tools::kExitOk);
     CHECK(tools::FuzzLogFile(reinterpret_cast<const uint8_t*>(im.bytes.data()), im.bytes.size()) ==
           0);

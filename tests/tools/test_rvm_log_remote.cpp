@@ -130,7 +130,7 @@ TEST_CASE("replay --from remote and --from disk give byte-identical segments", "
   // Both agree: verify and diff say so.
   Out v;
   VerifyOptions vo;
-  vo.log_path = b.path();
+  vo.log_paths = {b.path()};
   vo.remote_uri = srv.uri();
   CHECK(RunVerify(vo, v.out, v.err) == kExitOk);
   Out df;
@@ -268,7 +268,7 @@ TEST_CASE("inspect, verify and stat a remote log; stat over time", "[inspect][st
   REQUIRE(FillRemote(srv.uri(), name, 3, 0, b.stream()).ok());
   Out i;
   InspectOptions io;
-  io.log_path = b.path();  // names the remote copy
+  io.log_paths = {b.path()};  // names the remote copy
   io.remote_uri = srv.uri();
   REQUIRE(RunInspect(io, i.out, i.err) == kExitOk);
   CHECK(i.out.str().find("remote log " + name + " on " + srv.uri()) != std::string::npos);
@@ -369,4 +369,29 @@ TEST_CASE("a remote copy larger than the read window, read over parallel connect
   }
   CHECK(got == b.stream());
   CHECK(!src->Read(b.tail() - 4, got.data(), 8).ok());
+}
+
+TEST_CASE("inspect --follow --remote prints what the writer appends meanwhile", "[follow]") {
+  TestServer srv;
+  REQUIRE(srv.ok());
+  TempDir dir;
+  LogBuilder b(dir.File("log"), 1 << 20);
+  REQUIRE(b.ok());
+  testing::FillTwoSegments(&b, dir, 10);
+  const std::string name = LogIdHex(b.status());
+  const std::string first = b.stream().substr(0, size_t(b.offsets()[6]));
+  REQUIRE(FillRemote(srv.uri(), name, 3, 0, first).ok());
+  testing::ChildProcess f(std::string(RVM_LOG_BINARY) + " inspect --follow --json --poll-ms 20 " +
+                          "--remote " + srv.uri() + " --name " + name);
+  REQUIRE(f.ok());
+  const std::string rec = "\"kind\":\"record\"";
+  CHECK(f.ReadUntil([&](const std::string& o) { return testing::Count(o, rec) >= 6; }));
+  REQUIRE(FillRemote(srv.uri(), name, 3, 0, b.stream()).ok());  // the other 6 records
+  INFO(f.output());
+  CHECK(f.ReadUntil([&](const std::string& o) { return testing::Count(o, rec) >= 12; }));
+  CHECK(f.Stop(SIGTERM) == 0);
+  CHECK(testing::Count(f.output(), rec) == 12);
+  CHECK(f.output().find("\"lsn\":12,") != std::string::npos);
+  CHECK(f.output().find("\"kind\":\"end\",\"offset\":" + std::to_string(b.tail())) !=
+        std::string::npos);
 }

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,6 +130,14 @@ class LogBuilder {
     st_.tail_hint = tail_hint == UINT64_MAX ? tail() : tail_hint;
     REQUIRE(log::WriteLogStatus(fd_, &st_).ok());
   }
+  // Writes the status block with the head at `head` (LSN `head_lsn`, as
+  // log truncation leaves it) and tail_hint `tail_hint`.
+  void SetHead(uint64_t head, uint64_t head_lsn, uint64_t tail_hint) {
+    st_.head = head;
+    st_.head_lsn = head_lsn;
+    st_.tail_hint = tail_hint;
+    log::WriteLogStatus(fd_, &st_);
+  }
   // Overwrites `n` bytes at logical offset `offset` of the area (wrapping).
   void Poke(uint64_t offset, const std::string& bytes) {
     size_t done = 0;
@@ -228,6 +238,90 @@ inline RunResult RunShell(const std::string& cmd) {
   int st = ::pclose(p);
   r.code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   return r;
+}
+
+// A child process running a command line (through /bin/sh) with its stdout
+// and stderr on a pipe the test reads as the child writes: to wait for what
+// a long-running command (inspect --follow) prints.
+class ChildProcess {
+ public:
+  explicit ChildProcess(const std::string& cmd) {
+    const std::string line = "exec " + cmd;  // no allocation after fork
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::dup2(fds[1], 2);
+      ::execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+  }
+  ~ChildProcess() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (fd_ >= 0) ::close(fd_);
+  }
+  bool ok() const { return pid_ > 0 && fd_ >= 0; }
+  // Everything the child printed so far.
+  const std::string& output() const { return out_; }
+  // Reads the child's output until `done(output())` holds (true) or the
+  // output ends or `give_up_ms` pass without it (false: a failure bound,
+  // not a way to order events).
+  template <typename Pred>
+  bool ReadUntil(Pred done, int give_up_ms = 60000) {
+    int waited = 0;
+    while (!done(out_)) {
+      if (eof_ || waited >= give_up_ms) return false;
+      struct pollfd p = {fd_, POLLIN, 0};
+      int r = ::poll(&p, 1, 100);
+      if (r == 0) {
+        waited += 100;
+        continue;
+      }
+      if (r < 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(fd_, buf, sizeof(buf));
+      if (n <= 0)
+        eof_ = true;
+      else
+        out_.append(buf, size_t(n));
+    }
+    return true;
+  }
+  // Sends `sig`, reads the rest of the output and returns the exit status
+  // (128 + signal if a signal ended it).
+  int Stop(int sig) {
+    ::kill(pid_, sig);
+    return Wait();
+  }
+  // Reads the output to its end and returns the exit status.
+  int Wait() {
+    ReadUntil([](const std::string&) { return false; });
+    if (!eof_) ::kill(pid_, SIGKILL);  // it did not end: the caller's check fails
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    reaped_ = true;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  bool eof_ = false;
+  bool reaped_ = false;
+  std::string out_;
+};
+
+// How many times `what` occurs in `s`.
+inline size_t Count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1)) n++;
+  return n;
 }
 
 #ifdef RVM_LOG_BINARY

@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "commands.h"
 #include "remote_log/auth.h"
 #include "shim/log_key.h"
@@ -10,6 +12,47 @@
 #include "text_util.h"
 
 namespace rvmr::tools {
+
+const char kExitStatusHelp[] =
+    "Exit status (every subcommand): 0 ok (the log is sound, the copies agree, the replay is "
+    "complete); 1 verification failed (a damaged or torn record, damaged status blocks, a "
+    "lost committed tail, copies that differ); 2 usage or I/O error (a bad argument, a file "
+    "that cannot be read or is not a log, a server that cannot be reached). Given several "
+    "logs, the worst of their statuses.";
+
+int ExitCodeFor(const Status& s) {
+  return s.code() == Status::Code::kCorruption ? kExitProblem : kExitError;
+}
+
+void PrintLogHeading(const std::string& path, bool json, bool first, std::ostream& out) {
+  if (json) {
+    out << "{\"kind\":\"file\",\"path\":" << JsonString(path) << "}\n";
+    return;
+  }
+  if (!first) out << "\n";
+  out << "==> " << path << " <==\n";
+}
+
+Status CheckLogArguments(const std::vector<std::string>& paths, const std::string& remote_uri,
+                         const std::string& name) {
+  if (paths.empty() && remote_uri.empty())
+    return Status::InvalidArgument("give a disk log path, or --remote URI (with --name)");
+  if (paths.size() > 1 && !name.empty())
+    return Status::InvalidArgument(
+        "--name names one remote copy: give at most one disk log with it");
+  return Status::Ok();
+}
+
+int ForEachLog(const std::vector<std::string>& paths, bool json, std::ostream& out,
+               const std::function<int(const std::string& path)>& one) {
+  if (paths.empty()) return one("");
+  int worst = kExitOk;
+  for (size_t i = 0; i < paths.size(); i++) {
+    if (paths.size() > 1) PrintLogHeading(paths[i], json, i == 0, out);
+    worst = std::max(worst, one(paths[i]));
+  }
+  return worst;
+}
 
 Status RemoteOptions::ToConnectOptions(remote_log::ConnectOptions* out) const {
   *out = remote_log::ConnectOptions();

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "shim/log_key.h"
 #include "log_copy.h"
+#include "shim/log_key.h"
 #include "text_util.h"
 
 namespace rvmr::tools {
@@ -59,7 +59,7 @@ int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
   Status s = LogCopy::OpenDisk(o.log_path, &disk);
   if (!s.ok()) {
     err << "rvm-log diff: " << s.ToString() << "\n";
-    return kExitError;
+    return ExitCodeFor(s);
   }
   if (disk->source() == nullptr) {
     err << "rvm-log diff: " << disk->label() << ": the file is shorter than its record area\n";
@@ -74,7 +74,10 @@ int RunDiff(const DiffOptions& o, std::ostream& out, std::ostream& err) {
     return kExitError;
   }
   int rc = kExitOk;
-  if (dres.damage || dres.io_error()) rc = kExitProblem;
+  if (dres.io_error())
+    rc = kExitError;
+  else if (dres.damage)
+    rc = kExitProblem;
   if (o.json) {
     out << "{\"kind\":\"disk\",\"path\":" << JsonString(o.log_path) << ",\"head\":" << st.head
         << ",\"end\":" << dres.end << ",\"records\":" << dres.records

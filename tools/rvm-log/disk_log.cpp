@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "coda_log/coda_log.h"
+#include "shim/log_format.h"
 
 namespace rvmr::tools {
 
@@ -61,11 +62,13 @@ Status DiskLog::Open(const std::string& path, std::unique_ptr<DiskLog>* out) {
   // Decode each copy ourselves so the report can say what happened to both.
   std::vector<char> copy(log::kStatusCopySize);
   bool any = false;
+  bool magic = false;  // a copy begins with the status magic: a log, if damaged
   for (int i = 0; i < 2; i++) {
     size_t got = 0;
     Status s = PreadAll(d->fd_, copy.data(), copy.size(), uint64_t(i) * log::kStatusCopySize, &got);
     if (!s.ok())
       return Status::IoError(path + ": reading status copy " + std::to_string(i), s.sys_errno());
+    magic = magic || (got >= 8 && log::GetU64(copy.data()) == log::kStatusMagic);
     if (got < copy.size()) {
       d->copy_status_[i] = Status::Corruption("file ends at " + std::to_string(d->file_size_) +
                                               ", inside status copy " + std::to_string(i));
@@ -87,15 +90,19 @@ Status DiskLog::Open(const std::string& path, std::unique_ptr<DiskLog>* out) {
     std::unique_ptr<coda::CodaLog> original;
     Status cs = coda::CodaLog::Open(path, &original);
     return Status::NotSupported(
-        (cs.ok() ? original->Describe()
-                 : path + " is a log of the original RVM (Coda) that cannot be read: " +
-                       cs.message()) +
+        (cs.ok()
+             ? original->Describe()
+             : path + " is a log of the original RVM (Coda) that cannot be read: " + cs.message()) +
         " (rvm-log reads this RVM's log format only)");
   }
   if (!any) {
-    return Status::Corruption(
-        path + ": not an rvm_remote log: neither status copy is valid (copy 0: " +
-        d->copy_status_[0].message() + "; copy 1: " + d->copy_status_[1].message() + ")");
+    std::string why = " (copy 0: " + d->copy_status_[0].message() +
+                      "; copy 1: " + d->copy_status_[1].message() + ")";
+    if (magic)
+      return Status::Corruption(path + ": a damaged rvm_remote log: neither status copy is valid" +
+                                why);
+    return Status::InvalidArgument(path + ": not an rvm_remote log: neither status copy is valid" +
+                                   why);
   }
   const log::LogStatus& st = d->status_;
   if (st.area_size != 0 && st.area_start + st.area_size >= st.area_start &&

@@ -17,10 +17,13 @@ namespace rvmr::tools {
 
 class DiskLog {
  public:
-  // Opens `path` read-only and reads its status. Fails (naming the file and
-  // what was expected) if the file cannot be opened or neither status copy is
-  // valid; NotSupported, naming it as such, for a log of the original RVM. A file shorter than area_start + area_size opens, but
-  // area_complete() is false and source() is null.
+  // Opens `path` read-only and reads its status. Fails, naming the file and
+  // what was expected: IoError if it cannot be opened or read; Corruption if
+  // neither status copy is valid but one carries the status magic (a damaged
+  // log); InvalidArgument if neither does (not a log of this format);
+  // NotSupported, naming it as such, for a log of the original RVM. A file
+  // shorter than area_start + area_size opens, but area_complete() is false
+  // and source() is null.
   static Status Open(const std::string& path, std::unique_ptr<DiskLog>* out);
   ~DiskLog();
   DiskLog(const DiskLog&) = delete;

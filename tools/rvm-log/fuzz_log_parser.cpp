@@ -25,13 +25,13 @@ int FuzzLogFile(const uint8_t* data, size_t size) {
   std::string path = "/proc/self/fd/" + std::to_string(fd);
   std::ostringstream out, err;
   InspectOptions io;
-  io.log_path = path;
+  io.log_paths = {path};
   RunInspect(io, out, err);
   io.json = true;
   io.segment = "1";
   RunInspect(io, out, err);
   VerifyOptions vo;
-  vo.log_path = path;
+  vo.log_paths = {path};
   RunVerify(vo, out, err);
   ReplayCmdOptions ro;
   ro.log_path = path;

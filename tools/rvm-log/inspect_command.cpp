@@ -1,41 +1,22 @@
 // rvm-log inspect: the status block, then every record with its offset, LSN,
-// epoch, type, ranges and checksum; filters by LSN, segment and transaction.
-#include <map>
+// epoch, type, ranges and checksum (RecordPrinter, with its filters), then
+// where and why the log ends; with --follow, the records appended later.
+#include <time.h>
+
+#include <algorithm>
+#include <memory>
+#include <sstream>
 #include <vector>
 
 #include "commands.h"
 #include "log_copy.h"
-#include "shim/log_payload.h"
+#include "log_follower.h"
+#include "record_printer.h"
 #include "text_util.h"
 
 namespace rvmr::tools {
 
 namespace {
-
-const char* TypeName(uint16_t t) {
-  switch (static_cast<log::RecordType>(t)) {
-    case log::RecordType::kTransaction:
-      return "transaction";
-    case log::RecordType::kSegmentDict:
-      return "segment_dict";
-    case log::RecordType::kPadding:
-      return "padding";
-  }
-  return "unknown";
-}
-
-std::string FlagNames(uint32_t f) {
-  std::string s;
-  auto add = [&](const char* n) {
-    if (!s.empty()) s += ",";
-    s += n;
-  };
-  if (f & log::kTxnFlagFlush) add("flush");
-  if (f & log::kTxnFlagRestore) add("restore");
-  if (f & log::kTxnFlagCoalesced) add("coalesced");
-  if (f & ~uint32_t(7)) add(Hex32(f & ~uint32_t(7)).c_str());
-  return s.empty() ? "-" : s;
-}
 
 void PrintDiskStatus(const DiskLog& d, bool json, std::ostream& out) {
   const log::LogStatus& st = d.status();
@@ -87,160 +68,253 @@ void PrintRemoteStatus(const RemoteCopy& r, bool json, std::ostream& out) {
       << " held)\n";
 }
 
+// Sleeps `ms` milliseconds, or less once *stop is true.
+void WaitFor(int ms, const std::atomic<bool>* stop) {
+  for (int left = std::max(ms, 1); left > 0 && !(stop && stop->load()); left -= 20) {
+    struct timespec ts = {0, long(std::min(left, 20)) * 1000000L};
+    ::nanosleep(&ts, nullptr);
+  }
+}
+
+// One log's inspection: its status block, its records (in one scan, or in
+// one scan per Step while following), then the end line and summary.
+class Inspection {
+ public:
+  Inspection(const InspectOptions& o, std::string path, std::ostream& err)
+      : o_(o), path_(std::move(path)), err_(err) {}
+
+  // Opens the copy and prints its status block to `out`. False, with the
+  // exit status set, if it cannot be opened.
+  bool Open(std::ostream& out) {
+    std::string path = path_;
+    const InspectOptions& o = o_;
+    follower_ = std::make_unique<LogFollower>([&o, path](std::unique_ptr<LogCopy>* c) {
+      std::unique_ptr<LogCopy> disk;
+      if (!path.empty()) {
+        Status s = LogCopy::OpenDisk(path, &disk);
+        if (!s.ok() || o.remote_uri.empty()) {
+          *c = std::move(disk);
+          return s;
+        }
+      }
+      return OpenNamedRemoteCopy(o.remote_uri, o.name, o.remote, disk.get(), c);
+    });
+    Status s = follower_->Open();
+    if (!s.ok()) {
+      err_ << "rvm-log inspect: " << s.ToString() << "\n";
+      return End(ExitCodeFor(s));
+    }
+    LogCopy* c = follower_->copy();
+    if (!c->is_remote()) (void)WarnMirrorsMayHoldMore("inspect", path_, err_);
+    if (c->is_remote())
+      PrintRemoteStatus(c->remote(), o_.json, out);
+    else
+      PrintDiskStatus(*c->disk(), o_.json, out);
+    if (!o_.json) out << "records:\n";
+    start_ = follower_->position();
+    fresh_ = true;
+    return true;
+  }
+
+  // Prints to `out` the records appended since the last Step (the first:
+  // all the copy holds); while following, reopens the copy first.
+  void Step(std::ostream& out) {
+    if (over_) return;
+    if (!fresh_ && !Refresh()) return;
+    fresh_ = false;
+    LogCopy* c = follower_->copy();
+    if (c->source() == nullptr) {
+      if (!o_.follow) {
+        err_ << "rvm-log inspect: " << c->label() << ": records not shown: the file is truncated\n";
+        End(kExitProblem);
+      } else if (!said_short_) {
+        Note(c->label() + ": the file is shorter than its record area; waiting for it");
+      }
+      said_short_ = true;
+      return;
+    }
+    said_short_ = false;
+    stepped_ = true;
+    RecordPrinter* p = Printer(out);
+    ScanOptions so = follower_->Next();
+    so.stop_at = o_.to_offset;
+    so.halt = p->limit_reached();
+    ScanResult res;
+    Status s = ScanLog(
+        c->source(), so,
+        [&](const log::LogRecord& r) {
+          p->Visit(r, *c);
+          return Status::Ok();
+        },
+        &res);
+    if (!s.ok()) {
+      err_ << "rvm-log inspect: " << s.ToString() << "\n";
+      End(kExitError);
+      return;
+    }
+    follower_->Advance(res);
+    last_ = res;
+    records_ += res.records;
+    transactions_ += res.transactions;
+    bytes_ += res.txn_bytes;
+    if (res.records > 0) last_lsn_ = res.end_lsn;
+    if (res.halted) {
+      End(kExitOk);
+    } else if (res.io_error()) {
+      End(kExitError);
+    } else if (res.damage && (!o_.follow || follower_->BelowClaimedEnd())) {
+      End(kExitProblem);  // while following, only damage below the committed end is final
+    } else if (!o_.follow) {
+      End(kExitOk);
+    }
+    out.flush();
+  }
+
+  // Prints the end line and the summary.
+  void Finish(std::ostream& out) {
+    if (follower_ == nullptr || follower_->copy() == nullptr || !stepped_) return;
+    const LogCopy* c = follower_->copy();
+    const ScanResult& r = last_;
+    std::string why = r.io_error() ? r.stop_status.ToString() : log::ReadErrorName(r.stop);
+    if (r.halted) why = *printer_->limit_reached() ? "record limit reached" : "--to-offset reached";
+    bool normal = !r.damage && !r.io_error() && !r.halted;
+    uint64_t shown = printer_->shown();
+    if (o_.json) {
+      out << "{\"kind\":\"end\",\"offset\":" << r.end;
+      if (!c->is_remote()) out << ",\"file_pos\":" << c->disk()->FilePos(r.end);
+      out << ",\"last_lsn\":" << last_lsn_ << ",\"reason\":" << JsonString(why)
+          << ",\"damage\":" << (r.damage ? "true" : "false") << ",\"records\":" << records_
+          << ",\"transactions\":" << transactions_ << ",\"bytes\":" << bytes_
+          << ",\"shown\":" << shown << "}\n";
+    } else {
+      out << "end: offset " << r.end << c->Position(r.end) << ", last lsn " << last_lsn_ << ": "
+          << why
+          << (r.damage ? " (DAMAGED or torn record)" : (normal ? " (normal end of the log)" : ""))
+          << "\n";
+      out << "summary: " << records_ << " records, " << transactions_ << " transactions, " << bytes_
+          << " bytes of range data in [" << start_ << ", " << r.end << ")";
+      if (shown != records_) out << "; " << shown << " shown";
+      out << "\n";
+    }
+    out.flush();
+  }
+
+  bool over() const { return over_; }
+  int exit_code() const { return code_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  bool End(int code) {
+    over_ = true;
+    code_ = code;
+    return false;
+  }
+  void Note(const std::string& what) { err_ << "rvm-log inspect: note: " << what << "\n"; }
+
+  // The printer, writing to `out` (a follow of several logs hands each Step
+  // its own buffer).
+  RecordPrinter* Printer(std::ostream& out) {
+    if (printer_ == nullptr) printer_ = std::make_unique<RecordPrinter>(o_, out, err_);
+    printer_->SetOutput(out);
+    return printer_.get();
+  }
+
+  // Reopens the copy; false if that fails (said once; retried next Step).
+  bool Refresh() {
+    std::vector<std::string> notes;
+    bool restarted = false;
+    Status s = follower_->Refresh(&notes, &restarted);
+    if (!s.ok()) {
+      if (!said_reopen_) Note("cannot reopen: " + s.ToString() + "; retrying");
+      said_reopen_ = true;
+      return false;
+    }
+    said_reopen_ = false;
+    for (const auto& n : notes) Note(follower_->copy()->label() + ": " + n);
+    if (restarted && printer_ != nullptr) printer_->ResetDictionary();
+    return true;
+  }
+
+  const InspectOptions& o_;
+  std::string path_;  // the disk log ("" for a remote copy named by --name)
+  std::ostream& err_;
+  std::unique_ptr<LogFollower> follower_;
+  std::unique_ptr<RecordPrinter> printer_;
+  ScanResult last_;  // the last scan
+  uint64_t start_ = 0;
+  uint64_t records_ = 0, transactions_ = 0, bytes_ = 0, last_lsn_ = 0;
+  bool fresh_ = false;  // the copy was just opened: the next Step need not reopen it
+  bool stepped_ = false, over_ = false, said_short_ = false, said_reopen_ = false;
+  int code_ = kExitOk;
+};
+
+// --follow over several logs: each Step's output is buffered and printed
+// under its log's heading when the output switches logs (as tail -f does).
+int FollowAll(const InspectOptions& o, std::vector<std::unique_ptr<Inspection>>& logs,
+              std::ostream& out) {
+  const bool several = logs.size() > 1;
+  const Inspection* shown = logs.back().get();  // whose output came last
+  bool first = false;
+  auto step = [&](Inspection* in) {
+    if (!several) return in->Step(out);
+    std::ostringstream buf;
+    in->Step(buf);
+    if (buf.str().empty()) return;
+    if (shown != in) PrintLogHeading(in->path(), o.json, first, out);
+    first = false;
+    shown = in;
+    out << buf.str() << std::flush;
+  };
+  auto all_over = [&] {
+    return std::all_of(logs.begin(), logs.end(), [](const auto& in) { return in->over(); });
+  };
+  while (!all_over() && !(o.stop && o.stop->load())) {
+    WaitFor(o.poll_ms, o.stop);
+    if (o.stop && o.stop->load()) break;
+    for (auto& in : logs) step(in.get());
+  }
+  int worst = kExitOk;
+  for (auto& in : logs) {
+    if (several) PrintLogHeading(in->path(), o.json, first, out);
+    in->Finish(out);
+    worst = std::max(worst, in->exit_code());
+  }
+  return worst;
+}
+
 }  // namespace
 
 int RunInspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
-  std::unique_ptr<LogCopy> disk, remote;
-  if (!o.log_path.empty()) {
-    Status s = LogCopy::OpenDisk(o.log_path, &disk);
-    if (!s.ok()) {
-      err << "rvm-log inspect: " << s.ToString() << "\n";
-      return kExitError;
-    }
-  }
-  if (!o.remote_uri.empty()) {
-    Status s = OpenNamedRemoteCopy(o.remote_uri, o.name, o.remote, disk.get(), &remote);
-    if (!s.ok()) {
-      err << "rvm-log inspect: " << s.ToString() << "\n";
-      return kExitError;
-    }
-  }
-  if (!disk && !remote) {
-    err << "rvm-log inspect: give a disk log path, or --remote URI (with --name)\n";
+  Status args = CheckLogArguments(o.log_paths, o.remote_uri, o.name);
+  if (!args.ok()) {
+    err << "rvm-log inspect: " << args.message() << "\n";
     return kExitError;
   }
-  if (!remote) (void)WarnMirrorsMayHoldMore("inspect", o.log_path, err);
-  LogCopy* c = remote ? remote.get() : disk.get();
-  if (remote)
-    PrintRemoteStatus(remote->remote(), o.json, out);
-  else
-    PrintDiskStatus(*disk->disk(), o.json, out);
-  if (c->source() == nullptr) {
-    err << "rvm-log inspect: " << c->label() << ": records not shown: the file is truncated\n";
-    return kExitProblem;
+  if (!o.follow) {
+    return ForEachLog(o.log_paths, o.json, out, [&](const std::string& path) -> int {
+      Inspection in(o, path, err);
+      if (!in.Open(out)) return in.exit_code();
+      in.Step(out);
+      in.Finish(out);
+      return in.exit_code();
+    });
   }
-
-  // Filters.
-  bool seg_by_code = false;
-  uint64_t seg_code = 0;
-  if (!o.segment.empty()) seg_by_code = ParseU64(o.segment, &seg_code);
-  uint64_t lsn_from = o.lsn_from, lsn_to = o.lsn_to;
-  if (o.has_txn) lsn_from = lsn_to = o.txn_lsn;
-
-  std::map<uint32_t, std::string> dict;
-  std::vector<log::RangeView> ranges;
-  uint64_t shown = 0;
-  auto seg_matches = [&](uint32_t code) {
-    if (o.segment.empty()) return true;
-    if (seg_by_code) return code == seg_code;
-    auto it = dict.find(code);
-    return it != dict.end() && it->second == o.segment;
-  };
-  auto visit = [&](const log::LogRecord& rec) -> Status {
-    const log::RecordHeader& h = rec.header;
-    uint32_t dict_code = 0;
-    std::string dict_name;
-    bool dict_ok = false;
-    uint64_t commit_ns = 0;
-    bool txn_ok = false;
-    Status parse;
-    ranges.clear();
-    if (h.type == uint16_t(log::RecordType::kSegmentDict)) {
-      parse = log::ParseSegmentDict(rec.payload, &dict_code, &dict_name);
-      dict_ok = parse.ok();
-      if (dict_ok) dict[dict_code] = dict_name;
-    } else if (h.type == uint16_t(log::RecordType::kTransaction)) {
-      parse = log::ParseTransactionPayload(rec.payload, &commit_ns, &ranges);
-      txn_ok = parse.ok();
+  // Follow: open and print each log as it is now, then poll them all.
+  std::vector<std::unique_ptr<Inspection>> logs;
+  int worst = kExitOk;
+  ForEachLog(o.log_paths, o.json, out, [&](const std::string& path) -> int {
+    auto in = std::make_unique<Inspection>(o, path, err);
+    if (!in->Open(out)) {
+      worst = std::max(worst, in->exit_code());
+      return in->exit_code();
     }
-    if (h.lsn < lsn_from || h.lsn > lsn_to) return Status::Ok();
-    if (!o.segment.empty()) {
-      bool match = false;
-      if (dict_ok) match = seg_matches(dict_code);
-      for (const auto& r : ranges) match = match || seg_matches(r.seg_code);
-      if (!match) return Status::Ok();
-    }
-    shown++;
-    auto seg_name = [&](uint32_t code) -> std::string {
-      auto it = dict.find(code);
-      return it == dict.end() ? std::string() : it->second;
-    };
-    std::string fpos = c->is_remote() ? "" : std::to_string(c->disk()->FilePos(h.offset));
-    if (o.json) {
-      out << "{\"kind\":\"record\",\"offset\":" << h.offset;
-      if (!fpos.empty()) out << ",\"file_pos\":" << fpos;
-      out << ",\"lsn\":" << h.lsn << ",\"epoch\":" << h.epoch << ",\"type\":\"" << TypeName(h.type)
-          << "\",\"type_code\":" << h.type << ",\"flags\":" << h.flags
-          << ",\"payload_len\":" << h.payload_len << ",\"size\":" << log::RecordSize(h.payload_len)
-          << ",\"crc\":\"" << Hex32(h.crc) << "\"";
-      if (dict_ok) {
-        out << ",\"segment_code\":" << dict_code << ",\"segment\":" << JsonString(dict_name);
-      }
-      if (txn_ok) {
-        out << ",\"commit_time_ns\":" << commit_ns << ",\"ranges\":[";
-        for (size_t i = 0; i < ranges.size(); i++) {
-          const auto& r = ranges[i];
-          out << (i ? "," : "") << "{\"segment_code\":" << r.seg_code
-              << ",\"segment\":" << JsonString(seg_name(r.seg_code))
-              << ",\"offset\":" << r.seg_offset << ",\"length\":" << r.length;
-          if (o.has_txn) out << ",\"data\":\"" << HexBytes(r.data, r.length) << "\"";
-          out << "}";
-        }
-        out << "]";
-      }
-      if (!parse.ok()) out << ",\"payload_error\":" << JsonString(parse.message());
-      out << "}\n";
-      return Status::Ok();
-    }
-    out << "offset " << h.offset;
-    if (!fpos.empty()) out << " (file " << fpos << ")";
-    out << "  lsn " << h.lsn << "  epoch " << h.epoch << "  " << TypeName(h.type) << "  len "
-        << h.payload_len << "  crc " << Hex32(h.crc);
-    if (h.type == uint16_t(log::RecordType::kTransaction)) out << "  flags " << FlagNames(h.flags);
-    if (dict_ok) out << "  code " << dict_code << " -> " << dict_name;
-    if (txn_ok) out << "  ranges " << ranges.size() << "  committed " << IsoTime(commit_ns);
-    if (!parse.ok()) out << "  BAD PAYLOAD: " << parse.message();
-    out << "\n";
-    for (const auto& r : ranges) {
-      std::string n = seg_name(r.seg_code);
-      out << "    seg " << r.seg_code << " (" << (n.empty() ? "?" : n) << ")  offset "
-          << r.seg_offset << "  length " << r.length << "\n";
-      if (o.has_txn) {
-        for (uint64_t i = 0; i < r.length; i += 32) {
-          out << "      " << HexBytes(r.data + i, std::min<uint64_t>(32, r.length - i)) << "\n";
-        }
-      }
-    }
-    return Status::Ok();
-  };
-  if (!o.json) out << "records:\n";
-  ScanResult res;
-  Status s = ScanLog(c->source(), c->scan(), visit, &res);
-  if (!s.ok()) {
-    err << "rvm-log inspect: " << s.ToString() << "\n";
-    return kExitError;
-  }
-  std::string why = res.io_error() ? res.stop_status.ToString() : log::ReadErrorName(res.stop);
-  if (o.json) {
-    out << "{\"kind\":\"end\",\"offset\":" << res.end;
-    if (!c->is_remote()) out << ",\"file_pos\":" << c->disk()->FilePos(res.end);
-    out << ",\"last_lsn\":" << res.end_lsn << ",\"reason\":" << JsonString(why)
-        << ",\"damage\":" << (res.damage ? "true" : "false") << ",\"records\":" << res.records
-        << ",\"transactions\":" << res.transactions << ",\"bytes\":" << res.txn_bytes
-        << ",\"shown\":" << shown << "}\n";
-  } else {
-    out << "end: offset " << res.end << c->Position(res.end) << ", last lsn " << res.end_lsn << ": "
-        << why
-        << (res.damage ? " (DAMAGED or torn record)"
-                       : (res.io_error() ? "" : " (normal end of the log)"))
-        << "\n";
-    out << "summary: " << res.records << " records, " << res.transactions << " transactions, "
-        << res.txn_bytes << " bytes of range data in [" << c->scan().start << ", " << res.end
-        << ")";
-    if (shown != res.records) out << "; " << shown << " shown";
-    out << "\n";
-  }
-  return (res.damage || res.io_error()) ? kExitProblem : kExitOk;
+    in->Step(out);
+    out.flush();
+    logs.push_back(std::move(in));
+    return kExitOk;
+  });
+  if (logs.empty()) return worst;
+  return std::max(worst, FollowAll(o, logs, out));
 }
 
 }  // namespace rvmr::tools

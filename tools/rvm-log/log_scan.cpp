@@ -14,6 +14,11 @@ Status ScanLog(log::LogSource* src, const ScanOptions& opts, const RecordVisitor
   log::LogRecord rec;
   std::vector<log::RangeView> ranges;
   for (;;) {
+    if (reader.offset() >= opts.stop_at) {  // not even read: it may be damaged
+      result->stop = log::ReadError::kEndOfRange;
+      result->halted = true;
+      break;
+    }
     Status s = reader.ReadRecord(&rec);
     if (!s.ok()) {
       result->stop = reader.error();
@@ -36,6 +41,11 @@ Status ScanLog(log::LogSource* src, const ScanOptions& opts, const RecordVisitor
     if (visit) {
       s = visit(rec);
       if (!s.ok()) return s;
+    }
+    if (opts.halt != nullptr && *opts.halt) {
+      result->stop = log::ReadError::kEndOfRange;
+      result->halted = true;
+      break;
     }
   }
   return Status::Ok();

@@ -16,6 +16,12 @@ struct ScanOptions {
   uint64_t limit = UINT64_MAX;  // scan no further (exclusive)
   uint64_t first_lsn = 0;       // LSN the first record must carry (0: any)
   uint64_t max_epoch = UINT64_MAX;
+  // The scan ends (stop kEndOfRange) where the next record would start at
+  // or beyond this offset, without reading it.
+  uint64_t stop_at = UINT64_MAX;
+  // When set, checked after each visit: true ends the scan there (stop
+  // kEndOfRange), e.g. once a record limit is reached.
+  const bool* halt = nullptr;
 };
 
 struct ScanResult {
@@ -27,6 +33,7 @@ struct ScanResult {
   uint64_t txn_bytes = 0;  // range data bytes of all transactions
   log::ReadError stop = log::ReadError::kNone;
   bool damage = false;  // the stop looks like a damaged or torn record
+  bool halted = false;  // stopped by ScanOptions::stop_at or halt, not by the log
   Status stop_status;   // the reader's message for the stop (or an I/O error)
   bool io_error() const { return stop == log::ReadError::kIo; }
 };

@@ -1,6 +1,9 @@
 // rvm-log: inspect, verify, diff and replay RVM logs (the disk copy and the
 // remote copies held by log servers), and show log server statistics.
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <iostream>
 
 #include "commands.h"
@@ -18,6 +21,27 @@ void AddRemoteOptions(CLI::App* sub, rvmr::tools::RemoteOptions* r) {
                   "LOG.key beside the disk log, if it exists)");
 }
 
+// Set by SIGINT/SIGTERM: ends inspect --follow (exit 0).
+std::atomic<bool> g_stop{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+extern "C" void OnStopSignal(int) {
+  g_stop.store(true);
+}
+
+void InstallStopHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+void AddOffsetOptions(CLI::App* sub, uint64_t* to_offset) {
+  sub->add_option("--to-offset", *to_offset,
+                  "stop before the first record starting at or after this logical offset");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -25,12 +49,14 @@ int main(int argc, char** argv) {
   CLI::App app{"rvm-log: inspect, verify, diff and replay RVM logs (disk and remote copies)"};
   app.require_subcommand(0, 1);
   app.set_version_flag("--version", RVMR_VERSION_LINE("rvm-log"));
+  app.footer(kExitStatusHelp);
 
   InspectOptions io;
   auto* inspect = app.add_subcommand(
       "inspect", "show the status block and every record (offset, LSN, epoch, ranges, CRC)");
-  inspect->add_option("log", io.log_path, "the disk log file");
-  inspect->add_option("--remote", io.remote_uri, "inspect the remote copy at this URI instead");
+  inspect->add_option("log", io.log_paths, "disk log files (each headed with its name)");
+  inspect->add_option("--remote", io.remote_uri,
+                      "inspect each log's remote copy on the server at this URI instead");
   inspect->add_option("--name", io.name, "remote log name (default: the disk log's id in hex)");
   inspect->add_flag("--json", io.json, "one JSON object per line (see docs/rvm-log.md)");
   inspect->add_option("--lsn-from", io.lsn_from, "show records with LSN >= this");
@@ -38,15 +64,29 @@ int main(int argc, char** argv) {
   inspect->add_option("--segment", io.segment, "show records touching this segment (code or path)");
   auto* txn = inspect->add_option("--txn", io.txn_lsn,
                                   "show only the record with this LSN, with its range data in hex");
+  inspect->add_option("--from-offset", io.from_offset,
+                      "show records starting at or after this logical offset (one inside a "
+                      "record: from the next record, with a note on stderr)");
+  AddOffsetOptions(inspect, &io.to_offset);
+  inspect->add_option("--limit", io.limit, "show at most N records per log")
+      ->check(CLI::PositiveNumber);
+  inspect->add_flag("-f,--follow", io.follow,
+                    "after the end, keep printing records as they are appended (until "
+                    "SIGINT/SIGTERM, --limit or --to-offset; exit 0)");
+  inspect->add_option("--poll-ms", io.poll_ms, "with --follow: look for new records this often")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 60000));
   AddRemoteOptions(inspect, &io.remote);
 
   VerifyOptions vo;
   auto* verify = app.add_subcommand(
       "verify", "check every checksum, sequence and boundary; exit 0 only if the log is sound");
-  verify->add_option("log", vo.log_path, "the disk log file");
-  verify->add_option("--remote", vo.remote_uri, "verify the remote copy at this URI instead");
+  verify->add_option("log", vo.log_paths, "disk log files (each headed with its name)");
+  verify->add_option("--remote", vo.remote_uri,
+                     "verify each log's remote copy on the server at this URI instead");
   verify->add_option("--name", vo.name, "remote log name (default: the disk log's id in hex)");
   verify->add_flag("--json", vo.json, "the verdict as one JSON object");
+  AddOffsetOptions(verify, &vo.to_offset);
   AddRemoteOptions(verify, &vo.remote);
 
   ReplayCmdOptions ro;
@@ -95,6 +135,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   AddRemoteOptions(stat, &so.remote);
 
+  for (CLI::App* sub : {inspect, verify, replay, diff, stat}) sub->footer(kExitStatusHelp);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -103,6 +145,10 @@ int main(int argc, char** argv) {
   }
   if (*inspect) {
     io.has_txn = txn->count() > 0;
+    if (io.follow) {
+      io.stop = &g_stop;
+      InstallStopHandlers();
+    }
     return RunInspect(io, std::cout, std::cerr);
   }
   if (*verify) return RunVerify(vo, std::cout, std::cerr);

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "commands.h"
-#include "shim/log_key.h"
 #include "log_copy.h"
 #include "shim/log_applier.h"
+#include "shim/log_key.h"
 #include "shim/remote_marker.h"
 #include "split_log_source.h"
 #include "text_util.h"
@@ -82,7 +82,7 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
   std::unique_ptr<LogCopy> disk;
   if (want_disk && !o.log_path.empty()) {
     Status s = LogCopy::OpenDisk(o.log_path, &disk);
-    if (!s.ok()) return fail(kExitError, s.ToString());
+    if (!s.ok()) return fail(ExitCodeFor(s), s.ToString());
     if (disk->source() == nullptr)
       return fail(kExitProblem, disk->label() + ": the file is shorter than its record area (" +
                                     std::to_string(disk->disk()->file_size()) + " bytes)");
@@ -280,7 +280,9 @@ int RunReplay(const ReplayCmdOptions& o, std::ostream& out, std::ostream& err) {
     for (const auto& [path, bytes] : st.bytes_per_segment)
       out << "  " << path << ": " << bytes << " bytes\n";
   }
-  if (!lost.empty()) return fail(kExitProblem, "the committed tail cannot be fully found: " + lost);
+  if (!lost.empty())
+    return fail(res.io_error() ? kExitError : kExitProblem,
+                "the committed tail cannot be fully found: " + lost);
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 // rvm-log verify: checks every checksum, sequence and boundary of one copy.
 // Exit 0 only if the copy is sound; otherwise the first problem's offset (and
 // file position) and reason.
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -20,19 +21,21 @@ struct Problem {
   std::string reason;
 };
 
-}  // namespace
-
-int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+// Verifies one copy: the disk log at `log_path`, or (with o.remote_uri) its
+// remote copy; `log_path` may be empty when o.name names the remote copy.
+int VerifyOne(const VerifyOptions& o, const std::string& log_path, std::ostream& out,
+              std::ostream& err) {
   std::unique_ptr<LogCopy> disk, remote;
   auto fail_run = [&](const Status& s) {
     err << "rvm-log verify: " << s.ToString() << "\n";
     return kExitError;
   };
-  if (!o.log_path.empty()) {
-    Status s = LogCopy::OpenDisk(o.log_path, &disk);
+  if (!log_path.empty()) {
+    Status s = LogCopy::OpenDisk(log_path, &disk);
     if (!s.ok()) {
-      // No valid status block is a problem with the log, not with the tool.
-      if (s.code() == Status::Code::kCorruption) {
+      // Damaged status blocks are a problem with the log; a file that is not
+      // a log, or cannot be read, is a usage or I/O error.
+      if (ExitCodeFor(s) == kExitProblem) {
         if (o.json)
           out << "{\"kind\":\"verify\",\"sound\":false,\"reason\":" << JsonString(s.message())
               << "}\n";
@@ -50,7 +53,7 @@ int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
   if (!disk && !remote) {
     return fail_run(Status::InvalidArgument("give a disk log path, or --remote URI (with --name)"));
   }
-  if (!remote) (void)WarnMirrorsMayHoldMore("verify", o.log_path, err);
+  if (!remote) (void)WarnMirrorsMayHoldMore("verify", log_path, err);
   LogCopy* c = remote ? remote.get() : disk.get();
 
   Problem p;
@@ -139,22 +142,28 @@ int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
       }
       return Status::Ok();
     };
-    Status s = ScanLog(c->source(), c->scan(), visit, &res);
+    ScanOptions so = c->scan();
+    so.stop_at = o.to_offset;
+    Status s = ScanLog(c->source(), so, visit, &res);
     if (!s.ok()) return fail_run(s);
     if (res.io_error()) {
-      problem("read failed: " + res.stop_status.ToString(), true, res.end);
-    } else if (res.damage) {
+      return fail_run(Status::IoError(c->label() + ": offset " + std::to_string(res.end) +
+                                      ": read failed: " + res.stop_status.ToString()));
+    }
+    // The end the copy must reach: what it claims, or --to-offset.
+    const uint64_t claimed = std::min(c->claimed_end(), o.to_offset);
+    if (res.damage) {
       problem(std::string(log::ReadErrorName(res.stop)) + " (damaged or torn record)", true,
               res.end);
     }
     if (c->is_remote()) {
       // A remote copy holds whole records only: every byte must be accounted for.
-      if (res.end < c->remote().end()) {
+      if (res.end < claimed) {
         problem(std::string(log::ReadErrorName(res.stop)) + ": the copy holds bytes up to " +
-                    std::to_string(c->remote().end()) + " that are not valid records",
+                    std::to_string(claimed) + " that are not valid records",
                 true, res.end);
       }
-    } else if (res.end < c->claimed_end()) {
+    } else if (res.end < claimed) {
       problem(std::string("the log ends here (") + log::ReadErrorName(res.stop) +
                   ") but the status block says records up to tail_hint " +
                   std::to_string(c->claimed_end()) + " were durable",
@@ -189,6 +198,18 @@ int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
         << log::ReadErrorName(res.stop) << ")\n";
   }
   return p.found ? kExitProblem : kExitOk;
+}
+
+}  // namespace
+
+int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+  Status args = CheckLogArguments(o.log_paths, o.remote_uri, o.name);
+  if (!args.ok()) {
+    err << "rvm-log verify: " << args.message() << "\n";
+    return kExitError;
+  }
+  return ForEachLog(o.log_paths, o.json, out,
+                    [&](const std::string& path) { return VerifyOne(o, path, out, err); });
 }
 
 }  // namespace rvmr::tools

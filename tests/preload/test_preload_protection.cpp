@@ -244,3 +244,42 @@ TEST_CASE("preload: a file rewritten in place is refused once, loudly, and resto
   CHECK(RestoreTool(m.uri(), {g}, d.File("r3.err"), &out) == 0);
   CHECK(out.find("replayed 0 records") != std::string::npos);
 }
+
+TEST_CASE("rvm-log inspect/verify read a preload log, named by its file, and verify it") {
+  Mirror a, forged;
+  TempDir d;
+  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(a, d.path + "/e.log", true), d.File("err"));
+  WaitDoneThenKill(c);
+  const std::string e = d.File("e.log");
+  const std::string name = preload::RemoteLogNameForPath(e);
+  const std::string key = "--key-file=" + TestKeyPath();
+  std::string out;
+  REQUIRE(Run({RVM_LOG_TOOL, "inspect", "--remote", a.uri(), "--name", e, key}, {},
+              d.File("i.err"), &out) == 0);
+  INFO(out << ReadFile(d.File("i.err")));
+  CHECK(out.find("preload log " + name) != std::string::npos);
+  CHECK(out.find("protects " + e) != std::string::npos);
+  CHECK(out.find("DATA  authenticated  file offset 0  2048 bytes") != std::string::npos);
+  CHECK(out.find("0 records") == std::string::npos);
+  CHECK(Run({RVM_LOG_TOOL, "verify", "--remote", a.uri(), "--name", name, key}, {},
+            d.File("v.err"), &out) == 0);
+  // A mirror presenting an altered record (CRC fixed): both exit 1, naming the offset.
+  remote_log::LogInfo info;
+  std::string altered = HeldBytes(a, name, &info);
+  AlterRecord(&altered, 10);
+  Plant(forged, name, info.epoch, info.start, altered);
+  for (const char* cmd : {"inspect", "verify"}) {
+    INFO(cmd);
+    CHECK(Run({RVM_LOG_TOOL, cmd, "--remote", forged.uri(), "--name", name, key}, {},
+              d.File("f.err"), &out) == 1);
+    std::string err = ReadFile(d.File("f.err"));
+    INFO(out << err);
+    CHECK(err.find("stream offset " + std::to_string(info.start)) != std::string::npos);
+    CHECK(err.find("fails verification") != std::string::npos);
+    CHECK(err.find("protected path unknown") != std::string::npos);  // no path log there
+  }
+  // A name no server holds: exit 2.
+  CHECK(Run({RVM_LOG_TOOL, "inspect", "--remote", a.uri(), "--name", d.File("nosuch.log"), key},
+            {}, d.File("n.err"), &out) == 2);
+  CHECK(ReadFile(d.File("n.err")).find(d.File("nosuch.log")) != std::string::npos);
+}

@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "log_copy.h"
+#include "preload_log.h"
 #include "shim/log_payload.h"
 #include "text_util.h"
 
@@ -90,6 +91,7 @@ void PrintRemoteStatus(const RemoteCopy& r, bool json, std::ostream& out) {
 }  // namespace
 
 int RunInspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
+  if (IsPreloadLogName(o.name)) return RunInspectPreload(o, out, err);
   std::unique_ptr<LogCopy> disk, remote;
   if (!o.log_path.empty()) {
     Status s = LogCopy::OpenDisk(o.log_path, &disk);

@@ -8,6 +8,10 @@
 
 namespace {
 
+constexpr const char* kNameHelp =
+    "remote log name (default: the disk log's id in hex); rvmpl-... or the absolute path of the "
+    "file it protects: a preload shim log";
+
 void AddRemoteOptions(CLI::App* sub, rvmr::tools::RemoteOptions* r) {
   sub->add_option("--secret-file", r->secret_file,
                   "file holding the shared secret of authenticated log servers");
@@ -31,7 +35,7 @@ int main(int argc, char** argv) {
       "inspect", "show the status block and every record (offset, LSN, epoch, ranges, CRC)");
   inspect->add_option("log", io.log_path, "the disk log file");
   inspect->add_option("--remote", io.remote_uri, "inspect the remote copy at this URI instead");
-  inspect->add_option("--name", io.name, "remote log name (default: the disk log's id in hex)");
+  inspect->add_option("--name", io.name, kNameHelp);
   inspect->add_flag("--json", io.json, "one JSON object per line (see docs/rvm-log.md)");
   inspect->add_option("--lsn-from", io.lsn_from, "show records with LSN >= this");
   inspect->add_option("--lsn-to", io.lsn_to, "show records with LSN <= this");
@@ -45,7 +49,7 @@ int main(int argc, char** argv) {
       "verify", "check every checksum, sequence and boundary; exit 0 only if the log is sound");
   verify->add_option("log", vo.log_path, "the disk log file");
   verify->add_option("--remote", vo.remote_uri, "verify the remote copy at this URI instead");
-  verify->add_option("--name", vo.name, "remote log name (default: the disk log's id in hex)");
+  verify->add_option("--name", vo.name, kNameHelp);
   verify->add_flag("--json", vo.json, "the verdict as one JSON object");
   AddRemoteOptions(verify, &vo.remote);
 

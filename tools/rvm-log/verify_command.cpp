@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "log_copy.h"
+#include "preload_log.h"
 #include "shim/log_payload.h"
 #include "text_util.h"
 
@@ -23,6 +24,7 @@ struct Problem {
 }  // namespace
 
 int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+  if (IsPreloadLogName(o.name)) return RunVerifyPreload(o, out, err);
   std::unique_ptr<LogCopy> disk, remote;
   auto fail_run = [&](const Status& s) {
     err << "rvm-log verify: " << s.ToString() << "\n";

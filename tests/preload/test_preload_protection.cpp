@@ -66,25 +66,31 @@ void AlterRecord(std::string* rec, size_t at) {
   for (int i = 0; i < 4; ++i) (*rec)[28 + i] = static_cast<char>(c >> (8 * i));
 }
 
+// Runs io_ops under the shim (logs matching `logs` designated, never synced
+// locally, so their records stay pending on `m`) until it is done; returns
+// the path of its e.log (2048 bytes of 'S').
+std::string RunIoOps(const Mirror& m, const TempDir& d, const std::string& logs,
+                     const std::vector<std::string>& extra_env = {}) {
+  std::vector<std::string> env = ShimEnv(m, d.path + "/" + logs, true);
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, env, d.File("err"));
+  WaitDoneThenKill(c);
+  return d.File("e.log");
+}
+
 size_t Count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
 }
 
-std::vector<std::string> WithConfig(std::vector<std::string> env, const std::string& conf) {
-  env.push_back("RVM_SHIM_CONFIG=" + conf);
-  return env;
-}
 
 }  // namespace
 
 TEST_CASE("preload: a mirror's altered copy (valid CRCs) is detected, never written") {
   Mirror a, forged;
   TempDir d;
-  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(a, d.path + "/e.log", true), d.File("err"));
-  WaitDoneThenKill(c);
-  const std::string e = d.File("e.log");
+  const std::string e = RunIoOps(a, d, "e.log");
   const std::string want = ReadFile(e);
   REQUIRE(want == std::string(2048, 'S'));
   const std::string name = preload::RemoteLogNameForPath(e);
@@ -118,9 +124,7 @@ TEST_CASE("preload: a mirror's altered copy (valid CRCs) is detected, never writ
 TEST_CASE("preload: a truncated copy on a mirror is reported as lost, not applied") {
   Mirror a, forged;
   TempDir d;
-  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(a, d.path + "/e.log", true), d.File("err"));
-  WaitDoneThenKill(c);
-  const std::string e = d.File("e.log");
+  const std::string e = RunIoOps(a, d, "e.log");
   const std::string name = preload::RemoteLogNameForPath(e);
   remote_log::LogInfo info;
   std::string held = HeldBytes(a, name, &info);
@@ -145,10 +149,7 @@ TEST_CASE("preload: with encrypt = yes the mirrors hold no plaintext, restore st
       std::ofstream f(conf);
       f << "encrypt = " << (encrypt ? "yes" : "no") << "\n";
     }
-    Child c = Spawn({IO_OPS_PROG, d.path, "run"},
-                    WithConfig(ShimEnv(m, d.path + "/e.log", true), conf), d.File("err"));
-    WaitDoneThenKill(c);
-    const std::string e = d.File("e.log");
+    const std::string e = RunIoOps(m, d, "e.log", {"RVM_SHIM_CONFIG=" + conf});
     remote_log::LogInfo info;
     std::string held = HeldBytes(m, preload::RemoteLogNameForPath(e), &info);
     REQUIRE(held.size() >= 2048);
@@ -171,9 +172,7 @@ TEST_CASE("preload: with encrypt = yes the mirrors hold no plaintext, restore st
 TEST_CASE("preload: restore without the key, or with another key, restores nothing") {
   Mirror m;
   TempDir d;
-  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(m, d.path + "/e.log", true), d.File("err"));
-  WaitDoneThenKill(c);
-  const std::string e = d.File("e.log");
+  const std::string e = RunIoOps(m, d, "e.log");
   Truncate(e, 0);
   std::string out;
   CHECK(Run({RESTORE_TOOL, "--mirrors", m.uri(), "--key-file", d.File("missing.key"), e}, {},
@@ -190,8 +189,7 @@ TEST_CASE("preload: restore without the key, or with another key, restores nothi
 TEST_CASE("rvm-preload-restore --list names the protected files; an unknown path is an error") {
   Mirror m;
   TempDir d;
-  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(m, d.path + "/*.log", true), d.File("err"));
-  WaitDoneThenKill(c);
+  RunIoOps(m, d, "*.log");
   std::string out;
   REQUIRE(RestoreTool(m.uri(), {"--list"}, d.File("l.err"), &out) == 0);
   INFO(out << ReadFile(d.File("l.err")));
@@ -248,9 +246,7 @@ TEST_CASE("preload: a file rewritten in place is refused once, loudly, and resto
 TEST_CASE("rvm-log inspect/verify read a preload log, named by its file, and verify it") {
   Mirror a, forged;
   TempDir d;
-  Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(a, d.path + "/e.log", true), d.File("err"));
-  WaitDoneThenKill(c);
-  const std::string e = d.File("e.log");
+  const std::string e = RunIoOps(a, d, "e.log");
   const std::string name = preload::RemoteLogNameForPath(e);
   const std::string key = "--key-file=" + TestKeyPath();
   std::string out;

@@ -206,6 +206,22 @@ TEST_CASE("SQLite under the shim: clean exit leaves the mirrors trimmed to the d
   REQUIRE(Run({SQLITE_PROG, db, "check"}, {}, d.File("err"), &out) == 0);
   CHECK(out.rfind("rows 50 max 50", 0) == 0);
 }
+
+TEST_CASE("SQLite: WAL restarts after checkpoints (writes at offset 0) are not taken as rewrites") {
+  Mirror m;
+  TempDir d;
+  std::string db = d.File("app.db");
+  std::string out;
+  // 2500 commits write more than the 1000 pages of SQLite's autocheckpoint:
+  // the WAL is checkpointed and restarted from offset 0 more than once.
+  REQUIRE(Run({SQLITE_PROG, db, "bench", "2500"}, ShimEnv(m, d.path + "/*-wal", false),
+              d.File("err"), &out) == 0);
+  std::string err = ReadFile(d.File("err"));
+  INFO(err);
+  CHECK(err.find("refused") == std::string::npos);
+  REQUIRE(Run({SQLITE_PROG, db, "check"}, {}, d.File("err2"), &out) == 0);
+  CHECK(out.rfind("rows 2500 max 2500", 0) == 0);
+}
 #endif
 
 #ifdef BDB_PROG

@@ -34,17 +34,6 @@ std::atomic<FdTable*> g_table{nullptr};
 std::mutex g_attach_mu;
 std::once_flag g_exit_once;
 
-// Writable shared mappings of designated logs (stores through them are
-// invisible: a sync point sends the whole mapped range).
-struct Mapping {
-  uintptr_t addr;
-  size_t len;
-  uint64_t offset;
-  std::shared_ptr<LogFile> file;
-};
-std::mutex g_map_mu;
-std::vector<Mapping>* g_maps = nullptr;
-
 FdTable& Table() {
   FdTable* t = g_table.load(std::memory_order_acquire);
   if (t == nullptr) {
@@ -59,7 +48,6 @@ void AfterForkChild() {
   // The parent's connections and threads do not exist here: forget every
   // designated descriptor (they pass through to the local disk from now on).
   g_table.store(new FdTable, std::memory_order_release);
-  g_maps = nullptr;
 }
 
 void DrainAllAtExit() {
@@ -79,6 +67,10 @@ bool Active() {
       return;
     }
     g_active = g_cfg->active();
+    if (g_cfg->key_created)
+      Say("created the preload key file %s: back it up, restoring from the mirrors needs it "
+          "(docs/security.md)",
+          g_cfg->key_file.c_str());
     if (g_active) pthread_atfork(nullptr, nullptr, AfterForkChild);
   });
   return g_active;
@@ -151,7 +143,7 @@ int OpenCommon(int dirfd, const char* path, int flags, Open real_open) {
     }
     std::call_once(g_exit_once, [] { std::atexit(DrainAllAtExit); });
   } else if ((flags & O_TRUNC) != 0) {
-    file->NoteResize();
+    file->NoteResize("open(O_TRUNC)");
   }
   Table().Put(fd, FdEntry{file, sync, (flags & O_APPEND) != 0});
   return fd;
@@ -172,13 +164,25 @@ ssize_t Finish(const FdEntry& e, ssize_t r, bool force_sync = false) {
   return r;
 }
 
-// A write at the descriptor's position (or appended): the offset it landed
-// at is read back under the file's write lock.
+size_t IovLen(const struct iovec* iov, int n) {
+  size_t len = 0;
+  for (int i = 0; i < n; ++i) len += iov[i].iov_len;
+  return len;
+}
+
+// A write of `len` bytes at the descriptor's position (or appended): checked
+// for an in-place rewrite first (not needed when appended), the offset it
+// landed at is read back under the file's write lock.
 template <typename Write>
-ssize_t PositionalWrite(const FdEntry& e, int fd, bool appended, Write w) {
+ssize_t PositionalWrite(const FdEntry& e, int fd, bool appended, size_t len, const char* op,
+                        Write w) {
   ssize_t r;
   {
     std::lock_guard<std::mutex> l(e.file->write_mu());
+    if (!appended) {
+      off_t at = ::lseek(fd, 0, SEEK_CUR);
+      if (at >= 0) e.file->CheckWrite(static_cast<uint64_t>(at), len, op);
+    }
     r = w();
     if (r > 0) {
       off_t end;
@@ -199,27 +203,28 @@ ssize_t PositionalWrite(const FdEntry& e, int fd, bool appended, Write w) {
 }
 
 template <typename Write>
-ssize_t OffsetWrite(const FdEntry& e, int fd, off_t off, Write w) {
-  if (e.append) return PositionalWrite(e, fd, true, w);
+ssize_t OffsetWrite(const FdEntry& e, int fd, off_t off, size_t len, const char* op, Write w) {
+  if (e.append) return PositionalWrite(e, fd, true, len, op, w);
+  e.file->CheckWrite(static_cast<uint64_t>(off), len, op);
   ssize_t r = w();
   if (r > 0) e.file->NoteWrite(static_cast<uint64_t>(off), static_cast<uint64_t>(r));
   return r;
 }
 
-// write(2)-like calls: at the descriptor's position.
+// write(2)-like calls: `len` bytes at the descriptor's position.
 template <typename Write>
-ssize_t WriteCommon(int fd, Write real) {
+ssize_t WriteCommon(int fd, size_t len, const char* op, Write real) {
   FdEntry e;
   if (!Lookup(fd, &e)) return real();
-  return Finish(e, PositionalWrite(e, fd, false, real));
+  return Finish(e, PositionalWrite(e, fd, e.append, len, op, real));
 }
 
-// pwrite(2)-like calls: at offset `off`.
+// pwrite(2)-like calls: `len` bytes at offset `off`.
 template <typename Write>
-ssize_t PwriteCommon(int fd, off_t off, Write real) {
+ssize_t PwriteCommon(int fd, off_t off, size_t len, const char* op, Write real) {
   FdEntry e;
   if (!Lookup(fd, &e)) return real();
-  return Finish(e, OffsetWrite(e, fd, off, real));
+  return Finish(e, OffsetWrite(e, fd, off, len, op, real));
 }
 
 ssize_t Pwritev2Common(int fd, const struct iovec* iov, int n, off_t off, int flags,
@@ -229,11 +234,12 @@ ssize_t Pwritev2Common(int fd, const struct iovec* iov, int n, off_t off, int fl
   bool sync = (flags & (RWF_DSYNC | RWF_SYNC)) != 0;
   int rflags = flags & ~(RWF_DSYNC | RWF_SYNC);
   auto w = [&] { return real(fd, iov, n, off, rflags); };
+  size_t len = IovLen(iov, n);
   ssize_t r;
   if (off == -1 || (flags & RWF_APPEND) != 0) {
-    r = PositionalWrite(e, fd, off != -1 || e.append, w);
+    r = PositionalWrite(e, fd, (flags & RWF_APPEND) != 0 || e.append, len, "pwritev2", w);
   } else {
-    r = OffsetWrite(e, fd, off, w);
+    r = OffsetWrite(e, fd, off, len, "pwritev2", w);
   }
   return Finish(e, r, sync);
 }
@@ -252,7 +258,7 @@ int SyncCommon(int fd, int (*real)(int)) {
 int TruncateCommon(int fd, off_t len, int (*real)(int, off_t)) {
   int r = real(fd, len);
   FdEntry e;
-  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize();
+  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize("ftruncate");
   return r;
 }
 
@@ -260,7 +266,7 @@ int PathTruncateCommon(const char* path, off_t len, int (*real)(const char*, off
   int r = real(path, len);
   if (r == 0 && !g_in_shim && !Table().Empty()) {
     std::shared_ptr<LogFile> f = FileAtPath(AbsPath(AT_FDCWD, path));
-    if (f != nullptr) f->NoteResize();
+    if (f != nullptr) f->NoteResize("truncate");
   }
   return r;
 }
@@ -269,7 +275,7 @@ int PathTruncateCommon(const char* path, off_t len, int (*real)(const char*, off
 int PosixFallocateCommon(int fd, off_t off, off_t len, int (*real)(int, off_t, off_t)) {
   int r = real(fd, off, len);
   FdEntry e;
-  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize();
+  if (r == 0 && Lookup(fd, &e)) e.file->NoteResize("posix_fallocate");
   return r;
 }
 
@@ -283,11 +289,14 @@ int FallocateCommon(int fd, int mode, off_t off, off_t len, int (*real)(int, int
     errno = EOPNOTSUPP;
     return -1;
   }
+  const bool zeroes = (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) != 0;
+  if (zeroes)
+    e.file->CheckWrite(static_cast<uint64_t>(off), static_cast<uint64_t>(len),
+                       "fallocate(PUNCH_HOLE|ZERO_RANGE)");
   int r = real(fd, mode, off, len);
   if (r == 0) {
-    if ((mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE)) != 0)
-      e.file->NoteWrite(static_cast<uint64_t>(off), static_cast<uint64_t>(len));
-    if ((mode & FALLOC_FL_KEEP_SIZE) == 0) e.file->NoteResize();
+    if (zeroes) e.file->NoteWrite(static_cast<uint64_t>(off), static_cast<uint64_t>(len));
+    if ((mode & FALLOC_FL_KEEP_SIZE) == 0) e.file->NoteResize("fallocate");
   }
   return r;
 }
@@ -317,32 +326,15 @@ int FcntlCommon(int fd, int cmd, unsigned long arg, int (*real)(int, int, ...)) 
   return r;
 }
 
+// A writable shared mapping rewrites the file in place (stores through it
+// are invisible to the shim): the file is refused (LogFile::Refuse) and the
+// mapping made as asked.
 void* MmapCommon(void* addr, size_t len, int prot, int flags, int fd, off_t off,
                  void* (*real)(void*, size_t, int, int, int, off_t)) {
   FdEntry e;
-  if ((flags & MAP_SHARED) == 0 || (prot & PROT_WRITE) == 0 || !Lookup(fd, &e))
-    return real(addr, len, prot, flags, fd, off);
-  void* p = real(addr, len, prot, flags, fd, off);
-  if (p == MAP_FAILED) return p;
-  e.file->AddMapping(static_cast<uint64_t>(off), len);
-  std::lock_guard<std::mutex> l(g_map_mu);
-  if (g_maps == nullptr) g_maps = new std::vector<Mapping>;
-  g_maps->push_back(
-      Mapping{reinterpret_cast<uintptr_t>(p), len, static_cast<uint64_t>(off), e.file});
-  return p;
-}
-
-// The mappings overlapping [a, a+len), as (file, file offset, length).
-std::vector<std::tuple<std::shared_ptr<LogFile>, uint64_t, uint64_t>> Overlaps(uintptr_t a,
-                                                                               size_t len) {
-  std::vector<std::tuple<std::shared_ptr<LogFile>, uint64_t, uint64_t>> out;
-  std::lock_guard<std::mutex> l(g_map_mu);
-  if (g_maps == nullptr) return out;
-  for (const Mapping& m : *g_maps) {
-    uintptr_t lo = std::max(a, m.addr), hi = std::min(a + len, m.addr + m.len);
-    if (lo < hi) out.emplace_back(m.file, m.offset + (lo - m.addr), hi - lo);
-  }
-  return out;
+  if ((flags & MAP_SHARED) != 0 && (prot & PROT_WRITE) != 0 && Lookup(fd, &e))
+    e.file->Refuse("mmap(PROT_WRITE, MAP_SHARED)", static_cast<uint64_t>(off));
+  return real(addr, len, prot, flags, fd, off);
 }
 
 bool RefuseDataPath(int out_fd, const char* what) {
@@ -468,22 +460,24 @@ RVM_EXPORT int close(int fd) {
 }
 
 RVM_EXPORT ssize_t write(int fd, const void* buf, size_t n) {
-  return WriteCommon(fd, [&] { return Real().write(fd, buf, n); });
+  return WriteCommon(fd, n, "write", [&] { return Real().write(fd, buf, n); });
 }
 RVM_EXPORT ssize_t writev(int fd, const struct iovec* iov, int n) {
-  return WriteCommon(fd, [&] { return Real().writev(fd, iov, n); });
+  return WriteCommon(fd, IovLen(iov, n), "writev", [&] { return Real().writev(fd, iov, n); });
 }
 RVM_EXPORT ssize_t pwrite(int fd, const void* buf, size_t n, off_t off) {
-  return PwriteCommon(fd, off, [&] { return Real().pwrite(fd, buf, n, off); });
+  return PwriteCommon(fd, off, n, "pwrite", [&] { return Real().pwrite(fd, buf, n, off); });
 }
 RVM_EXPORT ssize_t pwrite64(int fd, const void* buf, size_t n, off_t off) {
-  return PwriteCommon(fd, off, [&] { return Real().pwrite64(fd, buf, n, off); });
+  return PwriteCommon(fd, off, n, "pwrite", [&] { return Real().pwrite64(fd, buf, n, off); });
 }
 RVM_EXPORT ssize_t pwritev(int fd, const struct iovec* iov, int n, off_t off) {
-  return PwriteCommon(fd, off, [&] { return Real().pwritev(fd, iov, n, off); });
+  return PwriteCommon(fd, off, IovLen(iov, n), "pwritev",
+                      [&] { return Real().pwritev(fd, iov, n, off); });
 }
 RVM_EXPORT ssize_t pwritev64(int fd, const struct iovec* iov, int n, off_t off) {
-  return PwriteCommon(fd, off, [&] { return Real().pwritev64(fd, iov, n, off); });
+  return PwriteCommon(fd, off, IovLen(iov, n), "pwritev",
+                      [&] { return Real().pwritev64(fd, iov, n, off); });
 }
 RVM_EXPORT ssize_t pwritev2(int fd, const struct iovec* iov, int n, off_t off, int flags) {
   return Pwritev2Common(fd, iov, n, off, flags, Real().pwritev2);
@@ -560,41 +554,6 @@ RVM_EXPORT void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t
 }
 RVM_EXPORT void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
   return MmapCommon(addr, len, prot, flags, fd, off, Real().mmap64);
-}
-
-RVM_EXPORT int munmap(void* addr, size_t len) {
-  int r = Real().munmap(addr, len);
-  if (r != 0 || g_in_shim) return r;
-  std::vector<Mapping> gone;
-  {
-    std::lock_guard<std::mutex> l(g_map_mu);
-    if (g_maps == nullptr || g_maps->empty()) return r;
-    uintptr_t a = reinterpret_cast<uintptr_t>(addr);
-    for (auto it = g_maps->begin(); it != g_maps->end();) {
-      if (it->addr >= a && it->addr + it->len <= a + len) {
-        gone.push_back(std::move(*it));
-        it = g_maps->erase(it);
-      } else {
-        ++it;
-      }
-    }
-  }
-  for (Mapping& m : gone) m.file->RemoveMapping(m.offset, m.len);
-  return r;
-}
-RVM_EXPORT int msync(void* addr, size_t len, int flags) {
-  if ((flags & MS_SYNC) == 0 || g_in_shim) return Real().msync(addr, len, flags);
-  auto hits = Overlaps(reinterpret_cast<uintptr_t>(addr), len);
-  if (hits.empty()) return Real().msync(addr, len, flags);
-  for (auto& [f, off, n] : hits) {
-    f->NoteWrite(off, n);
-    int s = f->Sync();  // the background fdatasync writes the mapped pages back
-    if (s < 0) {
-      errno = -s;
-      return -1;
-    }
-  }
-  return 0;
 }
 
 RVM_EXPORT int rename(const char* from, const char* to) {

@@ -17,19 +17,6 @@ namespace rvmr::preload {
 
 thread_local bool g_in_shim = false;
 
-namespace {
-
-remote_log::ConnectOptions ConnectOpts(const ShimConfig& sc) {
-  remote_log::ConnectOptions o;
-  o.secret = sc.secret;
-  o.connect_timeout_ms = sc.connect_timeout_ms;
-  o.io_timeout_ms = sc.io_timeout_ms;
-  o.busy_poll = sc.busy_poll;
-  return o;
-}
-
-}  // namespace
-
 LogFile::LogFile(const PreloadConfig& cfg, const std::string& path) : cfg_(cfg), path_(path) {}
 
 Status LogFile::Open(const PreloadConfig& cfg, int fd, const std::string& path, bool truncated,
@@ -47,6 +34,7 @@ Status LogFile::Open(const PreloadConfig& cfg, int fd, const std::string& path, 
     return Status::IoError("reopened " + path + " is another file", ESTALE);
   lf->dev_ = st.st_dev;
   lf->ino_ = st.st_ino;
+  lf->frontier_ = lf->write_end_ = truncated ? 0 : static_cast<uint64_t>(st.st_size);
   Status s = lf->Attach(truncated);
   if (!s.ok()) return s;
   lf->bg_ = StartThread("rvm-preload-sync", [p = lf.get()] { p->SyncerLoop(); });
@@ -69,7 +57,7 @@ LogFile::~LogFile() {
 Status LogFile::Attach(bool truncated) {
   name_ = RemoteLogNameForPath(path_);
   RemoteLogState rs;
-  Status s = ProbeRemoteLog(cfg_.shim, name_, &rs);
+  Status s = ProbeRemoteLog(cfg_.shim, cfg_.key, name_, &rs);
   if (!s.ok()) {
     if (cfg_.shim.failure_policy == ShimConfig::FailurePolicy::kStrict) return s;
     EnterLocal(s.ToString().c_str());
@@ -81,7 +69,7 @@ Status LogFile::Attach(bool truncated) {
                             path_ + " that the file may lack (a crash?): run rvm-preload-restore " +
                             path_ + " first, or set RVM_PRELOAD_RESTORE=auto");
     RestoreReport rep;
-    s = RestoreFile(cfg_.shim, path_, false, &rep);
+    s = RestoreFile(cfg_.shim, cfg_.key, path_, false, &rep);
     if (!s.ok()) return s;
     Say("restored %zu records (%llu bytes) of %s from %s", rep.records,
         static_cast<unsigned long long>(rep.data_bytes), path_.c_str(), rep.source.c_str());
@@ -92,18 +80,20 @@ Status LogFile::Attach(bool truncated) {
     EnterLocal(s.ToString().c_str());
     return Status::Ok();
   }
-  if (truncated) NoteResize();
+  if (truncated) NoteResize("open(O_TRUNC)");
   return Status::Ok();
 }
 
 Status LogFile::OpenRemote() {
   RemoteLogState rs;
-  Status s = ProbeRemoteLog(cfg_.shim, name_, &rs);
+  Status s = PrepareRemoteLog(cfg_.shim, cfg_.key, cfg_.seal_mode, path_, name_, &rs);
   if (!s.ok()) return s;
   remote_log::MirrorSetOptions mo;
   mo.uris = cfg_.shim.mirrors;
-  mo.connect = ConnectOpts(cfg_.shim);
+  mo.connect = PreloadConnectOptions(cfg_.shim, cfg_.key);
   mo.write_quorum = cfg_.shim.write_quorum;
+  s = RecordCodec::Create(cfg_.key, name_, cfg_.seal_mode, &codec_);
+  if (!s.ok()) return s;
   s = remote_log::MirrorSet::Connect(mo, &mirrors_);
   if (!s.ok()) return s;
   std::vector<remote_log::LogInfo> infos;
@@ -123,7 +113,8 @@ Status LogFile::OpenRemote() {
   h.type = RecordType::kOpen;
   h.stream_offset = stream_end_;
   h.length = static_cast<uint32_t>(path_.size());
-  EncodeRecordHeader(h, path_, rec.data());
+  s = codec_->Encode(h, rec.data());
+  if (!s.ok()) return s;
   s = mirrors_->Append(stream_end_, rec.data(), rec.size());
   if (!s.ok()) return s;
   stream_end_ += rec.size();
@@ -140,7 +131,47 @@ Status LogFile::OpenRemote() {
   return Status::Ok();
 }
 
+void LogFile::CheckWrite(uint64_t offset, uint64_t len, const char* op) {
+  if (len == 0 || !protected_.load(std::memory_order_acquire)) return;
+  uint64_t frontier;
+  {
+    std::lock_guard<std::mutex> l(dirty_mu_);
+    if (offset == 0) {  // the log starts anew
+      frontier_ = 0;
+      write_end_ = len;
+      return;
+    }
+    frontier = frontier_;
+    if (offset >= frontier) return;
+  }
+  InShim guard;
+  if (!AllZero(offset, std::min(offset + len, frontier))) Refuse(op, offset);
+}
+
+bool LogFile::AllZero(uint64_t a, uint64_t b) {
+  char buf[16384];
+  while (a < b) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(b - a, sizeof buf));
+    ssize_t r = ::pread(priv_fd_, buf, n, static_cast<off_t>(a));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return r == 0;  // past the end: nothing there to overwrite
+    for (ssize_t i = 0; i < r; ++i)
+      if (buf[i] != 0) return false;
+    a += static_cast<uint64_t>(r);
+  }
+  return true;
+}
+
 void LogFile::NoteWrite(uint64_t offset, uint64_t len) {
+  if (len == 0) return;
+  {
+    std::lock_guard<std::mutex> l(dirty_mu_);
+    write_end_ = std::max(write_end_, offset + len);
+  }
+  MarkDirty(offset, len);
+}
+
+void LogFile::MarkDirty(uint64_t offset, uint64_t len) {
   if (len == 0) return;
   std::lock_guard<std::mutex> l(dirty_mu_);
   uint64_t a = offset, b = offset + len;
@@ -160,27 +191,71 @@ void LogFile::NoteWrite(uint64_t offset, uint64_t len) {
   dirty_[a] = b;
 }
 
-void LogFile::NoteResize() {
+void LogFile::NoteResize(const char* op) {
+  bool shrunk = false;
+  uint64_t size = 0;
+  if (protected_.load(std::memory_order_acquire)) {
+    InShim guard;
+    struct stat st;
+    if (::fstat(priv_fd_, &st) == 0) {
+      size = static_cast<uint64_t>(st.st_size);
+      std::lock_guard<std::mutex> l(dirty_mu_);
+      if (size == 0) {
+        frontier_ = write_end_ = 0;
+      } else if (size < frontier_) {
+        shrunk = true;
+      } else {
+        write_end_ = std::max(write_end_, size);
+      }
+    }
+  }
+  if (shrunk) Refuse(op, size);
   std::lock_guard<std::mutex> l(dirty_mu_);
   resized_ = true;
 }
 
-void LogFile::AddMapping(uint64_t offset, uint64_t len) {
-  std::lock_guard<std::mutex> l(dirty_mu_);
-  mapped_.emplace(offset, len);
-}
-
-void LogFile::RemoveMapping(uint64_t offset, uint64_t len) {
+void LogFile::Refuse(const char* op, uint64_t offset) {
+  InShim guard;
+  std::lock_guard<std::mutex> l(sync_mu_);
+  if (local_ || mirrors_ == nullptr) return;
+  uint64_t frontier;
   {
-    std::lock_guard<std::mutex> l(dirty_mu_);
-    auto [lo, hi] = mapped_.equal_range(offset);
-    for (auto it = lo; it != hi; ++it)
-      if (it->second == len) {
-        mapped_.erase(it);
-        break;
-      }
+    std::lock_guard<std::mutex> d(dirty_mu_);
+    frontier = frontier_;
   }
-  NoteWrite(offset, len);
+  char why[512];
+  std::snprintf(why, sizeof why,
+                "%s at offset %llu, below the end %llu already sent to the mirrors: the file is "
+                "rewritten in place, not appended, so it is not a write-ahead log",
+                op, static_cast<unsigned long long>(offset),
+                static_cast<unsigned long long>(frontier));
+  Say("%s: refused: %s. It is no longer protected by the mirrors: its syncs go to the local "
+      "disk from now on, and its remote log is marked refused (rvm-preload-restore and the next "
+      "open under the shim refuse it until 'rvm-preload-restore --discard'). Remove it from "
+      "RVM_PRELOAD_LOGS.",
+      path_.c_str(), why);
+  // The disk takes over: it holds everything the stream described once
+  // this returns, so the mirrors may drop it; then the REFUSED record.
+  int r = LocalSync();
+  if (r == 0) {
+    std::string rec(kRecordHeaderSize, '\0');
+    rec += why;
+    RecordHeader h;
+    h.type = RecordType::kRefused;
+    h.stream_offset = stream_end_;
+    h.arg = offset;
+    h.length = static_cast<uint32_t>(rec.size() - kRecordHeaderSize);
+    Status s = mirrors_->Trim(stream_end_);
+    if (s.ok()) s = codec_->Encode(h, rec.data());
+    if (s.ok()) s = mirrors_->Append(stream_end_, rec.data(), rec.size());
+    if (!s.ok())
+      Say("%s: marking its remote log refused failed (%s)", path_.c_str(), s.ToString().c_str());
+  } else {
+    Say("%s: fdatasync failed (errno %d) while refusing it", path_.c_str(), -r);
+  }
+  protected_.store(false, std::memory_order_release);
+  local_ = true;
+  mirrors_.reset();
 }
 
 int LogFile::LocalSync() {
@@ -194,6 +269,7 @@ int LogFile::LocalSync() {
 }
 
 void LogFile::EnterLocal(const char* why) {
+  protected_.store(false, std::memory_order_release);
   if (!local_) {
     Say("%s: mirrors unusable (%s); syncing this file to the local disk from now on", path_.c_str(),
         why);
@@ -221,17 +297,12 @@ int LogFile::Sync() {
 int LogFile::AppendDirty() {
   std::map<uint64_t, uint64_t> dirty;
   bool resized;
-  std::vector<std::pair<uint64_t, uint64_t>> mapped;
-  {
-    std::lock_guard<std::mutex> l(dirty_mu_);
-    mapped.assign(mapped_.begin(), mapped_.end());
-  }
-  for (const auto& [off, len] : mapped) NoteWrite(off, len);
   {
     std::lock_guard<std::mutex> l(dirty_mu_);
     dirty.swap(dirty_);
     resized = resized_;
     resized_ = false;
+    frontier_ = std::max(frontier_, write_end_);
   }
   if (dirty.empty() && !resized) return 0;
   std::string& buf = scratch_;
@@ -259,8 +330,7 @@ int LogFile::AppendDirty() {
       h.stream_offset = stream_end_ + hpos;
       h.arg = off;
       h.length = static_cast<uint32_t>(n);
-      EncodeRecordHeader(h, std::string_view(buf.data() + hpos + kRecordHeaderSize, h.length),
-                         buf.data() + hpos);
+      if (int e = EncodeOrSay(h, buf.data() + hpos); e != 0) return e;
       off += static_cast<uint64_t>(n);
     }
   }
@@ -273,7 +343,7 @@ int LogFile::AppendDirty() {
     h.type = RecordType::kSize;
     h.stream_offset = stream_end_ + hpos;
     h.arg = static_cast<uint64_t>(st.st_size);
-    EncodeRecordHeader(h, std::string_view(), buf.data() + hpos);
+    if (int e = EncodeOrSay(h, buf.data() + hpos); e != 0) return e;
   }
   if (buf.empty()) return 0;
   Status s = mirrors_->Append(stream_end_, buf.data(), buf.size());
@@ -281,9 +351,15 @@ int LogFile::AppendDirty() {
     if (cfg_.shim.failure_policy == ShimConfig::FailurePolicy::kStrict) {
       Say("%s: mirrors failed (%s); failing the sync (strict policy)", path_.c_str(),
           s.ToString().c_str());
-      // Keep the bytes dirty so a later sync may still carry them.
-      for (const auto& [a, b] : dirty) NoteWrite(a, b - a);
-      if (resized) NoteResize();
+      // Keep the bytes dirty so a later sync may still carry them, sealed in
+      // a new session: a nonce is never used twice.
+      for (const auto& [a, b] : dirty) MarkDirty(a, b - a);
+      if (resized) {
+        std::lock_guard<std::mutex> d(dirty_mu_);
+        resized_ = true;
+      }
+      Status ns = codec_->NewSession();
+      if (!ns.ok()) EnterLocal(ns.ToString().c_str());
       return -EIO;
     }
     EnterLocal(s.ToString().c_str());
@@ -297,6 +373,13 @@ int LogFile::AppendDirty() {
   }
   bg_cv_.notify_all();
   return 0;
+}
+
+int LogFile::EncodeOrSay(const RecordHeader& h, char* rec) {
+  Status s = codec_->Encode(h, rec);
+  if (s.ok()) return 0;
+  Say("%s: sealing a record failed (%s); failing the sync", path_.c_str(), s.ToString().c_str());
+  return -EIO;
 }
 
 void LogFile::SyncerLoop() {
@@ -363,6 +446,7 @@ void LogFile::Moved(const std::string& new_path, bool designated) {
   if (local_) return;
   mirrors_.reset();
   if (!designated) {
+    protected_.store(false, std::memory_order_release);
     local_ = true;
     return;
   }
@@ -370,7 +454,7 @@ void LogFile::Moved(const std::string& new_path, bool designated) {
   name_ = RemoteLogNameForPath(path_);
   // Whatever the new name's log holds described a file this rename replaces.
   RestoreReport rep;
-  (void)RestoreFile(cfg_.shim, path_, true, &rep);
+  (void)RestoreFile(cfg_.shim, cfg_.key, path_, true, &rep);
   Status s = OpenRemote();
   if (!s.ok()) EnterLocal(s.ToString().c_str());
 }

@@ -8,12 +8,17 @@
 // then fdatasyncs the file and, once the disk holds a prefix of the stream,
 // the next sync point trims the mirrors to it.
 //
+// Every record is sealed (RecordCodec) under the preload key.
+//
 // Local mode: if the mirrors fail (fallback policy), the file is renamed out
-// of the designated set or unlinked, sync points become a real fdatasync.
+// of the designated set or unlinked, or the file is refused (rewritten in
+// place: CheckWrite, NoteResize, Refuse), sync points become a real
+// fdatasync.
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -24,6 +29,7 @@
 
 #include "common/status.h"
 #include "preload/preload_config.h"
+#include "preload/preload_record.h"
 #include "remote_log/mirror_set.h"
 
 namespace rvmr::preload {
@@ -50,15 +56,25 @@ class LogFile {
   // offset they landed at can be read back with lseek.
   std::mutex& write_mu() { return write_mu_; }
 
+  // Called before `op` writes [offset, offset+len) (offset unknown for
+  // O_APPEND: skip the call). A write below the frontier (the end of what
+  // earlier sync points sent) that changes bytes which are not all zero is
+  // an in-place rewrite: Refuse(op). A write at offset 0 starts the log
+  // anew (SQLite's WAL restart): the frontier goes back to 0.
+  void CheckWrite(uint64_t offset, uint64_t len, const char* op);
   // Records that [offset, offset+len) was written.
   void NoteWrite(uint64_t offset, uint64_t len);
-  // Records that the file's size changed other than by writing.
-  void NoteResize();
-  // A writable shared mapping of [offset, offset+len) was made / removed:
-  // every sync point treats a mapped range as dirty (stores through it are
-  // invisible); removing it marks the range dirty one last time.
-  void AddMapping(uint64_t offset, uint64_t len);
-  void RemoveMapping(uint64_t offset, uint64_t len);
+  // Records that `op` changed the file's size other than by writing: a
+  // shrink below the frontier to a size other than 0 is an in-place
+  // rewrite (Refuse); a truncation to 0 starts the log anew.
+  void NoteResize(const char* op);
+  // The file is rewritten in place, not appended (`op` at `offset`): it is
+  // not a log the shim can protect. Once: makes the file durable on the
+  // local disk, trims the mirrors to what it described, appends a REFUSED
+  // record they keep (so rvm-preload-restore and the next open refuse the
+  // file until --discard), says so on stderr naming the file and the
+  // operation, and syncs the file locally from then on.
+  void Refuse(const char* op, uint64_t offset);
 
   // A sync point: makes everything written so far durable in the mirrors'
   // memory (or, in local mode, on disk). Negative errno on failure.
@@ -78,6 +94,12 @@ class LogFile {
   Status Attach(bool truncated);
   Status OpenRemote();
   int AppendDirty();
+  // Records a dirty range (no rewrite check).
+  void MarkDirty(uint64_t offset, uint64_t len);
+  // Whether the file's bytes [a, b) are all zero (a preallocated region).
+  bool AllZero(uint64_t a, uint64_t b);
+  // Seals record h at rec (codec_); -EIO with a message if that fails.
+  int EncodeOrSay(const RecordHeader& h, char* rec);
   void EnterLocal(const char* why);
   int LocalSync();
   void SyncerLoop();
@@ -94,11 +116,16 @@ class LogFile {
   std::mutex dirty_mu_;
   std::map<uint64_t, uint64_t> dirty_;  // start -> end, disjoint, merged
   bool resized_ = false;
-  std::multimap<uint64_t, uint64_t> mapped_;  // offset -> length
+  uint64_t frontier_ = 0;   // dirty_mu_: file end as of the last sync point (sent)
+  uint64_t write_end_ = 0;  // dirty_mu_: largest end written since the last restart
+  // False once the file is synced locally (mirrors lost, or refused); read
+  // without locks by CheckWrite / NoteResize.
+  std::atomic<bool> protected_{true};
 
   // Held across a sync point: the mirrors, the stream end, local mode.
   std::mutex sync_mu_;
   std::unique_ptr<remote_log::MirrorSet> mirrors_;
+  std::unique_ptr<RecordCodec> codec_;  // sync_mu_: seals this log's records
   std::string name_;
   uint64_t stream_end_ = 0;
   uint64_t last_trim_ = 0;

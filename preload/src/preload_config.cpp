@@ -7,6 +7,8 @@
 
 #include <cstring>
 
+#include "shim/log_key.h"
+
 namespace rvmr::preload {
 
 bool PreloadConfig::Matches(std::string_view abs_path) const {
@@ -45,6 +47,40 @@ Status ParseLogPatterns(std::string_view value, std::vector<std::string>* out) {
   return Status::Ok();
 }
 
+std::string PreloadKeyPath(const ShimConfig& sc) {
+  const char* env = ::getenv("RVM_PRELOAD_KEY");
+  if (env != nullptr && env[0] != '\0') return env;
+  if (!sc.log_key_file.empty()) return sc.log_key_file;
+  const char* home = ::getenv("HOME");
+  if (home != nullptr && home[0] != '\0') return std::string(home) + "/.rvm-preload.key";
+  return "";
+}
+
+SealMode SealModeFor(const ShimConfig& sc) {
+  if (!sc.protect_records) return SealMode::kPlain;
+  return sc.encrypt ? SealMode::kEncrypt : SealMode::kAuthenticate;
+}
+
+Status LoadPreloadKey(const ShimConfig& sc, bool create, std::string* key, std::string* path,
+                      bool* created) {
+  key->clear();
+  *created = false;
+  *path = PreloadKeyPath(sc);
+  if (path->empty()) {
+    if (!sc.protect_records) return Status::Ok();
+    return Status::InvalidArgument(
+        "no preload key file: set RVM_PRELOAD_KEY or log_key_file (HOME is not set)");
+  }
+  Status s = log::ReadLogKey(*path, key);
+  if (s.code() == Status::Code::kNotFound) {
+    if (!sc.protect_records) return Status::Ok();
+    if (!create) return Status::NotFound("preload key file " + *path + " does not exist");
+    s = log::CreateLogKey(*path, key);
+    if (s.ok()) *created = true;
+  }
+  return s;
+}
+
 Status LoadPreloadConfigFromEnv(PreloadConfig* cfg) {
   const char* logs = ::getenv("RVM_PRELOAD_LOGS");
   if (logs != nullptr) {
@@ -57,7 +93,9 @@ Status LoadPreloadConfigFromEnv(PreloadConfig* cfg) {
   cfg->auto_restore = r != nullptr && std::strcmp(r, "auto") == 0;
   const char* t = ::getenv("RVM_PRELOAD_TEST_NO_DISK_SYNC");
   cfg->test_no_disk_sync = t != nullptr && std::strcmp(t, "1") == 0;
-  return Status::Ok();
+  cfg->seal_mode = SealModeFor(cfg->shim);
+  if (!cfg->active()) return Status::Ok();
+  return LoadPreloadKey(cfg->shim, true, &cfg->key, &cfg->key_file, &cfg->key_created);
 }
 
 }  // namespace rvmr::preload

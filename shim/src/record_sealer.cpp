@@ -1,7 +1,6 @@
 #include "shim/record_sealer.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <cstring>
 
@@ -12,7 +11,6 @@ namespace rvmr::log {
 
 namespace {
 
-constexpr size_t kIvSize = 12;
 // version u16, type u16, flags u32, payload_len u32, offset u64, lsn u64, epoch u64.
 constexpr size_t kAadFields = 2 + 2 + 4 + 4 + 8 + 8 + 8;
 
@@ -41,24 +39,16 @@ bool IsSealedMagic(const char* p) {
 RecordSealer::RecordSealer(Mode mode, const std::string& log_name)
     : mode_(mode), aad_auth_(AadPrefix('A', log_name)), aad_enc_(AadPrefix('E', log_name)) {}
 
-RecordSealer::~RecordSealer() {
-  EVP_CIPHER_CTX_free(enc_);
-  EVP_CIPHER_CTX_free(dec_);
-}
+RecordSealer::~RecordSealer() = default;
 
 Status RecordSealer::Create(const std::string& log_key, const std::string& log_name, Mode mode,
                             std::unique_ptr<RecordSealer>* out) {
   if (log_key.size() != kLogKeySize) return Status::InvalidArgument("log key has the wrong size");
   std::unique_ptr<RecordSealer> s(new RecordSealer(mode, log_name));
-  s->enc_ = EVP_CIPHER_CTX_new();
-  s->dec_ = EVP_CIPHER_CTX_new();
-  if (s->enc_ == nullptr || s->dec_ == nullptr) return Status::Failed("EVP_CIPHER_CTX_new failed");
   std::string k = DeriveLogSubkey(log_key, "rvmr-record-key-v1");
-  const auto* kp = reinterpret_cast<const unsigned char*>(k.data());
-  bool ok = EVP_EncryptInit_ex(s->enc_, EVP_aes_256_gcm(), nullptr, kp, nullptr) == 1 &&
-            EVP_DecryptInit_ex(s->dec_, EVP_aes_256_gcm(), nullptr, kp, nullptr) == 1;
+  Status st = Aes256Gcm::Create(k, &s->gcm_);
   OPENSSL_cleanse(k.data(), k.size());
-  if (!ok) return Status::Failed("AES-256-GCM key setup failed");
+  if (!st.ok()) return st;
   *out = std::move(s);
   return Status::Ok();
 }
@@ -79,34 +69,18 @@ Status RecordSealer::Prepare(uint64_t offset, const char* hdr, uint8_t* iv, char
 Status RecordSealer::SealRecord(uint64_t offset, const char* plain, size_t len, char* hdr_out,
                                 char* payload_out) {
   const uint32_t plen = GetU32(plain + 16);
-  uint8_t iv[kIvSize];
+  uint8_t iv[kGcmIvSize];
   char fields[kAadFields];
   Status s = Prepare(offset, plain, iv, fields);
   if (!s.ok()) return s;
   const bool enc = mode_ == Mode::kEncrypt;
-  const std::string& prefix = enc ? aad_enc_ : aad_auth_;
-  const auto* payload = reinterpret_cast<const unsigned char*>(plain + kRecordHeaderSize);
-  int n = 0;
-  if (EVP_EncryptInit_ex(enc_, nullptr, nullptr, nullptr, iv) != 1 ||
-      EVP_EncryptUpdate(enc_, nullptr, &n, reinterpret_cast<const unsigned char*>(prefix.data()),
-                        static_cast<int>(prefix.size())) != 1 ||
-      EVP_EncryptUpdate(enc_, nullptr, &n, reinterpret_cast<const unsigned char*>(fields),
-                        static_cast<int>(kAadFields)) != 1)
-    return CryptoError("sealing", offset);
-  if (plen > 0) {
-    if (enc) {
-      if (EVP_EncryptUpdate(enc_, reinterpret_cast<unsigned char*>(payload_out), &n, payload,
-                            static_cast<int>(plen)) != 1)
-        return CryptoError("sealing", offset);
-      std::memset(payload_out + plen, 0, len - kRecordHeaderSize - plen);
-    } else if (EVP_EncryptUpdate(enc_, nullptr, &n, payload, static_cast<int>(plen)) != 1) {
-      return CryptoError("sealing", offset);
-    }
-  }
+  const char* payload = plain + kRecordHeaderSize;
+  const std::string_view aad[] = {enc ? aad_enc_ : aad_auth_, std::string_view(fields, kAadFields),
+                                  enc ? std::string_view() : std::string_view(payload, plen)};
   unsigned char tag[kSealTagSize];
-  if (EVP_EncryptFinal_ex(enc_, tag, &n) != 1 ||
-      EVP_CIPHER_CTX_ctrl(enc_, EVP_CTRL_GCM_GET_TAG, kSealTagSize, tag) != 1)
+  if (!gcm_->Seal(iv, aad, 3, payload, payload_out, enc ? plen : 0, tag).ok())
     return CryptoError("sealing", offset);
+  if (enc) std::memset(payload_out + plen, 0, len - kRecordHeaderSize - plen);
   if (hdr_out != plain) std::memcpy(hdr_out, plain, kRecordHeaderSize);
   PutU32(hdr_out, enc ? kSealedEncMagic : kSealedAuthMagic);
   std::memcpy(hdr_out + 4, tag, 4);
@@ -185,33 +159,20 @@ Status RecordSealer::Unseal(uint64_t offset, char* rec, size_t len) {
   const uint32_t plen = GetU32(rec + 16);
   if (RecordSize(plen) != len) return fail("length does not match its header");
   const bool enc = GetU32(rec) == kSealedEncMagic;
-  const std::string& prefix = enc ? aad_enc_ : aad_auth_;
-  uint8_t iv[kIvSize];
+  uint8_t iv[kGcmIvSize];
   char fields[kAadFields];
   Status s = Prepare(offset, rec, iv, fields);
   if (!s.ok()) return fail(s.message());
   unsigned char tag[kSealTagSize];
   std::memcpy(tag, rec + 4, 4);
   std::memcpy(tag + 4, rec + 20, 12);
-  auto* payload = reinterpret_cast<unsigned char*>(rec + kRecordHeaderSize);
-  int n = 0;
-  if (EVP_DecryptInit_ex(dec_, nullptr, nullptr, nullptr, iv) != 1 ||
-      EVP_DecryptUpdate(dec_, nullptr, &n, reinterpret_cast<const unsigned char*>(prefix.data()),
-                        static_cast<int>(prefix.size())) != 1 ||
-      EVP_DecryptUpdate(dec_, nullptr, &n, reinterpret_cast<const unsigned char*>(fields),
-                        static_cast<int>(kAadFields)) != 1)
-    return CryptoError("verification", offset);
-  if (plen > 0) {
-    int ok = enc ? EVP_DecryptUpdate(dec_, payload, &n, payload, static_cast<int>(plen))
-                 : EVP_DecryptUpdate(dec_, nullptr, &n, payload, static_cast<int>(plen));
-    if (ok != 1) return CryptoError("verification", offset);
-  }
-  if (EVP_CIPHER_CTX_ctrl(dec_, EVP_CTRL_GCM_SET_TAG, kSealTagSize, tag) != 1)
-    return CryptoError("verification", offset);
-  if (EVP_DecryptFinal_ex(dec_, tag, &n) != 1) {
-    if (enc) OPENSSL_cleanse(payload, plen);  // unauthenticated plaintext is never used
+  char* payload = rec + kRecordHeaderSize;
+  const std::string_view aad[] = {enc ? aad_enc_ : aad_auth_, std::string_view(fields, kAadFields),
+                                  enc ? std::string_view() : std::string_view(payload, plen)};
+  s = gcm_->Open(iv, aad, 3, payload, payload, enc ? plen : 0, tag);
+  if (s.code() == Status::Code::kCorruption)
     return fail("authentication tag mismatch (altered, moved, or sealed under another key)");
-  }
+  if (!s.ok()) return CryptoError("verification", offset);
   std::memset(rec + kRecordHeaderSize + plen, 0, len - kRecordHeaderSize - plen);
   PutU32(rec, kRecordMagic);
   PutU32(rec + 4, 0);

@@ -23,170 +23,14 @@
 #include <vector>
 
 #include "preload/preload_record.h"
-#include "remote_log/log_store.h"
-#include "remote_log/server.h"
-
-extern char** environ;
+#include "preload_fixtures.h"
 
 using namespace rvmr;
+using namespace rvmr::preload_test;
 namespace fs = std::filesystem;
 
-namespace {
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char d[] = "/tmp/rvm-preload-XXXXXX";
-    REQUIRE(::mkdtemp(d) != nullptr);
-    path = d;
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string File(const std::string& n) const { return path + "/" + n; }
-};
-
-struct Mirror {
-  std::unique_ptr<remote_log::Server> server;
-  Mirror() {
-    remote_log::ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.capacity = 256u << 20;
-    server = std::make_unique<remote_log::Server>(o);
-    REQUIRE(server->Start().ok());
-  }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(server->port()); }
-};
-
-std::string ReadFile(const std::string& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-// The environment for a child: ours without LD_PRELOAD / RVM_*, plus `extra`.
-std::vector<std::string> ChildEnv(const std::vector<std::string>& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string s = *e;
-    if (s.rfind("LD_PRELOAD=", 0) == 0 || s.rfind("RVM_", 0) == 0) continue;
-    env.push_back(s);
-  }
-  env.insert(env.end(), extra.begin(), extra.end());
-  return env;
-}
-
-struct Child {
-  pid_t pid = -1;
-  FILE* out = nullptr;  // the child's stdout
-  std::string err_path;
-};
-
-Child Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-            const std::string& err_path) {
-  int p[2];
-  REQUIRE(::pipe(p) == 0);
-  std::vector<std::string> env = ChildEnv(extra_env);
-  std::vector<char*> av, ev;
-  for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
-  av.push_back(nullptr);
-  for (const auto& e : env) ev.push_back(const_cast<char*>(e.c_str()));
-  ev.push_back(nullptr);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(p[1], 1);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (err >= 0) ::dup2(err, 2);
-    ::close(p[0]);
-    ::execve(av[0], av.data(), ev.data());
-    ::_exit(127);
-  }
-  ::close(p[1]);
-  Child c;
-  c.pid = pid;
-  c.out = ::fdopen(p[0], "r");
-  c.err_path = err_path;
-  return c;
-}
-
-// Runs to completion; returns the exit status and stdout.
-int Run(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-        const std::string& err_path, std::string* out) {
-  Child c = Spawn(argv, extra_env, err_path);
-  out->clear();
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, c.out)) > 0) out->append(buf, n);
-  std::fclose(c.out);
-  int st = 0;
-  ::waitpid(c.pid, &st, 0);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-// Reads "acked N" lines until `stop_after` acks (or "done"), then SIGKILLs
-// the child. Returns the largest acknowledged id read.
-long ReadAcksThenKill(Child& c, long stop_after) {
-  long acked = 0, count = 0;
-  char line[256];
-  while (std::fgets(line, sizeof line, c.out) != nullptr) {
-    long id;
-    if (std::sscanf(line, "acked %ld", &id) == 1) {
-      acked = std::max(acked, id);
-      if (++count >= stop_after) break;
-    } else if (std::strncmp(line, "done", 4) == 0) {
-      break;
-    }
-  }
-  ::kill(c.pid, SIGKILL);
-  int st = 0;
-  ::waitpid(c.pid, &st, 0);
-  std::fclose(c.out);
-  return acked;
-}
-
-void WaitDoneThenKill(Child& c) {
-  char line[256];
-  bool done = false;
-  while (std::fgets(line, sizeof line, c.out) != nullptr)
-    if (std::strncmp(line, "done", 4) == 0) {
-      done = true;
-      break;
-    }
-  ::kill(c.pid, SIGKILL);
-  int st = 0;
-  ::waitpid(c.pid, &st, 0);
-  std::fclose(c.out);
-  INFO(ReadFile(c.err_path));
-  REQUIRE(done);
-}
-
-void Truncate(const std::string& p, off_t len) {
-  REQUIRE(::truncate(p.c_str(), len) == 0);
-}
-
-// "rows COUNT max MAX" from a check run.
-void ParseRows(const std::string& out, long* rows, long* max) {
-  *rows = *max = -1;
-  std::sscanf(out.c_str(), "rows %ld max %ld", rows, max);
-}
-
-std::vector<std::string> ShimEnv(const Mirror& m, const std::string& logs, bool no_disk_sync) {
-  std::vector<std::string> env = {std::string("LD_PRELOAD=") + PRELOAD_LIB,
-                                  "RVM_MIRRORS=" + m.uri(), "RVM_PRELOAD_LOGS=" + logs};
-  if (no_disk_sync) env.push_back("RVM_PRELOAD_TEST_NO_DISK_SYNC=1");
-  return env;
-}
-
-int Restore(const Mirror& m, const std::vector<std::string>& files, const std::string& err,
-            std::string* out) {
-  std::vector<std::string> argv = {RESTORE_TOOL, "--mirrors", m.uri()};
-  argv.insert(argv.end(), files.begin(), files.end());
-  return Run(argv, {}, err, out);
-}
-
-}  // namespace
-
-TEST_CASE("io_ops: write/pwrite/writev/O_APPEND/O_DSYNC/ftruncate/mmap/rename/threads restore") {
+TEST_CASE("io_ops: write/pwrite/writev/O_APPEND/O_DSYNC/ftruncate/preallocation/rename/threads "
+          "restore") {
   Mirror m;
   TempDir d;
   Child c = Spawn({IO_OPS_PROG, d.path, "run"}, ShimEnv(m, d.path + "/*.log", true), d.File("err"));
@@ -194,21 +38,17 @@ TEST_CASE("io_ops: write/pwrite/writev/O_APPEND/O_DSYNC/ftruncate/mmap/rename/th
   std::vector<std::string> names = {"a2.log", "b.log", "c.log", "d.log", "e.log", "f.log"};
   std::vector<std::string> snap;
   for (const auto& n : names) snap.push_back(ReadFile(d.File(n)));
-  CHECK(snap[0].size() == 10000);
+  CHECK(snap[0].size() == 14500);
   CHECK(snap[1].size() == 3 * 777);
   CHECK(snap[2].size() == 4 * 64 * 512);
   CHECK(snap[3].size() == 5 * 300);
   CHECK(snap[4].size() == 2048);
   CHECK(snap[5] == std::string(4096, 'M') + std::string(4096, 'N'));
+  INFO(ReadFile(d.File("err")));
+  CHECK(ReadFile(d.File("err")).find("refused") == std::string::npos);
   // The local copies never synced: lose them. a2.log was drained to disk at
   // the rename, so only what was written to it afterwards is lost.
-  {
-    int fd = ::open(d.File("a2.log").c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    std::string zeros(500, '\0');
-    REQUIRE(::pwrite(fd, zeros.data(), zeros.size(), 100) == 500);
-    ::close(fd);
-  }
+  Truncate(d.File("a2.log"), 14000);
   for (size_t i = 1; i < names.size(); ++i) Truncate(d.File(names[i]), 0);
   for (size_t i = 0; i < names.size(); ++i) REQUIRE(ReadFile(d.File(names[i])) != snap[i]);
 
@@ -237,7 +77,8 @@ TEST_CASE("unsupported paths on a designated log are refused with a message") {
   INFO(out << err);
   CHECK(out.find("odirect Invalid argument") != std::string::npos);
   CHECK(out.find("fopen Operation not supported") != std::string::npos);
-  CHECK(out.find("mmap mapped") != std::string::npos);  // msync(MS_SYNC) is a sync point
+  CHECK(out.find("mmap mapped") != std::string::npos);  // mapped, and the file refused
+  CHECK(err.find("z.log: refused: mmap(PROT_WRITE, MAP_SHARED)") != std::string::npos);
   CHECK(out.find("setfl Invalid argument") != std::string::npos);
   CHECK(out.find("plain-odirect opened") != std::string::npos);
   CHECK(err.find("rvmshim-preload: ") != std::string::npos);
@@ -356,12 +197,30 @@ TEST_CASE("SQLite under the shim: clean exit leaves the mirrors trimmed to the d
   REQUIRE(Run({SQLITE_PROG, db, "bench", "50"}, ShimEnv(m, d.path + "/*-wal", false), d.File("err"),
               &out) == 0);
   auto logs = m.server->store().List();
-  REQUIRE(logs.size() == 1);
+  REQUIRE(logs.size() == 2);  // the WAL's log and its path log
+  if (logs[0].name != preload::RemoteLogNameForPath(db + "-wal")) std::swap(logs[0], logs[1]);
   CHECK(logs[0].name == preload::RemoteLogNameForPath(db + "-wal"));
+  CHECK(logs[1].name == preload::RemoteLogNameForPath(db + "-wal") + ".path");
   CHECK(logs[0].info.tail > 50u * 100u);  // every commit went through the mirror
   CHECK(logs[0].info.durable == logs[0].info.tail);
   REQUIRE(Run({SQLITE_PROG, db, "check"}, {}, d.File("err"), &out) == 0);
   CHECK(out.rfind("rows 50 max 50", 0) == 0);
+}
+
+TEST_CASE("SQLite: WAL restarts after checkpoints (writes at offset 0) are not taken as rewrites") {
+  Mirror m;
+  TempDir d;
+  std::string db = d.File("app.db");
+  std::string out;
+  // 2500 commits write more than the 1000 pages of SQLite's autocheckpoint:
+  // the WAL is checkpointed and restarted from offset 0 more than once.
+  REQUIRE(Run({SQLITE_PROG, db, "bench", "2500"}, ShimEnv(m, d.path + "/*-wal", false),
+              d.File("err"), &out) == 0);
+  std::string err = ReadFile(d.File("err"));
+  INFO(err);
+  CHECK(err.find("refused") == std::string::npos);
+  REQUIRE(Run({SQLITE_PROG, db, "check"}, {}, d.File("err2"), &out) == 0);
+  CHECK(out.rfind("rows 2500 max 2500", 0) == 0);
 }
 #endif
 

@@ -12,6 +12,7 @@
 #include "log_copy.h"
 #include "log_follower.h"
 #include "record_printer.h"
+#include "preload_log.h"
 #include "text_util.h"
 
 namespace rvmr::tools {
@@ -285,6 +286,7 @@ int FollowAll(const InspectOptions& o, std::vector<std::unique_ptr<Inspection>>&
 }  // namespace
 
 int RunInspect(const InspectOptions& o, std::ostream& out, std::ostream& err) {
+  if (IsPreloadLogName(o.name)) return RunInspectPreload(o, out, err);
   Status args = CheckLogArguments(o.log_paths, o.remote_uri, o.name);
   if (!args.ok()) {
     err << "rvm-log inspect: " << args.message() << "\n";

@@ -11,6 +11,10 @@
 
 namespace {
 
+constexpr const char* kNameHelp =
+    "remote log name (default: the disk log's id in hex); rvmpl-... or the absolute path of the "
+    "file it protects: a preload shim log";
+
 void AddRemoteOptions(CLI::App* sub, rvmr::tools::RemoteOptions* r) {
   sub->add_option("--secret-file", r->secret_file,
                   "file holding the shared secret of authenticated log servers");
@@ -57,7 +61,7 @@ int main(int argc, char** argv) {
   inspect->add_option("log", io.log_paths, "disk log files (each headed with its name)");
   inspect->add_option("--remote", io.remote_uri,
                       "inspect each log's remote copy on the server at this URI instead");
-  inspect->add_option("--name", io.name, "remote log name (default: the disk log's id in hex)");
+  inspect->add_option("--name", io.name, kNameHelp);
   inspect->add_flag("--json", io.json, "one JSON object per line (see docs/rvm-log.md)");
   inspect->add_option("--lsn-from", io.lsn_from, "show records with LSN >= this");
   inspect->add_option("--lsn-to", io.lsn_to, "show records with LSN <= this");
@@ -84,7 +88,7 @@ int main(int argc, char** argv) {
   verify->add_option("log", vo.log_paths, "disk log files (each headed with its name)");
   verify->add_option("--remote", vo.remote_uri,
                      "verify each log's remote copy on the server at this URI instead");
-  verify->add_option("--name", vo.name, "remote log name (default: the disk log's id in hex)");
+  verify->add_option("--name", vo.name, kNameHelp);
   verify->add_flag("--json", vo.json, "the verdict as one JSON object");
   AddOffsetOptions(verify, &vo.to_offset);
   AddRemoteOptions(verify, &vo.remote);

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "log_copy.h"
+#include "preload_log.h"
 #include "shim/log_payload.h"
 #include "text_util.h"
 
@@ -203,6 +204,7 @@ int VerifyOne(const VerifyOptions& o, const std::string& log_path, std::ostream&
 }  // namespace
 
 int RunVerify(const VerifyOptions& o, std::ostream& out, std::ostream& err) {
+  if (IsPreloadLogName(o.name)) return RunVerifyPreload(o, out, err);
   Status args = CheckLogArguments(o.log_paths, o.remote_uri, o.name);
   if (!args.ok()) {
     err << "rvm-log verify: " << args.message() << "\n";

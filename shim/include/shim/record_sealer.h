@@ -1,5 +1,5 @@
 // RecordSealer: end-to-end protection of log records on the mirrors
-// (docs/log-format.md "Sealed form", docs/security.md).
+// (docs/log-format.md "Sealed form", docs/security.md), over Aes256Gcm.
 //
 // The writer hands the mirrors each record in its sealed form, made with
 // AES-256-GCM under a key derived from the log key (log_key.h), which the
@@ -34,8 +34,7 @@
 #include <vector>
 
 #include "common/status.h"
-
-typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+#include "shim/aes256_gcm.h"
 
 namespace rvmr::log {
 
@@ -90,8 +89,7 @@ class RecordSealer {
   Mode mode_;
   // "rvmr-seal-v1" || mode byte || u32 name length || name, per mode.
   std::string aad_auth_, aad_enc_;
-  EVP_CIPHER_CTX* enc_ = nullptr;
-  EVP_CIPHER_CTX* dec_ = nullptr;
+  std::unique_ptr<Aes256Gcm> gcm_;  // under the record key
   std::string scratch_;        // sealed headers (and ciphertext) of the last Seal
 };
 

@@ -1,8 +1,10 @@
 /* A program that writes its logs through every path the preload shim
  * handles (write, pwrite, writev, pwritev, O_APPEND, O_DSYNC, ftruncate,
- * rename, sync_file_range, threads), syncing after each step.
+ * preallocation, rename, sync_file_range, threads), syncing after each step.
  *   io_ops DIR run      do it all, print "done", wait for a signal
- *   io_ops DIR refuse   try what the shim refuses; print one line per try */
+ *   io_ops DIR refuse   try what the shim refuses; print one line per try
+ *   io_ops DIR inplace  rewrite g.log in place (pwrite below its end) and
+ *                       shrink h.log, syncing around each; print "done" */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -67,7 +69,29 @@ int main(int argc, char** argv) {
     printf("plain-odirect %s\n", other < 0 ? strerror(errno) : "opened");
     return 0;
   }
-  /* a.log: write, pwrite, writev, pwritev, then truncation, then rename. */
+  if (strcmp(argv[2], "inplace") == 0) {
+    int g = open(path("g.log"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    need(g >= 0, "open g");
+    fill(b, 1000, 'a');
+    need(write(g, b, 1000) == 1000, "write g");
+    need(fsync(g) == 0, "fsync g");
+    fill(b, 10, 'b');
+    need(pwrite(g, b, 10, 100) == 10, "pwrite g in place");
+    need(fsync(g) == 0, "fsync g 2");
+    fill(b, 10, 'c');
+    need(pwrite(g, b, 10, 200) == 10, "pwrite g in place again");
+    need(write(g, b, 10) == 10, "write g more");
+    need(fsync(g) == 0, "fsync g 3");
+    int h = open(path("h.log"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    need(h >= 0, "open h");
+    need(write(h, b, 1000) == 1000, "write h");
+    need(fsync(h) == 0, "fsync h");
+    need(ftruncate(h, 500) == 0, "ftruncate h");
+    need(fsync(h) == 0, "fsync h 2");
+    printf("done\n");
+    return 0;
+  }
+  /* a.log: write, pwrite, writev, pwritev, then extension, then rename. */
   int a = open(path("a.log"), O_RDWR | O_CREAT | O_TRUNC, 0644);
   need(a >= 0, "open a");
   fill(b, 4096, 'A');
@@ -80,7 +104,7 @@ int main(int argc, char** argv) {
   fill(b, 500, 'P');
   need(pwritev(a, iov, 2, 12000) == 500, "pwritev a");
   need(fsync(a) == 0, "fsync a");
-  need(ftruncate(a, 10000) == 0, "ftruncate a");
+  need(ftruncate(a, 14000) == 0, "ftruncate a");
   need(fsync(a) == 0, "fsync a 2");
   /* b.log: O_APPEND through two descriptors, one of them a dup. */
   int bf = open(path("b.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -112,20 +136,21 @@ int main(int argc, char** argv) {
            e, 0, 0,
            SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0,
        "sync_file_range e");
-  /* f.log: stores through a shared mapping, msync(MS_SYNC) and fsync. */
+  /* f.log: preallocated (extended with zeros, synced), then filled in. */
   int f = open(path("f.log"), O_RDWR | O_CREAT, 0644);
   need(f >= 0, "open f");
-  need(ftruncate(f, 8192) == 0, "ftruncate f");
-  char* m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, f, 0);
-  need(m != MAP_FAILED, "mmap f");
-  memset(m, 'M', 4096);
-  need(msync(m, 4096, MS_SYNC) == 0, "msync f");
-  memset(m + 4096, 'N', 4096);
+  fill(b, 4096, 'M');
+  need(write(f, b, 4096) == 4096, "write f");
   need(fsync(f) == 0, "fsync f");
+  need(ftruncate(f, 8192) == 0, "ftruncate f");
+  need(fsync(f) == 0, "fsync f 2");
+  fill(b, 4096, 'N');
+  need(pwrite(f, b, 4096, 4096) == 4096, "pwrite f over zeros");
+  need(fsync(f) == 0, "fsync f 3");
   /* rename a.log -> a2.log while open, then write more through it. */
   need(rename(path("a.log"), path("a2.log")) == 0, "rename a");
   fill(b, 500, 'E');
-  need(pwrite(a, b, 500, 100) == 500, "pwrite a2");
+  need(pwrite(a, b, 500, 14000) == 500, "pwrite a2");
   need(fsync(a) == 0, "fsync a2");
   printf("done\n");
   fflush(stdout);

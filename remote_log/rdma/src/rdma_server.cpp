@@ -623,6 +623,7 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
         break;
     }
   }
+  if (status == wire::kErrAccess || status == wire::kErrNotOwner) auth_failures_++;
   if (status == wire::kErrProto || status == wire::kErrAccess || status == wire::kErrVersion) {
     // Fatal: revoke now, disconnect once the refusal has been delivered.
     if (c->log != nullptr && c->log->writer == c) ReleaseWriter(c->log);
@@ -647,7 +648,8 @@ std::string RdmaServer::StatusLine() {
          std::to_string(accepted_.load()) + "), logs " + std::to_string(logs_.size()) +
          ", ring bytes " + std::to_string(ring_bytes_) + "/" + std::to_string(options_.capacity) +
          ", fences " + std::to_string(fences_.load()) + ", control anomalies " +
-         std::to_string(control_anomalies_.load());
+         std::to_string(control_anomalies_.load()) + ", auth failures " +
+         std::to_string(auth_failures_.load());
 }
 
 }  // namespace rvmr::remote_log::rdma

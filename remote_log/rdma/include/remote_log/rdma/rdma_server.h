@@ -94,6 +94,10 @@ class RdmaServer {
   // Connections disconnected for not authenticating within auth_timeout_ms.
   uint64_t auth_timeouts() const { return auth_timeouts_.load(); }
   uint64_t fences() const { return fences_.load(); }
+  // Requests refused for a failed proof: a wrong AUTH MAC, a request before
+  // AUTH, an altered, replayed or missing control MAC, or a failed owner
+  // proof.
+  uint64_t auth_failures() const { return auth_failures_.load(); }
   // Control words that were torn or out of range when read (should stay 0).
   uint64_t control_anomalies() const { return control_anomalies_.load(); }
 
@@ -140,6 +144,7 @@ class RdmaServer {
   std::atomic<uint64_t> auth_timeouts_{0};
   std::atomic<uint64_t> fences_{0};
   std::atomic<uint64_t> control_anomalies_{0};
+  std::atomic<uint64_t> auth_failures_{0};
 };
 
 }  // namespace rvmr::remote_log::rdma

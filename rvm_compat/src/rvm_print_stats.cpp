@@ -3,7 +3,7 @@
 
 #include "internal.h"
 #include "rvm/rvm_commit_stats.h"
-#include "shim/shim_stats.h"
+#include "rvm/rvm_remote_stats.h"
 
 namespace {
 
@@ -68,25 +68,20 @@ extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
                  cs.max_in_flight);
   }
   // Remote mode (RVM_MIRRORS): what the log shim did, live.
-  rvmr::ShimStats sh;
-  if (rvmr::GetActiveShimStats(&sh)) {
+  rvm_remote_stats_t sh;
+  if (rvm_remote_statistics(&sh) == RVM_SUCCESS && sh.remote_mode) {
     std::fprintf(f, " Remote log (mirrors + background disk writer):\n");
     std::fprintf(f, "  log writes acknowledged by the mirrors   %lu of %lu (%lu bytes)\n",
-                 static_cast<unsigned long>(sh.remote_acks), static_cast<unsigned long>(sh.appends),
-                 static_cast<unsigned long>(sh.bytes));
-    std::fprintf(
-        f, "  log writes that waited for the disk      %lu (%lu degraded episodes, %lu restores)\n",
-        static_cast<unsigned long>(sh.fallback_commits),
-        static_cast<unsigned long>(sh.degraded_episodes),
-        static_cast<unsigned long>(sh.mirror_restores));
-    std::fprintf(f, "  log writes in flight at once, max        %lu\n",
-                 static_cast<unsigned long>(sh.max_in_flight));
-    std::fprintf(f, "  bytes only in remote memory now / max    %lu / %lu\n",
-                 static_cast<unsigned long>(sh.remote_only_bytes),
-                 static_cast<unsigned long>(sh.max_remote_only_bytes));
-    std::fprintf(f, "  log tail %lu, disk durable to %lu, trims %lu%s\n",
-                 static_cast<unsigned long>(sh.tail), static_cast<unsigned long>(sh.disk_durable),
-                 static_cast<unsigned long>(sh.trims), sh.degraded ? ", DEGRADED" : "");
+                 sh.remote_acks, sh.appends, sh.bytes);
+    std::fprintf(f,
+                 "  log writes that waited for the disk      %lu (%lu degraded episodes, %lu "
+                 "restores)\n",
+                 sh.fallback_commits, sh.degraded_episodes, sh.mirror_restores);
+    std::fprintf(f, "  log writes in flight at once, max        %lu\n", sh.max_in_flight);
+    std::fprintf(f, "  bytes only in remote memory now / max    %lu / %lu\n", sh.remote_only_bytes,
+                 sh.max_remote_only_bytes);
+    std::fprintf(f, "  log tail %lu, disk durable to %lu, trims %lu%s\n", sh.tail, sh.disk_durable,
+                 sh.trims, sh.degraded ? ", DEGRADED" : "");
   }
   return RVM_SUCCESS;
 }

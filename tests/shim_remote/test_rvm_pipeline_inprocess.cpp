@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "remote_log/server.h"
 #include "rvm/rvm.h"
 #include "rvm/rvm_commit_stats.h"
+#include "rvm/rvm_remote_stats.h"
 #include "rvm/rvm_statistics.h"
 
 namespace {
@@ -117,6 +119,33 @@ TEST_CASE("pipelined remote commits from 8 threads with log wraps and truncation
   CHECK(st.n_flush == cs.log_writes);
   CHECK(st.n_wrap > 0);
   CHECK(st.tot_async_truncation + st.tot_sync_truncation > 0);
+  // The shim's counters, as numbers (rvm_remote_statistics) and as text.
+  rvm_remote_stats_t rs;
+  REQUIRE(rvm_remote_statistics(&rs) == RVM_SUCCESS);
+  CHECK(rs.remote_mode == 1);
+  CHECK(rs.degraded == 0);
+  CHECK(rs.appends == cs.log_writes);
+  CHECK(rs.remote_acks == rs.appends);  // strict policy: every write acknowledged
+  CHECK(rs.fallback_commits == 0);
+  CHECK(rs.bytes > 0);
+  CHECK(rs.tail >= rs.disk_durable);
+  CHECK(rs.trims > 0);  // trim_interval_bytes 4096 over many wraps
+  CHECK(rs.max_in_flight >= 1);
+  CHECK(rs.max_in_flight <= 2);
+  CHECK(rvm_remote_statistics(nullptr) == RVM_ESTATISTICS);
+  {
+    char* text = nullptr;
+    size_t text_len = 0;
+    FILE* mf = open_memstream(&text, &text_len);
+    REQUIRE(mf != nullptr);
+    REQUIRE(rvm_print_statistics(&st, mf) == RVM_SUCCESS);
+    std::fclose(mf);
+    const std::string printed(text, text_len);
+    std::free(text);
+    CHECK(printed.find("log writes acknowledged by the mirrors   " +
+                       std::to_string(rs.remote_acks) + " of " + std::to_string(rs.appends)) !=
+          std::string::npos);
+  }
 
   // Everything committed reaches the segment file.
   REQUIRE(rvm_truncate() == RVM_SUCCESS);

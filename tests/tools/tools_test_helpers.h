@@ -136,7 +136,7 @@ class LogBuilder {
     st_.head = head;
     st_.head_lsn = head_lsn;
     st_.tail_hint = tail_hint;
-    log::WriteLogStatus(fd_, &st_);
+    REQUIRE(log::WriteLogStatus(fd_, &st_).ok());
   }
   // Overwrites `n` bytes at logical offset `offset` of the area (wrapping).
   void Poke(uint64_t offset, const std::string& bytes) {

@@ -76,6 +76,21 @@ std::vector<LogdDaemon::Pending> LogdDaemon::PendingLogs(LogStore& store, bool w
   return out;
 }
 
+std::vector<LogdDaemon::Pending> LogdDaemon::AllPending(bool with_writer) {
+  std::vector<Pending> out = PendingLogs(server_->store(), with_writer);
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+  if (rdma_) {
+    for (const rdma::RdmaServer::HeldLog& h : rdma_->Snapshot()) {
+      const uint64_t durable = std::max(h.info.durable, h.info.start);
+      if (h.info.tail <= durable) continue;
+      if (with_writer && !h.writer_connected) continue;
+      out.push_back(Pending{"rdma:" + h.name, h.info.tail - durable, h.writer_connected ? 1u : 0u});
+    }
+  }
+#endif
+  return out;
+}
+
 std::string LogdDaemon::Describe(const std::vector<Pending>& logs) {
   std::string s;
   for (const Pending& p : logs) {
@@ -207,6 +222,12 @@ void LogdDaemon::Reload() {
     s = Status::InvalidArgument(error.empty() ? "bad command line" : error);
   } else if (next.secret != settings_.secret) {
     s = server_->SetSecret(next.secret);
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+    if (s.ok() && rdma_) {
+      s = rdma_->SetSecret(next.secret);
+      if (!s.ok()) server_->SetSecret(settings_.secret).IgnoreError();  // the old one was valid
+    }
+#endif
   }
   if (!s.ok()) {
     reload_failures_++;
@@ -232,10 +253,6 @@ void LogdDaemon::Reload() {
   for (const auto& f : fixed) {
     if (f.changed) LOGD_WARN("SIGHUP: '%s' changed; it takes effect at the next restart", f.key);
   }
-#ifdef RVMR_HAVE_RDMA_TRANSPORT
-  if (secret_changed && rdma_)
-    LOGD_WARN("SIGHUP: the rdma server keeps the previous secret until the next restart");
-#endif
   settings_.secret = next.secret;
   settings_.secret_file = next.secret_file;
   settings_.log_level = next.log_level;
@@ -253,7 +270,7 @@ void LogdDaemon::Reload() {
 }
 
 void LogdDaemon::ReportDropped(const char* why) {
-  std::vector<Pending> left = PendingLogs(server_->store(), false);
+  std::vector<Pending> left = AllPending(false);
   if (left.empty()) return;
   uint64_t total = 0;
   for (const Pending& p : left) total += p.bytes;
@@ -268,7 +285,7 @@ bool LogdDaemon::OnShutdownSignal(int sig) {
     ReportDropped("exiting before the writers' trims");
     return true;
   }
-  std::vector<Pending> pending = PendingLogs(server_->store(), true);
+  std::vector<Pending> pending = AllPending(true);
   if (pending.empty() || settings_.shutdown_grace <= 0) {
     LOGD_NOTICE("%s, shutting down", name);
     Notify("STOPPING=1\nSTATUS=shutting down");
@@ -293,7 +310,7 @@ bool LogdDaemon::OnShutdownSignal(int sig) {
 }
 
 bool LogdDaemon::DrainDone() {
-  if (!PendingLogs(server_->store(), true).empty()) return false;
+  if (!AllPending(true).empty()) return false;
   LOGD_NOTICE("the connected writers' bytes are durable; shutting down");
   ReportDropped("no writer connected");
   return true;
@@ -354,7 +371,11 @@ std::string LogdDaemon::RenderMetrics() {
   LogdCounters c;
   c.reloads = reloads_.load();
   c.reload_failures = reload_failures_.load();
+#ifdef RVMR_HAVE_RDMA_TRANSPORT
+  return RenderLogdMetrics(*server_, c, rdma_.get());
+#else
   return RenderLogdMetrics(*server_, c);
+#endif
 }
 
 }  // namespace rvmr::remote_log

@@ -56,6 +56,9 @@ class LogdDaemon {
   // The logs holding bytes above their durable mark; with_writer: only those
   // a connection holds open.
   static std::vector<Pending> PendingLogs(LogStore& store, bool with_writer);
+  // PendingLogs of the TCP store and, with rdma-listen, the RDMA server's
+  // logs (named "rdma:<name>").
+  std::vector<Pending> AllPending(bool with_writer);
   // "'a' 100 bytes, 'b' 20 bytes" (names escaped as C strings would be).
   static std::string Describe(const std::vector<Pending>& logs);
 

@@ -10,6 +10,10 @@
 
 namespace rvmr::remote_log {
 
+namespace rdma {
+class RdmaServer;
+}
+
 // The daemon's own counters that the Server does not keep.
 struct LogdCounters {
   uint64_t reloads = 0;          // SIGHUPs that applied a configuration
@@ -17,8 +21,9 @@ struct LogdCounters {
 };
 
 // Renders the server's counters, its logs (one sample per log, labelled
-// log="<name>") and `daemon`. Thread-safe (reads atomics and a store
-// snapshot).
-std::string RenderLogdMetrics(Server& server, const LogdCounters& daemon);
+// log="<name>") and `daemon`; with `rdma`, also the RDMA server's
+// (rvm_logd_rdma_*). Thread-safe (reads atomics and snapshots).
+std::string RenderLogdMetrics(Server& server, const LogdCounters& daemon,
+                              rdma::RdmaServer* rdma = nullptr);
 
 }  // namespace rvmr::remote_log

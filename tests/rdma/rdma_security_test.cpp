@@ -14,7 +14,9 @@
 #include "common/crc32c.h"
 #include "rdma_raw_client.h"
 #include "rdma_test_util.h"
+#include "logd_metrics.h"
 #include "remote_log/auth.h"
+#include "remote_log/server.h"
 #include "remote_log/rdma/rdma_connection.h"
 #include "remote_log/rdma/rdma_server.h"
 #include "remote_log/wire.h"
@@ -288,4 +290,59 @@ TEST_CASE("rdma: sealed records verify after the round trip; an altered copy is 
     CHECK(rlog::UnsealRange(sealer.get(), false, 0, &intact, &why) == sealed.size());
     CHECK(intact == plain);
   }
+}
+
+TEST_CASE("rdma: a new secret (SIGHUP) admits new connections; authenticated ones carry on") {
+  Server srv;
+  auto writer = srv.Dial(kOwner);
+  LogInfo info;
+  REQUIRE(writer->Open("rotated", 1, true, 0, &info).ok());
+  AppendSync(writer.get(), 0, "before");
+  const std::string next = "the-rotated-rdma-secret-0123456789";
+  CHECK(srv.server->SetSecret("short").code() == Status::Code::kInvalidArgument);
+  CHECK(srv.server->SetSecret("").code() == Status::Code::kInvalidArgument);
+  REQUIRE(srv.server->SetSecret(next).ok());
+  // The authenticated writer keeps its session.
+  AppendSync(writer.get(), 6, "after");
+  REQUIRE(writer->Stat(&info).ok());
+  CHECK(info.tail == 11);
+  // The old secret no longer admits anyone; the new one does.
+  ConnectOptions old_opts;
+  old_opts.secret = kSecret;
+  std::unique_ptr<Connection> c;
+  CHECK_FALSE(rvmr::remote_log::rdma::RdmaConnection::Connect(srv.ep, old_opts, &c).ok());
+  ConnectOptions new_opts;
+  new_opts.secret = next;
+  new_opts.owner_seed = kOwner;
+  auto fresh = rvmr::rdma_test::Connect(srv.ep, new_opts);
+  REQUIRE(fresh->Open("rotated", 2, false, 0, &info).ok());
+  CHECK(info.tail == 11);
+}
+
+TEST_CASE("rdma: rvm-logd's metrics cover the RDMA server's logs and refusals") {
+  Server srv;
+  auto writer = srv.Dial(kOwner);
+  LogInfo info;
+  REQUIRE(writer->Open("metered", 1, true, 0, &info).ok());
+  AppendSync(writer.get(), 0, std::string(4096, 'm'));
+  auto rogue = srv.Dial(kRogue);
+  CHECK_FALSE(rogue->Open("metered", 2, false, 0, &info).ok());
+  rvmr::remote_log::ServerOptions so;
+  so.listen = "127.0.0.1:0";
+  rvmr::remote_log::Server tcp(so);
+  REQUIRE(tcp.Start().ok());
+  const std::string text =
+      rvmr::remote_log::RenderLogdMetrics(tcp, rvmr::remote_log::LogdCounters{}, srv.server.get());
+  INFO(text);
+  CHECK(text.find("\nrvm_logd_rdma_logs 1\n") != std::string::npos);
+  CHECK(text.find("\nrvm_logd_rdma_log_held_bytes{log=\"metered\"} 4096\n") != std::string::npos);
+  CHECK(text.find("\nrvm_logd_rdma_log_lag_bytes{log=\"metered\"} 4096\n") != std::string::npos);
+  CHECK(text.find("\nrvm_logd_rdma_connections 2\n") != std::string::npos);
+  CHECK(text.find("\nrvm_logd_rdma_auth_failures_total 1\n") != std::string::npos);
+  CHECK(text.find("# TYPE rvm_logd_rdma_connections_accepted_total counter") != std::string::npos);
+  // After the writer's TRIM, nothing lags.
+  REQUIRE(writer->Trim(4096, &info).ok());
+  const std::string after =
+      rvmr::remote_log::RenderLogdMetrics(tcp, rvmr::remote_log::LogdCounters{}, srv.server.get());
+  CHECK(after.find("\nrvm_logd_rdma_log_lag_bytes{log=\"metered\"} 0\n") != std::string::npos);
 }

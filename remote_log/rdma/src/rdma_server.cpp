@@ -87,7 +87,8 @@ struct RdmaServer::Conn {
   uint8_t* send_buf(int i) { return mem + size_t(kRecvBufs + i) * kMaxControlMessage; }
 };
 
-RdmaServer::RdmaServer(RdmaServerOptions options) : options_(std::move(options)) {}
+RdmaServer::RdmaServer(RdmaServerOptions options)
+    : options_(std::move(options)), secret_(options_.secret) {}
 
 RdmaServer::~RdmaServer() {
   Stop();
@@ -197,7 +198,7 @@ void RdmaServer::Loop() {
     // poll timeout.
     timeout_ms = 1000;
     const auto now = std::chrono::steady_clock::now();
-    const bool need_auth = !options_.secret.empty();
+    const bool need_auth = !secret_.empty();
     for (auto& [serial, c] : conns_) {
       if (c->closing) continue;
       if (c->close_after_reply) {
@@ -501,7 +502,7 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
   std::vector<uint8_t> req(p + wire::kHeaderSize, p + n);
   std::vector<uint8_t> out;
   int32_t status = wire::kOk;
-  const bool need_auth = !options_.secret.empty();
+  const bool need_auth = !secret_.empty();
   wire::Type type = wire::Type(h.type);
   if (type == wire::Type::kHello) {
     wire::HelloRequest m;
@@ -526,16 +527,16 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
     if (!need_auth || !wire::DecodeAuthRequest(req.data(), req.size(), &m).ok()) {
       status = wire::kErrProto;
     } else {
-      auth::ClientMac(options_.secret, c->nonce, m.client_nonce, expect);
+      auth::ClientMac(secret_, c->nonce, m.client_nonce, expect);
       if (!auth::MacEqual(expect, m.mac)) {
         status = wire::kErrAccess;
       } else {
         c->authenticated = true;
-        auth::SessionKey(options_.secret, c->nonce, m.client_nonce, c->session_key);
+        auth::SessionKey(secret_, c->nonce, m.client_nonce, c->session_key);
         c->mac_required = true;
         c->last_mac_id = h.request_id;
         wire::AuthReply r;
-        auth::ServerMac(options_.secret, m.client_nonce, c->nonce, r.mac);
+        auth::ServerMac(secret_, m.client_nonce, c->nonce, r.mac);
         wire::EncodeAuthReply(r, &out);
       }
     }
@@ -631,6 +632,30 @@ void RdmaServer::HandleMessage(Conn* c, const uint8_t* p, size_t n) {
     c->close_deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   }
   Reply(c, h.type, h.request_id, status, status == wire::kOk ? out : std::vector<uint8_t>());
+}
+
+std::vector<RdmaServer::HeldLog> RdmaServer::Snapshot() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<HeldLog> out;
+  for (auto& [name, log] : logs_) {
+    Refresh(log.get());
+    out.push_back(HeldLog{name, InfoOf(log.get()), log->writer != nullptr});
+  }
+  return out;
+}
+
+size_t RdmaServer::connections_open() {
+  std::lock_guard<std::mutex> l(mu_);
+  return conns_.size();
+}
+
+Status RdmaServer::SetSecret(std::string secret) {
+  if (secret.empty() && !options_.allow_unauthenticated)
+    return Status::InvalidArgument("rdma server: a shared secret is required");
+  if (Status len = auth::CheckSecretLength(secret, "rdma server"); !len.ok()) return len;
+  std::lock_guard<std::mutex> l(mu_);
+  secret_ = std::move(secret);
+  return Status::Ok();
 }
 
 Status RdmaServer::StatLog(const std::string& name, LogInfo* info) {

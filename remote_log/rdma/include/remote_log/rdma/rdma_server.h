@@ -23,6 +23,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "common/status.h"
 #include "remote_log/transport.h"
@@ -85,6 +86,22 @@ class RdmaServer {
   // NotFound if there is no such log.
   Status StatLog(const std::string& name, LogInfo* info);
 
+  // Every log with its positions (tail read from its control word) and
+  // whether a writer holds it, sorted by name. Any thread.
+  struct HeldLog {
+    std::string name;
+    LogInfo info;
+    bool writer_connected = false;
+  };
+  std::vector<HeldLog> Snapshot();
+  // Connections open now. Any thread.
+  size_t connections_open();
+
+  // Replaces the shared secret (SIGHUP): connections that authenticated keep
+  // their session keys; new authentications need the new secret. Refused
+  // (and the old one kept) if it is too short or empty. Any thread.
+  Status SetSecret(std::string secret);
+
   // One line of counters for status output.
   std::string StatusLine();
 
@@ -122,6 +139,7 @@ class RdmaServer {
   bool PostRecv(Conn* c, int index);
 
   const RdmaServerOptions options_;
+  std::string secret_;  // guarded by mu_ (starts as options_.secret)
   rdma_event_channel* cm_channel_ = nullptr;
   rdma_cm_id* listen_id_ = nullptr;
   ibv_comp_channel* comp_channel_ = nullptr;

@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(i.start),
                   static_cast<unsigned long long>(i.durable),
                   static_cast<unsigned long long>(i.tail),
-                  static_cast<unsigned long long>(i.tail - std::max(i.durable, i.start)));
+                  static_cast<unsigned long long>(i.not_durable()));
       if (!e.path_problem.empty()) {
         std::fprintf(stderr, "rvm-preload-restore: %s on %s: protected path unknown: %s\n",
                      e.log.name.c_str(), e.mirror.c_str(), e.path_problem.c_str());

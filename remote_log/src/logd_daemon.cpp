@@ -65,14 +65,17 @@ LogdDaemon::~LogdDaemon() {
   Stop();
 }
 
+void LogdDaemon::AddPending(std::string name, const LogInfo& info, uint32_t writers,
+                            bool with_writer, std::vector<Pending>* out) {
+  const uint64_t bytes = info.not_durable();
+  if (bytes == 0 || (with_writer && writers == 0)) return;
+  out->push_back(Pending{std::move(name), bytes, writers});
+}
+
 std::vector<LogdDaemon::Pending> LogdDaemon::PendingLogs(LogStore& store, bool with_writer) {
   std::vector<Pending> out;
-  for (const LogStore::Held& h : store.Snapshot()) {
-    const uint64_t durable = std::max(h.info.durable, h.info.start);
-    if (h.info.tail <= durable) continue;
-    if (with_writer && h.sessions == 0) continue;
-    out.push_back(Pending{h.name, h.info.tail - durable, h.sessions});
-  }
+  for (const LogStore::Held& h : store.Snapshot())
+    AddPending(h.name, h.info, h.sessions, with_writer, &out);
   return out;
 }
 
@@ -80,12 +83,8 @@ std::vector<LogdDaemon::Pending> LogdDaemon::AllPending(bool with_writer) {
   std::vector<Pending> out = PendingLogs(server_->store(), with_writer);
 #ifdef RVMR_HAVE_RDMA_TRANSPORT
   if (rdma_) {
-    for (const rdma::RdmaServer::HeldLog& h : rdma_->Snapshot()) {
-      const uint64_t durable = std::max(h.info.durable, h.info.start);
-      if (h.info.tail <= durable) continue;
-      if (with_writer && !h.writer_connected) continue;
-      out.push_back(Pending{"rdma:" + h.name, h.info.tail - durable, h.writer_connected ? 1u : 0u});
-    }
+    for (const rdma::RdmaServer::HeldLog& h : rdma_->Snapshot())
+      AddPending("rdma:" + h.name, h.info, h.writer_connected ? 1u : 0u, with_writer, &out);
   }
 #endif
   return out;

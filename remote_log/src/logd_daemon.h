@@ -56,6 +56,10 @@ class LogdDaemon {
   // The logs holding bytes above their durable mark; with_writer: only those
   // a connection holds open.
   static std::vector<Pending> PendingLogs(LogStore& store, bool with_writer);
+  // Appends log `name` to *out if it holds bytes above its durable mark (and,
+  // with_writer, if `writers` connections hold it).
+  static void AddPending(std::string name, const LogInfo& info, uint32_t writers,
+                         bool with_writer, std::vector<Pending>* out);
   // PendingLogs of the TCP store and, with rdma-listen, the RDMA server's
   // logs (named "rdma:<name>").
   std::vector<Pending> AllPending(bool with_writer);

@@ -12,11 +12,6 @@ namespace rvmr::remote_log {
 
 namespace {
 
-// Bytes of a log its writer's disk does not have yet.
-uint64_t LagBytes(const LogInfo& info) {
-  return info.tail - std::min(info.tail, std::max(info.durable, info.start));
-}
-
 #ifdef RVMR_HAVE_RDMA_TRANSPORT
 void RenderRdma(rdma::RdmaServer& rdma, PrometheusText* t) {
   std::vector<rdma::RdmaServer::HeldLog> logs = rdma.Snapshot();
@@ -27,7 +22,7 @@ void RenderRdma(rdma::RdmaServer& rdma, PrometheusText* t) {
   t->Family("rvm_logd_rdma_log_lag_bytes", "gauge",
             "Bytes of an RDMA log its writer's disk does not have yet (above its last TRIM).");
   for (const auto& l : logs)
-    t->Sample("rvm_logd_rdma_log_lag_bytes", {{"log", l.name}}, LagBytes(l.info));
+    t->Sample("rvm_logd_rdma_log_lag_bytes", {{"log", l.name}}, l.info.not_durable());
   t->Family("rvm_logd_rdma_log_tail_offset", "gauge", "Offset one past an RDMA log's last byte.");
   for (const auto& l : logs)
     t->Sample("rvm_logd_rdma_log_tail_offset", {{"log", l.name}}, l.info.tail);
@@ -69,7 +64,7 @@ std::string RenderLogdMetrics(Server& server, const LogdCounters& daemon,
            "Bytes of a log its writer's disk does not have yet: held above the durable mark "
            "its writer last reported (TRIM).");
   for (const auto& l : logs)
-    t.Sample("rvm_logd_log_lag_bytes", {{"log", l.name}}, LagBytes(l.info));
+    t.Sample("rvm_logd_log_lag_bytes", {{"log", l.name}}, l.info.not_durable());
   t.Family("rvm_logd_log_tail_offset", "gauge", "Offset one past a log's last byte.");
   for (const auto& l : logs) t.Sample("rvm_logd_log_tail_offset", {{"log", l.name}}, l.info.tail);
   t.Family("rvm_logd_log_connections", "gauge", "Connections holding a log open.");

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "rvm/rvm.h"
+#include "rvm/rvm_remote_stats.h"
 #include "rvm/rvm_statistics.h"
 
 // Exported internals that Coda, libseg and the tools use (facts file 3.1).
@@ -31,5 +32,10 @@ void InitPageSize();
 
 // True if [vmaddr, vmaddr+len) lies within pages registered with RVM.
 bool PagesRegistered(const char* vmaddr, uint64_t len);
+
+// The log shim's counters now (rvm_remote_statistics without the API call's
+// checks and reporting): fills *out and returns true in remote mode; zeros
+// and false in classic mode.
+bool RemoteStatsNow(rvm_remote_stats_t* out);
 
 }  // namespace rvmr::compat

@@ -29,7 +29,6 @@
 #include "log_manager.h"
 #include "rvm/rvm_commit_stats.h"
 #include "rvm/rvm_remote_stats.h"
-#include "shim/shim_stats.h"
 #include "rvm_error.h"
 #include "shim/log_format.h"
 #include "shim/log_payload.h"
@@ -653,23 +652,7 @@ rvm_return_t rvm_remote_statistics(rvm_remote_stats_t* out) {
   ApiCall call("rvm_remote_statistics");
   if (!out) return call.Return(RVM_ESTATISTICS);
   if (BadInit()) return call.Return(RVM_EINIT);
-  *out = rvm_remote_stats_t{};
-  rvmr::ShimStats sh;
-  if (!rvmr::GetActiveShimStats(&sh)) return call.Return(RVM_SUCCESS);
-  out->remote_mode = 1;
-  out->degraded = sh.degraded ? 1 : 0;
-  out->appends = sh.appends;
-  out->bytes = sh.bytes;
-  out->remote_acks = sh.remote_acks;
-  out->fallback_commits = sh.fallback_commits;
-  out->degraded_episodes = sh.degraded_episodes;
-  out->mirror_restores = sh.mirror_restores;
-  out->trims = sh.trims;
-  out->max_in_flight = sh.max_in_flight;
-  out->remote_only_bytes = sh.remote_only_bytes;
-  out->max_remote_only_bytes = sh.max_remote_only_bytes;
-  out->tail = sh.tail;
-  out->disk_durable = sh.disk_durable;
+  rvmr::compat::RemoteStatsNow(out);
   return call.Return(RVM_SUCCESS);
 }
 

@@ -3,7 +3,7 @@
 
 #include "internal.h"
 #include "rvm/rvm_commit_stats.h"
-#include "rvm/rvm_remote_stats.h"
+#include "shim/shim_stats.h"
 
 namespace {
 
@@ -14,6 +14,27 @@ void PrintHist(FILE* f, const char* name, const rvm_length_t* v, int n) {
 }
 
 }  // namespace
+
+bool rvmr::compat::RemoteStatsNow(rvm_remote_stats_t* out) {
+  *out = rvm_remote_stats_t{};
+  rvmr::ShimStats sh;
+  if (!rvmr::GetActiveShimStats(&sh)) return false;
+  out->remote_mode = 1;
+  out->degraded = sh.degraded ? 1 : 0;
+  out->appends = sh.appends;
+  out->bytes = sh.bytes;
+  out->remote_acks = sh.remote_acks;
+  out->fallback_commits = sh.fallback_commits;
+  out->degraded_episodes = sh.degraded_episodes;
+  out->mirror_restores = sh.mirror_restores;
+  out->trims = sh.trims;
+  out->max_in_flight = sh.max_in_flight;
+  out->remote_only_bytes = sh.remote_only_bytes;
+  out->max_remote_only_bytes = sh.max_remote_only_bytes;
+  out->tail = sh.tail;
+  out->disk_durable = sh.disk_durable;
+  return true;
+}
 
 extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
   if (!s || s->struct_id != rvm_statistics_id) return RVM_ESTATISTICS;
@@ -69,7 +90,7 @@ extern "C" rvm_return_t rvm_print_statistics(rvm_statistics_t* s, FILE* f) {
   }
   // Remote mode (RVM_MIRRORS): what the log shim did, live.
   rvm_remote_stats_t sh;
-  if (rvm_remote_statistics(&sh) == RVM_SUCCESS && sh.remote_mode) {
+  if (rvmr::compat::RemoteStatsNow(&sh)) {
     std::fprintf(f, " Remote log (mirrors + background disk writer):\n");
     std::fprintf(f, "  log writes acknowledged by the mirrors   %lu of %lu (%lu bytes)\n",
                  sh.remote_acks, sh.appends, sh.bytes);

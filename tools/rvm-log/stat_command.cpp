@@ -37,7 +37,7 @@ int RunStat(const StatOptions& o, std::ostream& out, std::ostream& err) {
     uint64_t held = 0, not_durable = 0;
     for (const auto& e : logs) {
       held += e.info.tail - e.info.start;
-      not_durable += e.info.tail - std::max(e.info.durable, e.info.start);
+      not_durable += e.info.not_durable();
     }
     if (o.json) {
       out << "{\"kind\":\"server\",\"uri\":" << JsonString(o.uri) << ",\"logs\":" << logs.size()
@@ -57,7 +57,7 @@ int RunStat(const StatOptions& o, std::ostream& out, std::ostream& err) {
       }
     }
     for (const auto& e : logs) {
-      uint64_t nd = e.info.tail - std::max(e.info.durable, e.info.start);
+      uint64_t nd = e.info.not_durable();
       double rate = -1;
       auto it = prev_tail.find(e.name);
       if (samples && it != prev_tail.end() && dt > 0 && e.info.tail >= it->second)

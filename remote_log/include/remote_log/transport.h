@@ -29,6 +29,13 @@ struct LogInfo {
   uint64_t start = 0;    // first byte still held (everything before was trimmed)
   uint64_t tail = 0;     // one past the last byte appended
   uint64_t durable = 0;  // the writer's disk copy is durable up to here
+
+  // Bytes held that the writer's disk does not have yet: above both the
+  // durable mark and the start.
+  uint64_t not_durable() const {
+    const uint64_t from = durable > start ? durable : start;
+    return tail > from ? tail - from : 0;
+  }
 };
 
 // One entry of Connection::List.

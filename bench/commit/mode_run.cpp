@@ -1,5 +1,6 @@
 #include "mode_run.h"
 
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +35,12 @@ void ParseLine(const char* line, ModeResult& res) {
 
 [[noreturn]] void ExecWorker(const std::string& self, const ModeSpec& mode, const WorkerOptions& w,
                              const std::string& dir) {
+  if (!w.cpus.empty()) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : w.cpus) CPU_SET(c, &set);
+    if (::sched_setaffinity(0, sizeof set, &set) != 0) _exit(125);
+  }
   if (mode.mirrors.empty())
     ::unsetenv("RVM_MIRRORS");
   else

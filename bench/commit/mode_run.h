@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "bench_util.h"
 
@@ -38,6 +39,7 @@ struct ModeSpec {
 // count (empty: the worker's default) and the TPC-B thread counts.
 struct WorkerOptions {
   std::string sizes, secs, tpcb_secs, threads;
+  std::vector<int> cpus;  // pin the worker process to these CPUs; empty: no pinning
 };
 
 ModeResult RunMode(const std::string& self, const ModeSpec& mode, const WorkerOptions& w);

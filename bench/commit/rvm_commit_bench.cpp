@@ -7,6 +7,7 @@
 // ping-pong echo server, then runs each mode in a child process (RVM cannot
 // be initialised twice in one process; worker.h) with RVM_MIRRORS set
 // accordingly (mode_run.h), and prints one set of tables.
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,13 +33,14 @@ struct Options {
   std::string only;  // local, 1 or 2; empty: all modes and the tables
   int protection_rounds = 0;  // --protection: compare record protection off/on instead
   int mirror_rtt_us = 0;
-  WorkerOptions worker{"8,64,512,4096,65536,1048576", "1.5", "", "1,2,4,8"};
+  bool pin = false;  // --pin: log servers on the last CPU, RVM processes on the others
+  WorkerOptions worker{"8,64,512,4096,65536,1048576", "1.5", "", "1,2,4,8", {}};
 };
 
 void Usage() {
   std::printf(
       "usage: rvm-commit-bench [--version] [--quick] [--sizes LIST] [--seconds S] [--tpcb-seconds N]\n"
-      "                        [--threads LIST] [--mirror-rtt-us N] [--only MODE]\n"
+      "                        [--threads LIST] [--mirror-rtt-us N] [--only MODE] [--pin]\n"
       "\n"
       "Measures RVM commits through the public API in one run, side by side:\n"
       "  local   classic mode: a flush commit waits for the log's fdatasync\n"
@@ -68,7 +70,13 @@ void Usage() {
       "  --protection N record protection instead: 1 mirror with protect_records =\n"
       "                 no, with sealed records (the default) and with encrypt = yes,\n"
       "                 N rounds each, alternating; prints the median of the rounds'\n"
-      "                 flush-commit p50 per size and the cost of protection\n");
+      "                 flush-commit p50 and RVM-process CPU per commit per size,\n"
+      "                 and the cost of protection: the median of each round's\n"
+      "                 difference to off\n"
+      "  --pin          run the log servers (this process) on the last allowed CPU\n"
+      "                 and the RVM processes on the others, as if the mirrors were\n"
+      "                 other machines: the thread placement no longer varies from\n"
+      "                 run to run (needs 2 or more CPUs)\n");
 }
 
 // Parses the command line; exits on --help or an error.
@@ -105,6 +113,8 @@ Options ParseOptions(int argc, char** argv) {
     } else if (arg == "--protection" && has_value) {
       o.protection_rounds = std::atoi(argv[++i]);
       if (o.protection_rounds <= 0) Die("--protection takes a round count N >= 1");
+    } else if (arg == "--pin") {
+      o.pin = true;
     } else if (arg == "--mirror-rtt-us" && has_value) {
       o.mirror_rtt_us = std::atoi(argv[++i]);
       if (o.mirror_rtt_us < 0) Die("--mirror-rtt-us takes N >= 0");
@@ -114,6 +124,27 @@ Options ParseOptions(int argc, char** argv) {
     }
   }
   return o;
+}
+
+// --pin: moves this process (and so the log servers it starts next) to the
+// last CPU it may run on, and returns the others, for the RVM processes.
+std::vector<int> PinServersToLastCpu() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) != 0) Die("sched_getaffinity failed");
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  if (cpus.size() < 2) Die("--pin needs 2 or more CPUs; this process may use " +
+                           std::to_string(cpus.size()));
+  cpu_set_t last;
+  CPU_ZERO(&last);
+  CPU_SET(cpus.back(), &last);
+  if (::sched_setaffinity(0, sizeof last, &last) != 0) Die("sched_setaffinity failed");
+  std::printf("rvm-commit-bench: log servers pinned to CPU %d, RVM processes to the other %zu\n",
+              cpus.back(), cpus.size() - 1);
+  cpus.pop_back();
+  return cpus;
 }
 
 std::string SelfPath() {
@@ -290,29 +321,45 @@ int RunProtection(const std::string& self, const Options& o, const Endpoints& e,
   };
   WorkerOptions w = o.worker;
   w.tpcb_secs = "0";
-  std::vector<std::map<size_t, std::vector<double>>> p50(specs.size());
+  std::vector<std::map<size_t, std::vector<double>>> p50(specs.size()), cpu(specs.size());
   for (int r = 0; r < o.protection_rounds; r++)
     for (size_t m = 0; m < specs.size(); m++) {
       ModeResult res = RunMode(self, specs[m], w);
       if (!res.ok) Die("the '" + specs[m].name + "' run failed (see its messages above)");
-      for (const auto& [size, p] : res.latency) p50[m][size].push_back(p.p50);
+      for (const auto& [size, p] : res.latency) {
+        p50[m][size].push_back(p.p50);
+        cpu[m][size].push_back(p.cpu_us);
+      }
     }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0.0 : v[v.size() / 2];
   };
-  std::printf(
-      "\nrecord protection, 1 mirror: flush commit p50, microseconds (median of %d rounds)\n",
-      o.protection_rounds);
-  std::printf("%9s  %10s %10s %10s   %-18s %-18s\n", "size", "off", "sealed", "encrypted",
-              "sealed - off", "encrypted - off");
-  for (size_t size : sizes) {
-    const double off = median(p50[0][size]), auth = median(p50[1][size]),
-                 enc = median(p50[2][size]);
-    std::printf("%9zu  %10.1f %10.1f %10.1f   %+6.1f us %+6.1f%%   %+6.1f us %+6.1f%%\n", size, off,
-                auth, enc, auth - off, 100.0 * (auth - off) / off, enc - off,
-                100.0 * (enc - off) / off);
-  }
+  // The cost of a mode: the median over the rounds of (mode - off) within
+  // each round (paired: the two ran seconds apart), which drift between
+  // rounds does not move as it moves a difference of two medians.
+  auto paired = [&](const std::vector<double>& mode, const std::vector<double>& off) {
+    std::vector<double> d;
+    for (size_t r = 0; r < mode.size() && r < off.size(); r++) d.push_back(mode[r] - off[r]);
+    return median(d);
+  };
+  auto table = [&](const char* what, const auto& v) {
+    std::printf(
+        "\nrecord protection, 1 mirror: %s, microseconds (median of %d rounds; the costs are\n"
+        "the median of each round's difference to off, and its ratio to the median of off)\n",
+        what, o.protection_rounds);
+    std::printf("%9s  %10s %10s %10s   %-18s %-18s\n", "size", "off", "sealed", "encrypted",
+                "sealed - off", "encrypted - off");
+    for (size_t size : sizes) {
+      const auto &off_v = v[0].at(size), &auth_v = v[1].at(size), &enc_v = v[2].at(size);
+      const double off = median(off_v), auth = paired(auth_v, off_v), enc = paired(enc_v, off_v);
+      std::printf("%9zu  %10.1f %10.1f %10.1f   %+6.1f us %+6.1f%%   %+6.1f us %+6.1f%%\n", size,
+                  off, median(auth_v), median(enc_v), auth, 100.0 * auth / off, enc,
+                  100.0 * enc / off);
+    }
+  };
+  table("flush commit p50", p50);
+  table("RVM-process CPU per flush commit", cpu);
   return 0;
 }
 
@@ -322,12 +369,13 @@ int Main(int argc, char** argv) {
   if (argc >= 5 && std::strcmp(argv[1], "--worker") == 0)
     return RunWorker(ParseWorkerArgs(argc, argv));
   if (argc >= 2 && std::strcmp(argv[1], "--relay") == 0) return RelayMain(argc, argv);
-  const Options o = ParseOptions(argc, argv);
+  Options o = ParseOptions(argc, argv);
   std::vector<size_t> sizes = ParseList<size_t>(o.worker.sizes);
   if (sizes.empty()) Die("no sizes");
   std::sort(sizes.begin(), sizes.end());
   const std::string self = SelfPath();
 
+  if (o.pin) o.worker.cpus = PinServersToLastCpu();
   Endpoints e;
   StartEndpoints(self, o.mirror_rtt_us, e);
   std::printf("rvm-commit-bench: log servers %s and %s (loopback%s); log and data in /var/tmp\n",

@@ -7,13 +7,16 @@
 //     log and connection, as independent RVM processes would be), each
 //     appending small records synchronously (append, wait for the ack: a
 //     flush commit's remote part) for a fixed time; per-writer appends/s and
-//     their ratio to a lone writer's.
+//     their ratio to a lone writer's, and the CPU time one append costs the
+//     writer process and the server, from which the CPUs that N writers at
+//     the lone rate need follow (docs/performance.md).
 // Usage: rvm-logd-load-bench --logd PATH [--writers 1,4,8,12] [--seconds S]
 //                            [--stalled N] [--size BYTES] [--appends N]
 //                            [--legacy] [--threads N] [--event-loops-only]
 // --legacy: start PATH without the options an older rvm-logd lacks
 // (--auth-timeout, --max-connections, --threads), to compare with one.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -69,6 +73,27 @@ long ProcStatus(pid_t pid, const char* field) {
   while (std::getline(f, line))
     if (line.compare(0, n, field) == 0 && line[n] == ':') return std::atol(line.c_str() + n + 1);
   return -1;
+}
+
+// CPU time (user + system, all threads) process `pid` used so far, seconds.
+double ProcCpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close_paren = all.rfind(')');
+  if (close_paren == std::string::npos) return 0;
+  std::istringstream rest(all.substr(close_paren + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; i++) {  // fields 14, 15: utime, stime
+    if (i == 14) utime = std::atof(field.c_str());
+    if (i == 15) stime = std::atof(field.c_str());
+  }
+  return (utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+double RusageSeconds(const rusage& ru) {
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 class Logd {
@@ -230,8 +255,10 @@ void PartB(const Args& a) {
   Logd logd(a);
   std::printf("## B. Independent writers on one rvm-logd (%zu B synchronous appends, %.1f s)\n\n",
               a.size, a.seconds);
-  std::printf("| writers | appends/s per writer (mean) | min | ratio to a lone writer (mean / min) | total/s |\n");
-  std::printf("|---|---|---|---|---|\n");
+  std::printf(
+      "| writers | appends/s per writer (mean) | min | ratio to a lone writer (mean / min) | total/s "
+      "| CPU us per append: writer / server | CPUs busy |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
   double lone = 0;
   for (int n : a.writers) {
     int ready[2], start[2];
@@ -252,6 +279,8 @@ void PartB(const Args& a) {
       char c;
       if (read(ready[0], &c, 1) != 1) std::exit(1);
     }
+    const double server_cpu0 = ProcCpuSeconds(logd.pid());
+    const auto t0 = Clock::now();
     std::string go(size_t(n), 'g');
     if (write(start[1], go.data(), go.size()) != ssize_t(go.size())) std::exit(1);
     std::vector<double> rates;
@@ -260,7 +289,14 @@ void PartB(const Args& a) {
       if (read(ready[0], &r, sizeof r) != sizeof r) std::exit(1);
       rates.push_back(r);
     }
-    for (pid_t p : kids) waitpid(p, nullptr, 0);
+    double writer_cpu = 0;
+    for (pid_t p : kids) {
+      rusage ru{};
+      wait4(p, nullptr, 0, &ru);
+      writer_cpu += RusageSeconds(ru);
+    }
+    const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double server_cpu = ProcCpuSeconds(logd.pid()) - server_cpu0;
     close(ready[0]);
     close(start[1]);
     double sum = 0, mn = rates[0];
@@ -270,8 +306,10 @@ void PartB(const Args& a) {
     }
     double mean = sum / double(n);
     if (lone == 0) lone = mean;
-    std::printf("| %d | %.0f | %.0f | %.2f / %.2f | %.0f |\n", n, mean, mn, mean / lone, mn / lone,
-                sum);
+    const double appends = sum * a.seconds;
+    std::printf("| %d | %.0f | %.0f | %.2f / %.2f | %.0f | %.1f / %.1f | %.2f |\n", n, mean, mn,
+                mean / lone, mn / lone, sum, writer_cpu * 1e6 / appends, server_cpu * 1e6 / appends,
+                (writer_cpu + server_cpu) / wall);
     std::fflush(stdout);
   }
   std::printf("\n");

@@ -40,7 +40,7 @@ uint32_t RecordCrc(const char* rec, size_t payload_len) {
 }
 
 void Nonce(uint64_t stream_offset, uint8_t* iv) {
-  std::memset(iv, 0, log::kGcmIvSize);
+  std::memset(iv, 0, log::kAeadIvSize);
   Put64(reinterpret_cast<char*>(iv), stream_offset);
 }
 
@@ -94,20 +94,20 @@ Status RecordCodec::NewSession() {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(id.data()), static_cast<int>(id.size())) != 1)
     return Status::Failed("RAND_bytes failed while starting a sealing session");
   std::string k = log::DeriveLogSubkey(key_, kSealLabel + id);
-  Status s = log::Aes256Gcm::Create(k, &writer_);
+  Status s = log::Aead::Create(log::Aead::Algorithm::kAes256Gcm, k, &writer_);
   OPENSSL_cleanse(k.data(), k.size());
   if (s.ok()) session_ = std::move(id);
   return s;
 }
 
-Status RecordCodec::CipherFor(std::string_view id, log::Aes256Gcm** out) {
+Status RecordCodec::CipherFor(std::string_view id, log::Aead** out) {
   std::string sid(id);
   auto it = readers_.find(sid);
   if (it == readers_.end()) {
     if (readers_.size() >= 16) readers_.clear();
-    std::unique_ptr<log::Aes256Gcm> g;
+    std::unique_ptr<log::Aead> g;
     std::string k = log::DeriveLogSubkey(key_, kSealLabel + sid);
-    Status s = log::Aes256Gcm::Create(k, &g);
+    Status s = log::Aead::Create(log::Aead::Algorithm::kAes256Gcm, k, &g);
     OPENSSL_cleanse(k.data(), k.size());
     if (!s.ok()) return s;
     it = readers_.emplace(sid, std::move(g)).first;
@@ -132,7 +132,7 @@ Status RecordCodec::Encode(const RecordHeader& h, char* rec) {
     char len[4];
     std::string_view aad[kAadParts];
     SealAad(name_, rec, enc ? std::string_view() : std::string_view(payload, h.length), len, aad);
-    uint8_t iv[log::kGcmIvSize];
+    uint8_t iv[log::kAeadIvSize];
     Nonce(h.stream_offset, iv);
     Status s = writer_->Seal(iv, aad, kAadParts, payload, payload, enc ? h.length : 0,
                              reinterpret_cast<uint8_t*>(rec + kTagAt));
@@ -175,14 +175,14 @@ Status RecordCodec::Decode(char* buf, size_t n, uint64_t expect_offset, RecordHe
       return bad("unsealed record where sealed records are required (protect_records)");
   } else {
     if (key_.empty()) return bad("sealed record, and no preload key to verify it");
-    log::Aes256Gcm* g = nullptr;
+    log::Aead* g = nullptr;
     Status s = CipherFor(std::string_view(buf + kSessionAt, kSessionIdSize), &g);
     if (!s.ok()) return s;
     const bool enc = h->mode == SealMode::kEncrypt;
     char len[4];
     std::string_view aad[kAadParts];
     SealAad(name_, buf, enc ? std::string_view() : std::string_view(p, h->length), len, aad);
-    uint8_t iv[log::kGcmIvSize];
+    uint8_t iv[log::kAeadIvSize];
     Nonce(h->stream_offset, iv);
     s = g->Open(iv, aad, kAadParts, p, p, enc ? h->length : 0,
                 reinterpret_cast<const uint8_t*>(buf + kTagAt));

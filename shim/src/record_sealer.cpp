@@ -14,8 +14,8 @@ namespace {
 // version u16, type u16, flags u32, payload_len u32, offset u64, lsn u64, epoch u64.
 constexpr size_t kAadFields = 2 + 2 + 4 + 4 + 8 + 8 + 8;
 
-std::string AadPrefix(char mode, const std::string& name) {
-  std::string s = "rvmr-seal-v1";
+std::string AadPrefix(const char* prefix, char mode, const std::string& name) {
+  std::string s = prefix;
   s.push_back(mode);
   char len[4];
   PutU32(len, static_cast<uint32_t>(name.size()));
@@ -24,33 +24,43 @@ std::string AadPrefix(char mode, const std::string& name) {
   return s;
 }
 
-Status CryptoError(const char* what, uint64_t offset) {
-  return Status::Failed(std::string("AES-256-GCM ") + what + " failed for the record at offset " +
-                        std::to_string(offset));
+Status CryptoError(const Aead& aead, const char* what, uint64_t offset) {
+  return Status::Failed(std::string(aead.name()) + " " + what +
+                        " failed for the record at offset " + std::to_string(offset));
 }
 
 }  // namespace
 
 bool IsSealedMagic(const char* p) {
   uint32_t m = GetU32(p);
-  return m == kSealedAuthMagic || m == kSealedEncMagic;
+  return m == kSealedAuthMagic || m == kSealedEncMagic || m == kSealedAuthMagicV1;
 }
-
-RecordSealer::RecordSealer(Mode mode, const std::string& log_name)
-    : mode_(mode), aad_auth_(AadPrefix('A', log_name)), aad_enc_(AadPrefix('E', log_name)) {}
 
 RecordSealer::~RecordSealer() = default;
 
 Status RecordSealer::Create(const std::string& log_key, const std::string& log_name, Mode mode,
                             std::unique_ptr<RecordSealer>* out) {
   if (log_key.size() != kLogKeySize) return Status::InvalidArgument("log key has the wrong size");
-  std::unique_ptr<RecordSealer> s(new RecordSealer(mode, log_name));
-  std::string k = DeriveLogSubkey(log_key, "rvmr-record-key-v1");
-  Status st = Aes256Gcm::Create(k, &s->gcm_);
-  OPENSSL_cleanse(k.data(), k.size());
+  std::unique_ptr<RecordSealer> s(new RecordSealer(mode));
+  std::string k2 = DeriveLogSubkey(log_key, "rvmr-record-key-v2");
+  std::string k1 = DeriveLogSubkey(log_key, "rvmr-record-key-v1");
+  Status st = Aead::Create(Aead::Algorithm::kChaCha20Poly1305, k2, &s->chacha_);
+  if (st.ok()) st = Aead::Create(Aead::Algorithm::kAes256Gcm, k1, &s->gcm_);
+  OPENSSL_cleanse(k2.data(), k2.size());
+  OPENSSL_cleanse(k1.data(), k1.size());
   if (!st.ok()) return st;
+  s->auth_ = {kSealedAuthMagic, false, s->chacha_.get(), AadPrefix("rvmr-seal-v2", 'A', log_name)};
+  s->enc_ = {kSealedEncMagic, true, s->gcm_.get(), AadPrefix("rvmr-seal-v1", 'E', log_name)};
+  s->auth_v1_ = {kSealedAuthMagicV1, false, s->gcm_.get(),
+                 AadPrefix("rvmr-seal-v1", 'A', log_name)};
   *out = std::move(s);
   return Status::Ok();
+}
+
+const RecordSealer::Kind* RecordSealer::KindOf(uint32_t m) const {
+  for (const Kind* k : {&auth_, &enc_, &auth_v1_})
+    if (k->magic == m) return k;
+  return nullptr;
 }
 
 Status RecordSealer::Prepare(uint64_t offset, const char* hdr, uint8_t* iv, char* f) {
@@ -69,20 +79,21 @@ Status RecordSealer::Prepare(uint64_t offset, const char* hdr, uint8_t* iv, char
 Status RecordSealer::SealRecord(uint64_t offset, const char* plain, size_t len, char* hdr_out,
                                 char* payload_out) {
   const uint32_t plen = GetU32(plain + 16);
-  uint8_t iv[kGcmIvSize];
+  uint8_t iv[kAeadIvSize];
   char fields[kAadFields];
   Status s = Prepare(offset, plain, iv, fields);
   if (!s.ok()) return s;
-  const bool enc = mode_ == Mode::kEncrypt;
+  const Kind& kind = mode_ == Mode::kEncrypt ? enc_ : auth_;
+  const bool enc = kind.encrypt;
   const char* payload = plain + kRecordHeaderSize;
-  const std::string_view aad[] = {enc ? aad_enc_ : aad_auth_, std::string_view(fields, kAadFields),
+  const std::string_view aad[] = {kind.aad, std::string_view(fields, kAadFields),
                                   enc ? std::string_view() : std::string_view(payload, plen)};
   unsigned char tag[kSealTagSize];
-  if (!gcm_->Seal(iv, aad, 3, payload, payload_out, enc ? plen : 0, tag).ok())
-    return CryptoError("sealing", offset);
+  if (!kind.aead->Seal(iv, aad, 3, payload, payload_out, enc ? plen : 0, tag).ok())
+    return CryptoError(*kind.aead, "sealing", offset);
   if (enc) std::memset(payload_out + plen, 0, len - kRecordHeaderSize - plen);
   if (hdr_out != plain) std::memcpy(hdr_out, plain, kRecordHeaderSize);
-  PutU32(hdr_out, enc ? kSealedEncMagic : kSealedAuthMagic);
+  PutU32(hdr_out, kind.magic);
   std::memcpy(hdr_out + 4, tag, 4);
   std::memcpy(hdr_out + 20, tag + 4, 12);
   return Status::Ok();
@@ -155,11 +166,13 @@ Status RecordSealer::Unseal(uint64_t offset, char* rec, size_t len) {
     return Status::Corruption("the sealed record at log offset " + std::to_string(offset) +
                               " fails verification: " + why);
   };
-  if (len < kRecordHeaderSize || !IsSealedMagic(rec)) return fail("not a sealed record");
+  if (len < kRecordHeaderSize) return fail("not a sealed record");
   const uint32_t plen = GetU32(rec + 16);
   if (RecordSize(plen) != len) return fail("length does not match its header");
-  const bool enc = GetU32(rec) == kSealedEncMagic;
-  uint8_t iv[kGcmIvSize];
+  const Kind* kind = KindOf(GetU32(rec));
+  if (kind == nullptr) return fail("not a sealed record");
+  const bool enc = kind->encrypt;
+  uint8_t iv[kAeadIvSize];
   char fields[kAadFields];
   Status s = Prepare(offset, rec, iv, fields);
   if (!s.ok()) return fail(s.message());
@@ -167,12 +180,12 @@ Status RecordSealer::Unseal(uint64_t offset, char* rec, size_t len) {
   std::memcpy(tag, rec + 4, 4);
   std::memcpy(tag + 4, rec + 20, 12);
   char* payload = rec + kRecordHeaderSize;
-  const std::string_view aad[] = {enc ? aad_enc_ : aad_auth_, std::string_view(fields, kAadFields),
+  const std::string_view aad[] = {kind->aad, std::string_view(fields, kAadFields),
                                   enc ? std::string_view() : std::string_view(payload, plen)};
-  s = gcm_->Open(iv, aad, 3, payload, payload, enc ? plen : 0, tag);
+  s = kind->aead->Open(iv, aad, 3, payload, payload, enc ? plen : 0, tag);
   if (s.code() == Status::Code::kCorruption)
     return fail("authentication tag mismatch (altered, moved, or sealed under another key)");
-  if (!s.ok()) return CryptoError("verification", offset);
+  if (!s.ok()) return CryptoError(*kind->aead, "verification", offset);
   std::memset(rec + kRecordHeaderSize + plen, 0, len - kRecordHeaderSize - plen);
   PutU32(rec, kRecordMagic);
   PutU32(rec + 4, 0);

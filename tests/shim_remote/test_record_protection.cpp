@@ -90,6 +90,64 @@ TEST_CASE("record sealer: the sealed form round-trips in both modes and hides th
   }
 }
 
+namespace {
+
+std::string FromHex(const char* hex) {
+  std::string out;
+  for (const char* p = hex; p[0] != '\0' && p[1] != '\0'; p += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(p, 2), nullptr, 16)));
+  return out;
+}
+
+// One record ("golden v1 payload", offset 0, epoch 3, LSN 1, log "log1",
+// key 0x42 x 32) as release 1.29 sealed it, both AES-256-GCM: authenticated
+// ("RVMA", read only now) and encrypted ("RVME", still written). Fixed
+// bytes, so that a change to how either is read or written is caught.
+const char kFormOneAuth[] =
+    "52564d41eb032ebc0100010000000000" "11000000cac551552774a45c305d2642"
+    "01000000000000000300000000000000" "676f6c64656e207631207061796c6f61"
+    "6400000000000000";
+const char kFormOneEnc[] =
+    "52564d45784197410100010000000000" "110000004b1a2a58a82e12324d01995c"
+    "01000000000000000300000000000000" "468b4f13444dcb44d8aebec3f502271d"
+    "3100000000000000";
+
+}  // namespace
+
+TEST_CASE("record sealer: records sealed by release 1.29 (AES-256-GCM) are still verified and read") {
+  log::LogRecordWriter w(3, 0, 1);
+  std::string plain;
+  w.Add(&plain, log::RecordType::kTransaction, 0, std::string("golden v1 payload"));
+  auto s = Sealer(log::RecordSealer::Mode::kAuthenticate);
+  // Authenticated records are sealed with ChaCha20-Poly1305 now ("RVMa"):
+  // other bytes; encrypted ones exactly as before.
+  const std::string now = SealAll(s.get(), plain);
+  CHECK(log::GetU32(now.data()) == log::kSealedAuthMagic);
+  CHECK(now != FromHex(kFormOneAuth));
+  CHECK(SealAll(Sealer(log::RecordSealer::Mode::kEncrypt).get(), plain) == FromHex(kFormOneEnc));
+  for (const char* hex : {kFormOneAuth, kFormOneEnc}) {
+    std::string rec = FromHex(hex);
+    REQUIRE(rec.size() == plain.size());
+    CHECK(log::IsSealedMagic(rec.data()));
+    std::string back = rec;
+    Status why;
+    CHECK(log::UnsealRange(s.get(), false, 0, &back, &why) == plain.size());
+    CHECK(why.ok());
+    CHECK(back == plain);
+    // Altered, or claimed as the second form: refused.
+    for (size_t at : {size_t{6}, size_t{50}}) {
+      std::string t = rec;
+      t[at] ^= 1;
+      CHECK(log::UnsealRange(s.get(), false, 0, &t, &why) == 0);
+      CHECK(why.code() == Status::Code::kCorruption);
+    }
+    std::string relabelled = rec;
+    log::PutU32(relabelled.data(), log::kSealedAuthMagic);
+    CHECK(log::UnsealRange(s.get(), false, 0, &relabelled, &why) == 0);
+    CHECK(why.code() == Status::Code::kCorruption);
+  }
+}
+
 TEST_CASE("record sealer: any altered, moved or foreign record fails verification") {
   const std::string plain = PlainRecords(3);
   const size_t rec1 = log::RecordSize(100);  // offset of the second record

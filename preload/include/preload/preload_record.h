@@ -11,7 +11,7 @@
 //                     in place, not appended); the payload says why, `arg`
 //                     is the file offset of the offending operation.
 //
-// Every record is sealed with AES-256-GCM (shim/aes256_gcm.h) under a key
+// Every record is sealed with AES-256-GCM (shim/aead.h) under a key
 // derived from the preload key, which the mirrors never see: authenticated
 // (mode 'A', payload in clear) or also encrypted (mode 'E'); mode 'P' (plain,
 // protect_records = no) carries no tag. Header layout (little-endian):
@@ -38,7 +38,7 @@
 #include <string_view>
 
 #include "common/status.h"
-#include "shim/aes256_gcm.h"
+#include "shim/aead.h"
 
 namespace rvmr::preload {
 
@@ -99,14 +99,14 @@ class RecordCodec {
  private:
   RecordCodec(const std::string& key, const std::string& log_name, SealMode mode);
   // The cipher of session `id` (reader: cached for the last few sessions).
-  Status CipherFor(std::string_view id, log::Aes256Gcm** out);
+  Status CipherFor(std::string_view id, log::Aead** out);
 
   std::string key_;   // the preload key (empty: cannot seal or verify)
   std::string name_;  // the remote log name, bound into every seal
   SealMode mode_;
   std::string session_;                       // the writer's session id
-  std::unique_ptr<log::Aes256Gcm> writer_;    // the writer session's cipher
-  std::map<std::string, std::unique_ptr<log::Aes256Gcm>> readers_;  // by session id
+  std::unique_ptr<log::Aead> writer_;    // the writer session's cipher
+  std::map<std::string, std::unique_ptr<log::Aead>> readers_;  // by session id
 };
 
 // The remote log name of the file at absolute path `path`: "rvmpl-" plus

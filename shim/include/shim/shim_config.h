@@ -54,7 +54,7 @@ struct ShimConfig {
   std::string secret_file;
   std::string log_name;  // remote log name; empty = the log id in hex
   // End-to-end record protection (record_sealer.h, docs/security.md): the
-  // mirrors get every record sealed (AES-256-GCM) under the log key, which
+  // mirrors get every record sealed under the log key, which
   // they never see; recovery verifies it. `encrypt` also hides the payload.
   // protect_records = no sends plain records (trusted networks only; a
   // reader with it on refuses plain records from a mirror).

@@ -1,6 +1,8 @@
-// Aes256Gcm: AES-256-GCM over libcrypto, the one AEAD under every sealed
-// record: the RVM log's records on the mirrors (record_sealer.h) and the
-// preload shim's (preload/preload_record.h). Each caller builds its own
+// Aead: an AEAD from libcrypto, the one primitive under every sealed record:
+// the RVM log's records on the mirrors (record_sealer.h: ChaCha20-Poly1305
+// for authenticated records, AES-256-GCM for encrypted ones) and the preload shim's
+// (preload/preload_record.h: AES-256-GCM). Both algorithms take a 32-byte
+// key, a 12-byte nonce and make a 16-byte tag. Each caller builds its own
 // nonce and additional data; this class only seals and opens one message.
 //
 // Not thread-safe: one thread uses an instance at a time.
@@ -18,23 +20,29 @@ typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
 
 namespace rvmr::log {
 
-inline constexpr size_t kGcmKeySize = 32;
-inline constexpr size_t kGcmIvSize = 12;
-inline constexpr size_t kGcmTagSize = 16;
+inline constexpr size_t kAeadKeySize = 32;
+inline constexpr size_t kAeadIvSize = 12;
+inline constexpr size_t kAeadTagSize = 16;
 
-class Aes256Gcm {
+class Aead {
  public:
-  // A cipher under `key` (kGcmKeySize bytes). InvalidArgument for another
-  // size, Failed if libcrypto cannot set it up.
-  static Status Create(std::string_view key, std::unique_ptr<Aes256Gcm>* out);
-  ~Aes256Gcm();
-  Aes256Gcm(const Aes256Gcm&) = delete;
-  Aes256Gcm& operator=(const Aes256Gcm&) = delete;
+  enum class Algorithm { kAes256Gcm, kChaCha20Poly1305 };
 
-  // Seals one message under nonce iv[0..kGcmIvSize): authenticates the
+  // A cipher of `algorithm` under `key` (kAeadKeySize bytes).
+  // InvalidArgument for another size, Failed if libcrypto cannot set it up.
+  static Status Create(Algorithm algorithm, std::string_view key, std::unique_ptr<Aead>* out);
+  ~Aead();
+  Aead(const Aead&) = delete;
+  Aead& operator=(const Aead&) = delete;
+
+  Algorithm algorithm() const { return algorithm_; }
+  // "AES-256-GCM" or "ChaCha20-Poly1305", for messages.
+  const char* name() const;
+
+  // Seals one message under nonce iv[0..kAeadIvSize): authenticates the
   // additional data aad[0..naad) (in order, as if concatenated), encrypts
   // in[0..len) into out[0..len) (out may equal in; len may be 0 to only
-  // authenticate) and writes the tag to tag[0..kGcmTagSize). Failed if
+  // authenticate) and writes the tag to tag[0..kAeadTagSize). Failed if
   // libcrypto fails. A nonce must never be used twice under one key.
   Status Seal(const uint8_t* iv, const std::string_view* aad, size_t naad, const char* in,
               char* out, size_t len, uint8_t* tag);
@@ -47,7 +55,10 @@ class Aes256Gcm {
               char* out, size_t len, const uint8_t* tag);
 
  private:
-  Aes256Gcm() = default;
+  explicit Aead(Algorithm a) : algorithm_(a) {}
+  Status Failure(const char* what) const;
+
+  const Algorithm algorithm_;
   EVP_CIPHER_CTX* enc_ = nullptr;  // owned; used by Seal only
   EVP_CIPHER_CTX* dec_ = nullptr;  // owned; used by Open only
 };

@@ -100,7 +100,7 @@ std::string FromHex(const char* hex) {
 }
 
 // One record ("golden v1 payload", offset 0, epoch 3, LSN 1, log "log1",
-// key 0x42 x 32) as release 1.29 sealed it, both AES-256-GCM: authenticated
+// key 0x42 x 32) as earlier releases sealed it, both AES-256-GCM: authenticated
 // ("RVMA", read only now) and encrypted ("RVME", still written). Fixed
 // bytes, so that a change to how either is read or written is caught.
 const char kFormOneAuth[] =
@@ -114,7 +114,7 @@ const char kFormOneEnc[] =
 
 }  // namespace
 
-TEST_CASE("record sealer: records sealed by release 1.29 (AES-256-GCM) are still verified and read") {
+TEST_CASE("record sealer: records sealed by earlier releases (AES-256-GCM) are still verified and read") {
   log::LogRecordWriter w(3, 0, 1);
   std::string plain;
   w.Add(&plain, log::RecordType::kTransaction, 0, std::string("golden v1 payload"));

@@ -21,7 +21,7 @@
 //   "RVME" encrypted (encrypt = yes), AES-256-GCM, subkey
 //          "rvmr-record-key-v1", prefix "rvmr-seal-v1";
 //   "RVMA" authenticated, AES-256-GCM, "rvmr-record-key-v1", "rvmr-seal-v1":
-//          what release 1.29 wrote; read only, so that a log sealed before
+//          what earlier releases wrote; read only, so that a log sealed before
 //          an upgrade is still recovered from its mirrors after it.
 //
 // The record's offset and CRC are not stored (the offset is where it lies;

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "preload/child_env.h"
 #include "preload/preload_record.h"
 #include "remote_log/server.h"
 #include "shim/log_key.h"
@@ -38,13 +39,7 @@ struct Result {
 };
 
 Result RunProgram(const std::vector<std::string>& argv, const std::vector<std::string>& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string s = *e;
-    if (s.rfind("LD_PRELOAD=", 0) == 0 || s.rfind("RVM_", 0) == 0) continue;
-    env.push_back(s);
-  }
-  env.insert(env.end(), extra.begin(), extra.end());
+  const std::vector<std::string> env = preload::ChildEnv(extra);
   std::vector<char*> av, ev;
   for (const auto& a : argv) av.push_back(const_cast<char*>(a.c_str()));
   av.push_back(nullptr);

@@ -357,17 +357,10 @@ Status MirrorSet::Trim(uint64_t durable) {
     }
     LogInfo info;
     Status s = m.conn->Trim(d, &info);
-    std::lock_guard<std::mutex> l(mu_);
-    if (!s.ok()) {
-      FailLocked(m, s);
-      continue;
-    }
-    m.health.info = info;
-    ++ok;
+    ok += NoteInfo(m, s, info);
   }
   std::lock_guard<std::mutex> l(mu_);
-  if (ok < quorum_) return QuorumError("trim");
-  return Status::Ok();
+  return ok < quorum_ ? QuorumError("trim") : Status::Ok();
 }
 
 Status MirrorSet::Stat() {
@@ -376,17 +369,20 @@ Status MirrorSet::Stat() {
     if (!Healthy(m)) continue;
     LogInfo info;
     Status s = m.conn->Stat(&info);
-    std::lock_guard<std::mutex> l(mu_);
-    if (!s.ok()) {
-      FailLocked(m, s);
-      continue;
-    }
-    m.health.info = info;
-    ++ok;
+    ok += NoteInfo(m, s, info);
   }
   std::lock_guard<std::mutex> l(mu_);
-  if (ok < quorum_) return QuorumError("stat");
-  return Status::Ok();
+  return ok < quorum_ ? QuorumError("stat") : Status::Ok();
+}
+
+size_t MirrorSet::NoteInfo(Mirror& m, const Status& s, const LogInfo& info) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!s.ok()) {
+    FailLocked(m, s);
+    return 0;
+  }
+  m.health.info = info;
+  return 1;
 }
 
 Status MirrorSet::Reconnect(size_t i, bool create, uint64_t create_offset) {

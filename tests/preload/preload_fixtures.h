@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "preload/child_env.h"
 #include "remote_log/log_store.h"
 #include "remote_log/server.h"
 #include "shim/log_key.h"
@@ -59,17 +60,7 @@ inline std::string ReadFile(const std::string& p) {
   return ss.str();
 }
 
-// The environment for a child: ours without LD_PRELOAD / RVM_*, plus `extra`.
-inline std::vector<std::string> ChildEnv(const std::vector<std::string>& extra) {
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string s = *e;
-    if (s.rfind("LD_PRELOAD=", 0) == 0 || s.rfind("RVM_", 0) == 0) continue;
-    env.push_back(s);
-  }
-  env.insert(env.end(), extra.begin(), extra.end());
-  return env;
-}
+using rvmr::preload::ChildEnv;
 
 struct Child {
   pid_t pid = -1;

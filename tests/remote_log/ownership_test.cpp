@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "frame_relay.h"
+#include "ownership_checks.h"
 #include "remote_log/auth.h"
 #include "remote_log/tcp_connection.h"
 #include "test_util.h"
@@ -36,13 +37,7 @@ ConnectOptions Opts(const std::string& seed) {
 const std::string kOwner(32, 'A');
 const std::string kRogue(32, 'R');
 
-bool Listed(Connection* c, const std::string& name) {
-  std::vector<LogEntry> logs;
-  REQUIRE(c->List(&logs).ok());
-  for (const auto& e : logs)
-    if (e.name == name) return true;
-  return false;
-}
+using rvmr::ownership_test::Listed;
 
 }  // namespace
 
@@ -60,24 +55,8 @@ TEST_CASE("ownership: only the owner key opens, reads, trims or fences an owned 
   for (const std::string& seed : {kRogue, std::string()}) {
     INFO("rogue seed " << (seed.empty() ? "none" : "other key"));
     auto rogue = Dial(Uri(*srv), Opts(seed));
-    // Fencing (a higher epoch), plain opening, re-creating: all refused.
-    for (uint64_t epoch : {uint64_t{5}, uint64_t{6}, uint64_t{1000}}) {
-      Status s = rogue->Open("victim", epoch, true, 0, &info);
-      CHECK_FALSE(s.ok());
-      CHECK(s.sys_errno() == EPERM);
-      CHECK(s.message().find("not the log's owner") != std::string::npos);
-    }
-    // Without an open log nothing can be read or trimmed.
-    size_t got = 0;
-    std::vector<uint8_t> buf(4096);
-    CHECK_FALSE(rogue->Read(0, buf.size(), buf.data(), &got).ok());
-    CHECK_FALSE(rogue->Trim(4096, &info).ok());
-    // LIST says nothing about it.
-    CHECK_FALSE(Listed(rogue.get(), "victim"));
-    // The rogue's own logs work.
-    const std::string own = seed.empty() ? "unowned" : "rogue-own";
-    REQUIRE(rogue->Open(own, 1, true, 0, &info).ok());
-    CHECK(Listed(rogue.get(), own));
+    rvmr::ownership_test::CheckShutOut(rogue.get(), "victim",
+                                       seed.empty() ? "unowned" : "rogue-own");
     REQUIRE(rogue->CloseLog().ok());
   }
   // The owner was never fenced: it keeps appending; its data was not trimmed.

@@ -123,6 +123,9 @@ class MirrorSet {
   // Marks m failed (mu_ not held / held).
   void Fail(Mirror& m, const Status& s);
   void FailLocked(Mirror& m, const Status& s);
+  // The outcome `s` of a request to `m` that answered `info`: fails the
+  // mirror, or keeps info as its last state. 1 if it succeeded. Takes mu_.
+  size_t NoteInfo(Mirror& m, const Status& s, const LogInfo& info);
   // mu_ held.
   size_t HealthyCount() const;
   Status QuorumError(const char* what) const;

@@ -42,10 +42,10 @@ Status MetricsHttp::Start(const std::string& listen) {
   int fd = -1;
   Status s = ListenTcp(listen, lo, &fd, &port_, &loopback);
   if (!s.ok()) return s;
-  if (pipe2(wake_fd_, O_CLOEXEC) != 0) {
-    int e = errno;
+  s = wake_.Open();
+  if (!s.ok()) {
     close(fd);
-    return Status::IoError("pipe", e);
+    return s;
   }
   listen_fd_ = fd;
   thread_ = StartThread("rvm-logd-metric", [this] { Loop(); });
@@ -55,20 +55,17 @@ Status MetricsHttp::Start(const std::string& listen) {
 void MetricsHttp::Stop() {
   if (listen_fd_ < 0) return;
   if (thread_.joinable()) {
-    char c = 1;
-    while (write(wake_fd_[1], &c, 1) < 0 && errno == EINTR) {
-    }
+    wake_.Wake();
     thread_.join();
   }
   close(listen_fd_);
-  close(wake_fd_[0]);
-  close(wake_fd_[1]);
-  listen_fd_ = wake_fd_[0] = wake_fd_[1] = -1;
+  wake_.Close();
+  listen_fd_ = -1;
 }
 
 void MetricsHttp::Loop() {
   for (;;) {
-    pollfd p[2] = {{wake_fd_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    pollfd p[2] = {{wake_.read_fd(), POLLIN, 0}, {listen_fd_, POLLIN, 0}};
     if (poll(p, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return;
@@ -89,7 +86,7 @@ void MetricsHttp::Serve(int fd) {
     if (req.size() >= kMaxRequest) break;
     int64_t left = deadline - NowMs();
     if (left <= 0) return;
-    pollfd p[2] = {{fd, POLLIN, 0}, {wake_fd_[0], POLLIN, 0}};
+    pollfd p[2] = {{fd, POLLIN, 0}, {wake_.read_fd(), POLLIN, 0}};
     int n = poll(p, 2, int(left));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0 || p[1].revents != 0) return;
@@ -110,7 +107,7 @@ void MetricsHttp::Serve(int fd) {
     }
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && errno == EAGAIN) {
-      pollfd p[2] = {{fd, POLLOUT, 0}, {wake_fd_[0], POLLIN, 0}};
+      pollfd p[2] = {{fd, POLLOUT, 0}, {wake_.read_fd(), POLLIN, 0}};
       if (poll(p, 2, kRequestTimeoutMs) <= 0 || p[1].revents != 0) return;
       continue;
     }

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/status.h"
+#include "remote_log/server.h"
 
 namespace rvmr::remote_log {
 
@@ -47,7 +48,7 @@ class MetricsHttp {
 
   const std::function<std::string()> render_;
   int listen_fd_ = -1;
-  int wake_fd_[2] = {-1, -1};
+  WakePipe wake_;  // wakes the serving thread for Stop
   uint16_t port_ = 0;
   std::thread thread_;
   std::atomic<uint64_t> scrapes_{0};

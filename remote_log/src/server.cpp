@@ -73,6 +73,29 @@ Server::~Server() {
   Stop();
 }
 
+Status WakePipe::Open() {
+  Close();
+  if (pipe2(fd_, O_CLOEXEC) != 0) {
+    const int e = errno;
+    fd_[0] = fd_[1] = -1;
+    return Status::IoError("pipe", e);
+  }
+  return Status::Ok();
+}
+
+void WakePipe::Wake() {
+  const char c = 1;
+  while (write(fd_[1], &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+void WakePipe::Close() {
+  for (int& fd : fd_) {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+}
+
 Status ListenTcp(const std::string& listen_addr, const TcpListenOptions& o, int* fd_out,
                  uint16_t* port_out, bool* loopback) {
   std::string host;
@@ -139,10 +162,10 @@ Status Server::Start() {
   int fd = -1;
   s = ListenTcp(options_.listen, lo, &fd, &port_, &loopback_);
   if (!s.ok()) return s;
-  if (pipe2(wake_fd_, O_CLOEXEC) != 0) {
-    int e = errno;
+  s = wake_.Open();
+  if (!s.ok()) {
     close(fd);
-    return Status::IoError("pipe", e);
+    return s;
   }
   listen_fd_ = fd;
   stopping_ = false;
@@ -173,9 +196,7 @@ void Server::Stop() {
   if (listen_fd_ < 0) return;
   stopping_ = true;
   if (acceptor_.joinable()) {
-    char c = 1;
-    while (write(wake_fd_[1], &c, 1) < 0 && errno == EINTR) {
-    }
+    wake_.Wake();
     acceptor_.join();
   }
   // Connection threads first: they hand idle connections to workers.
@@ -187,10 +208,8 @@ void Server::Stop() {
   shared_->conn_threads = nullptr;
   conn_threads_.reset();
   close(listen_fd_);
-  close(wake_fd_[0]);
-  close(wake_fd_[1]);
+  wake_.Close();
   listen_fd_ = -1;
-  wake_fd_[0] = wake_fd_[1] = -1;
 }
 
 Status Server::SetSecret(std::string secret) {
@@ -286,7 +305,7 @@ void Server::AcceptOne(int fd) {
 void Server::AcceptLoop() {
   int64_t paused_until = 0;  // accept failed for want of descriptors or memory
   while (!stopping_) {
-    pollfd p[2] = {{wake_fd_[0], POLLIN, 0}, {listen_fd_, POLLIN, 0}};
+    pollfd p[2] = {{wake_.read_fd(), POLLIN, 0}, {listen_fd_, POLLIN, 0}};
     int timeout = -1;
     nfds_t nfds = 2;
     if (paused_until != 0) {

@@ -50,6 +50,26 @@ struct ServerOptions {
   bool busy_connection_threads = true;
 };
 
+// A pipe whose read end a listening thread polls next to its socket, so that
+// Stop can wake it. Not thread-safe apart from Wake.
+class WakePipe {
+ public:
+  WakePipe() = default;
+  ~WakePipe() { Close(); }
+  WakePipe(const WakePipe&) = delete;
+  WakePipe& operator=(const WakePipe&) = delete;
+  // Creates the pipe (close-on-exec). IoError if it cannot.
+  Status Open();
+  // Makes read_fd() readable for good (one byte; retries EINTR).
+  void Wake();
+  int read_fd() const { return fd_[0]; }
+  // Closes both ends; harmless when closed.
+  void Close();
+
+ private:
+  int fd_[2] = {-1, -1};
+};
+
 class Server {
  public:
   explicit Server(ServerOptions options);
@@ -121,7 +141,7 @@ class Server {
   // The secret new connections must authenticate with (Start, SetSecret).
   std::shared_ptr<const std::string> secret_;
   int listen_fd_ = -1;
-  int wake_fd_[2] = {-1, -1};
+  WakePipe wake_;  // wakes the acceptor for Stop
   uint16_t port_ = 0;
   std::thread acceptor_;
   // The workers and what they share (the workers run between Start and

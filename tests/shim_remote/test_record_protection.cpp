@@ -106,11 +106,11 @@ std::string FromHex(const char* hex) {
 // key 0x42 x 32) as earlier releases sealed it, both AES-256-GCM: authenticated
 // ("RVMA", read only now) and encrypted ("RVME", still written). Fixed
 // bytes, so that a change to how either is read or written is caught.
-const char kFormOneAuth[] =
+const char kGcmAuthRecord[] =
     "52564d41eb032ebc0100010000000000" "11000000cac551552774a45c305d2642"
     "01000000000000000300000000000000" "676f6c64656e207631207061796c6f61"
     "6400000000000000";
-const char kFormOneEnc[] =
+const char kGcmEncRecord[] =
     "52564d45784197410100010000000000" "110000004b1a2a58a82e12324d01995c"
     "01000000000000000300000000000000" "468b4f13444dcb44d8aebec3f502271d"
     "3100000000000000";
@@ -126,9 +126,9 @@ TEST_CASE("record sealer: records sealed by earlier releases (AES-256-GCM) are s
   // other bytes; encrypted ones exactly as before.
   const std::string now = SealAll(s.get(), plain);
   CHECK(log::GetU32(now.data()) == log::kSealedAuthMagic);
-  CHECK(now != FromHex(kFormOneAuth));
-  CHECK(SealAll(Sealer(log::RecordSealer::Mode::kEncrypt).get(), plain) == FromHex(kFormOneEnc));
-  for (const char* hex : {kFormOneAuth, kFormOneEnc}) {
+  CHECK(now != FromHex(kGcmAuthRecord));
+  CHECK(SealAll(Sealer(log::RecordSealer::Mode::kEncrypt).get(), plain) == FromHex(kGcmEncRecord));
+  for (const char* hex : {kGcmAuthRecord, kGcmEncRecord}) {
     std::string rec = FromHex(hex);
     REQUIRE(rec.size() == plain.size());
     CHECK(log::IsSealedMagic(rec.data()));

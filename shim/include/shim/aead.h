@@ -35,7 +35,6 @@ class Aead {
   Aead(const Aead&) = delete;
   Aead& operator=(const Aead&) = delete;
 
-  Algorithm algorithm() const { return algorithm_; }
   // "AES-256-GCM" or "ChaCha20-Poly1305", for messages.
   const char* name() const;
 
